@@ -1,0 +1,76 @@
+package engine
+
+// This file lists the engine's public surface in one place; the bodies live in the files
+// named after each part (send.go, worker.go, step.go, query.go).
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Options configures an Engine. DB is required; the rest have sane defaults.
+type Options struct {
+	DB *gorm.DB
+	// URL is DB's connection URL; on PostgreSQL workers use it for LISTEN/NOTIFY.
+	URL    string
+	Logger *slog.Logger
+	// Now is the clock; tests inject one to schedule without sleeping.
+	Now func() time.Time
+	// WorkerID names this process in leases; default host:pid:random.
+	WorkerID string
+	// Concurrency is how many runs this process executes at once (default 64).
+	Concurrency int
+	// Lease is how long a claimed run stays with this worker without a heartbeat (default 30s).
+	Lease time.Duration
+	// Poll is the safety-net poll interval when no wake-up signal arrives (default 2s).
+	Poll time.Duration
+	// BackoffBase and BackoffMax shape retry delays (defaults 1s and 10m); tests shrink them.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+}
+
+// StepOption adjusts one Step.Run call.
+type StepOption func(*stepOptions)
+
+type stepOptions struct {
+	name    string
+	input   any
+	retries *int
+	timeout time.Duration
+}
+
+// WithName sets the step's display name (default: its id).
+func WithName(name string) StepOption { return func(o *stepOptions) { o.name = name } }
+
+// WithInput records the step's input for the dashboard.
+func WithInput(v any) StepOption { return func(o *stepOptions) { o.input = v } }
+
+// WithRetries overrides the function's retry count for this step.
+func WithRetries(n int) StepOption { return func(o *stepOptions) { o.retries = &n } }
+
+// WithTimeout bounds one attempt of the step; an attempt past it fails and is retried.
+func WithTimeout(d time.Duration) StepOption { return func(o *stepOptions) { o.timeout = d } }
+
+// Retries returns a pointer to n, for Function.Retries.
+func Retries(n int) *int { return &n }
+
+// RunT is Step.Run with a typed result: fn's T is stored as JSON and decoded back on replay.
+func RunT[T any](ctx context.Context, s *Step, id string, fn func(ctx context.Context) (T, error), opts ...StepOption) (T, error) {
+	var zero T
+	raw, err := s.Run(ctx, id, func(ctx context.Context) (any, error) { return fn(ctx) }, opts...)
+	if err != nil {
+		return zero, err
+	}
+	var out T
+	if len(raw) == 0 || string(raw) == "null" {
+		return zero, nil
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return zero, NonRetriable(Errorf(EInternal, "step %q: decode stored result: %v", id, err))
+	}
+	return out, nil
+}

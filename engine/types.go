@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Limits on what the engine accepts. Anything over them is refused with an ETooLarge error
+// naming the limit, never stored half-way.
+const (
+	MaxEventBytes      = 512 << 10 // an event's JSON
+	MaxStepOutputBytes = 4 << 20   // one step's JSON result
+	MaxStepsPerRun     = 1000
+	DefaultRetries     = 4
+	// DedupWindow is how long a client-given event id suppresses a second event with that id.
+	DedupWindow = 24 * time.Hour
+)
+
+// Event is something that happened. Name is required; Data is a JSON object.
+type Event struct {
+	// ID is the client's idempotency id; when empty the engine assigns one. An event whose
+	// ID was seen within DedupWindow is accepted but starts nothing.
+	ID   string         `json:"id"`
+	Name string         `json:"name"`
+	Data map[string]any `json:"data"`
+	User map[string]any `json:"user,omitempty"`
+	// TS is milliseconds since the Unix epoch; zero means "now".
+	TS int64 `json:"ts"`
+	// V is an optional schema version, carried as Inngest does.
+	V string `json:"v,omitempty"`
+}
+
+// Status is a run's lifecycle state.
+type Status string
+
+const (
+	StatusQueued    Status = "queued"
+	StatusRunning   Status = "running"
+	StatusSleeping  Status = "sleeping"
+	StatusWaiting   Status = "waiting"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+	StatusCancelled Status = "cancelled"
+)
+
+// Statuses lists every run status in lifecycle order.
+var Statuses = []Status{StatusQueued, StatusRunning, StatusSleeping, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled}
+
+// Finished reports whether s is a final status.
+func (s Status) Finished() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+}
+
+// Handler is a function's body. It is called once per attempt of the run and replays from
+// the top: steps already committed return their stored result.
+type Handler func(ctx context.Context, in *Input) (any, error)
+
+// Input is what a handler receives.
+type Input struct {
+	Event Event
+	Run   RunInfo
+	Step  *Step
+	// Error is the run's final error; set only for OnFailure handlers.
+	Error string
+}
+
+// RunInfo describes the run a handler executes.
+type RunInfo struct {
+	ID         string
+	FunctionID string
+	Attempt    int
+	Meta       RunMeta
+}
+
+// RunMeta labels a run with the workflow that started it (zero for plain functions).
+type RunMeta struct {
+	WorkflowID      int64 `json:"workflow_id,omitempty"`
+	WorkflowVersion int   `json:"workflow_version,omitempty"`
+}
+
+// Function is code that runs durably in response to events or a schedule.
+type Function struct {
+	// ID is stable across deploys: runs refer to it.
+	ID       string
+	Name     string
+	Triggers []Trigger
+	// Retries is how many times a failing step is retried; nil means DefaultRetries.
+	Retries     *int
+	Concurrency *Concurrency
+	// CancelOn cancels a run when a matching event arrives, even while it sleeps or waits.
+	CancelOn []CancelOn
+	Handler  Handler
+	// OnFailure, when set, runs (as its own run) after a run of this function fails for good.
+	OnFailure Handler
+	// Fanout, when set, decides inside the sending transaction how many runs one matching
+	// event starts and how each is labelled (the workflow loader starts one run per enabled
+	// workflow). Returning none starts nothing.
+	Fanout func(ctx context.Context, tx *gorm.DB, ev Event) ([]RunMeta, error)
+}
+
+// Trigger starts a function: by event name (with an optional CEL If over `event`), or by a
+// cron schedule with an optional "TZ=Area/City " prefix.
+type Trigger struct {
+	Event string
+	If    string
+	Cron  string
+}
+
+// Concurrency limits how many runs of a function execute at once; with Key (a CEL expression
+// over `event`) the limit applies per distinct key value.
+type Concurrency struct {
+	Limit int
+	Key   string
+}
+
+// CancelOn cancels a run when an event named Event arrives whose data.<Match> equals the
+// triggering event's, or for which the CEL expression If (over `event` and `async`) holds.
+type CancelOn struct {
+	Event string
+	Match string
+	If    string
+}
+
+// Wait describes what WaitForEvent waits for.
+type Wait struct {
+	Event string
+	// Match is a dotted path such as "data.id": the awaited event's value there must equal the
+	// triggering event's value at the same path.
+	Match string
+	// If is a CEL expression over `event` (the triggering event) and `async` (the candidate).
+	If      string
+	Timeout time.Duration
+}
+
+// SendResult tells what Send did: the stored events' ids and the runs they started.
+type SendResult struct {
+	IDs  []string `json:"ids"`
+	Runs []string `json:"runs"`
+}
+
+// Run is a stored run as listed by the API.
+type Run struct {
+	ID              string          `json:"id"`
+	FunctionID      string          `json:"function"`
+	Status          Status          `json:"status"`
+	EventID         string          `json:"event_id"`
+	EventName       string          `json:"event_name"`
+	Event           json.RawMessage `json:"event,omitempty"`
+	WorkflowID      *int64          `json:"workflow_id"`
+	WorkflowVersion *int            `json:"workflow_version"`
+	Attempt         int             `json:"attempt"`
+	Output          json.RawMessage `json:"output,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	// WaitingFor is set while the run waits for an event or sleeps: what and until when.
+	WaitingFor *WaitInfo  `json:"waiting_for,omitempty"`
+	DueAt      *time.Time `json:"due_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	Steps      []StepInfo `json:"steps,omitempty"`
+}
+
+// WaitInfo says what a waiting run waits for.
+type WaitInfo struct {
+	StepID    string    `json:"step_id"`
+	Event     string    `json:"event"`
+	Match     string    `json:"match,omitempty"`
+	If        string    `json:"if,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// StepInfo is a stored step as shown by the API and the dashboard.
+type StepInfo struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"` // run, sleep, wait, send, invoke
+	Status    string          `json:"status"`
+	Attempts  int             `json:"attempts"`
+	Input     json.RawMessage `json:"input,omitempty"`
+	Output    json.RawMessage `json:"output,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	StartedAt *time.Time      `json:"started_at,omitempty"`
+	EndedAt   *time.Time      `json:"ended_at,omitempty"`
+}
+
+// RunFilter selects runs for ListRuns. Zero fields match everything.
+type RunFilter struct {
+	Status     Status
+	FunctionID string
+	EventName  string
+	WorkflowID int64
+	Since      time.Time
+	Until      time.Time
+	Limit      int    // 1..1000, default 50
+	Cursor     string // from a previous page's Next
+}
+
+// EventFilter selects events for ListEvents.
+type EventFilter struct {
+	Name   string
+	Limit  int
+	Cursor string
+}
+
+// StoredEvent is an event as stored, with the runs it started.
+type StoredEvent struct {
+	Event
+	ReceivedAt time.Time `json:"received_at"`
+	Runs       []string  `json:"runs"`
+}
