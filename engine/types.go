@@ -103,6 +103,9 @@ type Function struct {
 
 // Trigger starts a function: by event name (with an optional CEL If over `event`), or by a
 // cron schedule with an optional "TZ=Area/City " prefix.
+//
+// Event "*" matches every event; such a function should have a Fanout that picks what to run
+// (the workflow loader does).
 type Trigger struct {
 	Event string
 	If    string
@@ -127,6 +130,9 @@ type CancelOn struct {
 // Wait describes what WaitForEvent waits for.
 type Wait struct {
 	Event string
+	// OrEvents are more event names that also end the wait (approve or reject, say); the
+	// returned event's Name tells which one came.
+	OrEvents []string
 	// Match is a dotted path such as "data.id": the awaited event's value there must equal the
 	// triggering event's value at the same path.
 	Match string
