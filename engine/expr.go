@@ -1,0 +1,173 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+)
+
+// exprs compiles CEL expressions once and caches the programs. Expressions see `event` (the
+// triggering event as a JSON object) and `async` (the candidate event, for waits and
+// cancellation), both dynamic maps.
+type exprs struct {
+	env   *cel.Env
+	mu    sync.Mutex
+	progs map[string]cel.Program
+}
+
+func newExprs() (*exprs, error) {
+	env, err := cel.NewEnv(
+		cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("async", cel.MapType(cel.StringType, cel.DynType)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("cel environment: %w", err)
+	}
+	return &exprs{env: env, progs: map[string]cel.Program{}}, nil
+}
+
+// compile returns the program for src, or an EInvalid error that quotes the problem.
+func (x *exprs) compile(src string) (cel.Program, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if p, ok := x.progs[src]; ok {
+		return p, nil
+	}
+	ast, iss := x.env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, Errorf(EInvalid, "expression %q: %v", src, iss.Err())
+	}
+	p, err := x.env.Program(ast)
+	if err != nil {
+		return nil, Errorf(EInvalid, "expression %q: %v", src, err)
+	}
+	x.progs[src] = p
+	return p, nil
+}
+
+// eval runs src over the two events and returns its value as a Go value.
+func (x *exprs) eval(src string, event, async map[string]any) (any, error) {
+	p, err := x.compile(src)
+	if err != nil {
+		return nil, err
+	}
+	if async == nil {
+		async = map[string]any{}
+	}
+	out, _, err := p.Eval(map[string]any{"event": event, "async": async})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %q: %w", src, err)
+	}
+	return out.Value(), nil
+}
+
+// holds evaluates a boolean expression; an evaluation error (a missing field, say) is false.
+func (x *exprs) holds(src string, event, async map[string]any) bool {
+	v, err := x.eval(src, event, async)
+	if err != nil {
+		return false
+	}
+	b, ok := v.(bool)
+	return ok && b
+}
+
+// eventMap turns an event into the map CEL and match paths see (JSON field names).
+func eventMap(ev Event) map[string]any {
+	data := ev.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	m := map[string]any{"id": ev.ID, "name": ev.Name, "data": normalize(data), "ts": ev.TS}
+	if ev.User != nil {
+		m["user"] = normalize(ev.User)
+	}
+	return m
+}
+
+// normalize round-trips v through JSON so that numbers are float64 and structs are maps,
+// exactly as a stored and reloaded event looks. Match values then compare the same way
+// whether the event came from Go code or from storage.
+func normalize(v map[string]any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
+	return out
+}
+
+// lookup returns the value at a dotted path ("data.post.id") in m.
+func lookup(m map[string]any, path string) (any, bool) {
+	var cur any = m
+	for _, part := range strings.Split(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = obj[part]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// matchValue is the canonical text of the value at path, as stored in waits.match_value.
+func matchValue(m map[string]any, path string) (string, bool) {
+	v, ok := lookup(m, path)
+	if !ok {
+		return "", false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+// matchPairs lists the scalar leaves of an event (up to three levels into data, plus id and
+// name) as (path, canonical value) pairs: the keys under which a wait for this event could be
+// stored. Match paths must point at scalars.
+func matchPairs(m map[string]any) [][2]string {
+	var out [][2]string
+	var walk func(prefix string, v any, depth int)
+	walk = func(prefix string, v any, depth int) {
+		switch t := v.(type) {
+		case map[string]any:
+			if depth == 0 {
+				return
+			}
+			for k, child := range t {
+				walk(prefix+"."+k, child, depth-1)
+			}
+		case []any:
+			return
+		default:
+			if len(out) >= 256 {
+				return
+			}
+			b, err := json.Marshal(t)
+			if err == nil {
+				out = append(out, [2]string{prefix, string(b)})
+			}
+		}
+	}
+	if d, ok := m["data"]; ok {
+		walk("data", d, 3)
+	}
+	if u, ok := m["user"]; ok {
+		walk("user", u, 2)
+	}
+	for _, k := range []string{"id", "name"} {
+		if v, ok := m[k]; ok {
+			walk(k, v, 0)
+		}
+	}
+	return out
+}
