@@ -31,6 +31,9 @@ type Options struct {
 	// BackoffBase and BackoffMax shape retry delays (defaults 1s and 10m); tests shrink them.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// CronCatchUp is how far back a starting scheduler fires ticks missed while no instance
+	// ran (default 1h).
+	CronCatchUp time.Duration
 }
 
 // StepOption adjusts one Step.Run call.

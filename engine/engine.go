@@ -2,9 +2,18 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/robfig/cron/v3"
 	"gorm.io/gorm"
 )
 
@@ -13,109 +22,257 @@ import (
 type Engine struct {
 	opts  Options
 	db    *gorm.DB
-	funcs map[string]*Function
+	pg    bool
+	log   *slog.Logger
+	now   func() time.Time
+	exprs *exprs
+
+	mu    sync.RWMutex
+	funcs map[string]*registered
+
+	// wake is the in-process signal that runs may be due; LISTEN/NOTIFY feeds it on PostgreSQL.
+	wake chan struct{}
+}
+
+// registered is a Function with its expressions and schedules checked and compiled.
+type registered struct {
+	fn      *Function
+	retries int
+	crons   []cronSchedule
+	// internal marks functions the engine adds itself (OnFailure handlers).
+	internal bool
+}
+
+type cronSchedule struct {
+	key      string // function id + index: the cron_ticks key
+	spec     string
+	schedule cron.Schedule
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseCron parses a five-field cron schedule with an optional "TZ=Area/City " prefix.
+func ParseCron(spec string) (cron.Schedule, error) {
+	s, err := cronParser.Parse(strings.TrimSpace(spec))
+	if err != nil {
+		return nil, Errorf(EInvalid, "cron schedule %q: %v", spec, err)
+	}
+	return s, nil
 }
 
 // New returns an Engine over opts.DB (already migrated).
-func New(opts Options) (*Engine, error) { panic("engine: not implemented yet") }
+func New(opts Options) (*Engine, error) {
+	if opts.DB == nil {
+		return nil, fmt.Errorf("engine: Options.DB is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if opts.WorkerID == "" {
+		host, _ := os.Hostname()
+		opts.WorkerID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), randomHex(4))
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 64
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 2 * time.Second
+	}
+	if opts.BackoffBase <= 0 {
+		opts.BackoffBase = time.Second
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = 10 * time.Minute
+	}
+	if opts.CronCatchUp <= 0 {
+		opts.CronCatchUp = time.Hour
+	}
+	x, err := newExprs()
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{
+		opts:  opts,
+		db:    opts.DB,
+		pg:    opts.DB.Dialector.Name() == "postgres",
+		log:   opts.Logger,
+		now:   opts.Now,
+		exprs: x,
+		funcs: map[string]*registered{},
+		wake:  make(chan struct{}, 1),
+	}, nil
+}
 
 // Register adds functions. It refuses a duplicate ID, a trigger without event or cron, a
 // cron schedule or CEL expression that does not parse. Call before Start.
-func (e *Engine) Register(fns ...*Function) error { panic("engine: not implemented yet") }
-
-// Functions returns the registered functions sorted by ID.
-func (e *Engine) Functions() []*Function { panic("engine: not implemented yet") }
-
-// Send stores events and starts the runs they trigger, in one transaction.
-func (e *Engine) Send(ctx context.Context, events ...Event) (SendResult, error) {
-	panic("engine: not implemented yet")
+func (e *Engine) Register(fns ...*Function) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, fn := range fns {
+		r, err := e.check(fn)
+		if err != nil {
+			return err
+		}
+		if _, dup := e.funcs[fn.ID]; dup {
+			return Errorf(EInvalid, "function %q is registered twice", fn.ID)
+		}
+		e.funcs[fn.ID] = r
+		if fn.OnFailure != nil {
+			fail := &Function{
+				ID:       fn.ID + "-failure",
+				Name:     fn.Name + " (on failure)",
+				Triggers: []Trigger{{Event: EventRunFailed, If: fmt.Sprintf("event.data.function_id == %q", fn.ID)}},
+				Handler:  fn.OnFailure,
+			}
+			fr, err := e.check(fail)
+			if err != nil {
+				return err
+			}
+			fr.internal = true
+			e.funcs[fail.ID] = fr
+		}
+	}
+	return nil
 }
 
-// SendTx stores events inside the caller's transaction tx, so that a state change and its
-// event commit together or not at all. Runs it starts become visible when tx commits.
-func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (SendResult, error) {
-	panic("engine: not implemented yet")
+// Events the engine itself sends.
+const (
+	// EventRunFailed is sent when a run fails for good: data {function_id, run_id, error, event}.
+	EventRunFailed = "inkflow/run.failed"
+	// EventCron is the event of a run started by a cron trigger: data {cron, function_id}.
+	EventCron = "inkflow/scheduled.timer"
+	// EventInvoked is the event of a run started by Step.Invoke; data is the caller's.
+	EventInvoked = "inkflow/function.invoked"
+)
+
+func (e *Engine) check(fn *Function) (*registered, error) {
+	if fn == nil || fn.ID == "" {
+		return nil, Errorf(EInvalid, "function: id is required")
+	}
+	if fn.Handler == nil {
+		return nil, Errorf(EInvalid, "function %q: handler is required", fn.ID)
+	}
+	if fn.Name == "" {
+		fn.Name = fn.ID
+	}
+	r := &registered{fn: fn, retries: DefaultRetries}
+	if fn.Retries != nil {
+		if *fn.Retries < 0 {
+			return nil, Errorf(EInvalid, "function %q: retries must not be negative", fn.ID)
+		}
+		r.retries = *fn.Retries
+	}
+	for i, t := range fn.Triggers {
+		switch {
+		case t.Event != "" && t.Cron != "":
+			return nil, Errorf(EInvalid, "function %q trigger %d: event or cron, not both", fn.ID, i)
+		case t.Event != "":
+			if t.If != "" {
+				if _, err := e.exprs.compile(t.If); err != nil {
+					return nil, fmt.Errorf("function %q trigger %d: %w", fn.ID, i, err)
+				}
+			}
+		case t.Cron != "":
+			s, err := ParseCron(t.Cron)
+			if err != nil {
+				return nil, fmt.Errorf("function %q: %w", fn.ID, err)
+			}
+			r.crons = append(r.crons, cronSchedule{key: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
+		default:
+			return nil, Errorf(EInvalid, "function %q trigger %d: needs an event name or a cron schedule", fn.ID, i)
+		}
+	}
+	for i, c := range fn.CancelOn {
+		if c.Event == "" {
+			return nil, Errorf(EInvalid, "function %q cancelOn %d: event is required", fn.ID, i)
+		}
+		if c.If != "" {
+			if _, err := e.exprs.compile(c.If); err != nil {
+				return nil, fmt.Errorf("function %q cancelOn %d: %w", fn.ID, i, err)
+			}
+		}
+	}
+	if c := fn.Concurrency; c != nil {
+		if c.Limit <= 0 {
+			return nil, Errorf(EInvalid, "function %q: concurrency limit must be positive", fn.ID)
+		}
+		if c.Key != "" {
+			if _, err := e.exprs.compile(c.Key); err != nil {
+				return nil, fmt.Errorf("function %q concurrency key: %w", fn.ID, err)
+			}
+		}
+	}
+	return r, nil
 }
 
-// Start runs workers, the cron scheduler and the wake-up listener until ctx is done, then
-// stops claiming, lets runs in hand finish or releases them, and returns.
-func (e *Engine) Start(ctx context.Context) error { panic("engine: not implemented yet") }
-
-// Cancel cancels a run that has not finished; a sleeping or waiting run is cancelled at once.
-func (e *Engine) Cancel(ctx context.Context, runID string) error {
-	panic("engine: not implemented yet")
+// Functions returns the registered functions sorted by ID (the engine's internal on-failure
+// functions included).
+func (e *Engine) Functions() []*Function {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*Function, 0, len(e.funcs))
+	for _, r := range e.funcs {
+		out = append(out, r.fn)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
-// Rerun starts a new run of the same function for the same event and returns its id.
-func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
-	panic("engine: not implemented yet")
+// NextCron returns when each cron trigger of function id fires next, after the engine's now.
+func (e *Engine) NextCron(id string) []time.Time {
+	e.mu.RLock()
+	r := e.funcs[id]
+	e.mu.RUnlock()
+	if r == nil {
+		return nil
+	}
+	var out []time.Time
+	for _, c := range r.crons {
+		out = append(out, c.schedule.Next(e.now()))
+	}
+	return out
 }
 
-// GetRun returns a run with its steps; ENotFound if there is none.
-func (e *Engine) GetRun(ctx context.Context, runID string) (*Run, error) {
-	panic("engine: not implemented yet")
+func (e *Engine) function(id string) *registered {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.funcs[id]
 }
 
-// ListRuns returns runs newest first and the cursor of the next page ("" at the end).
-func (e *Engine) ListRuns(ctx context.Context, f RunFilter) ([]Run, string, error) {
-	panic("engine: not implemented yet")
+func (e *Engine) all() []*registered {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]*registered, 0, len(e.funcs))
+	for _, r := range e.funcs {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].fn.ID < out[j].fn.ID })
+	return out
 }
 
-// CountRuns returns the number of runs per status matching f (Status ignored).
-func (e *Engine) CountRuns(ctx context.Context, f RunFilter) (map[Status]int, error) {
-	panic("engine: not implemented yet")
+// signal wakes this process's claim loop without blocking.
+func (e *Engine) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
 }
 
-// ListEvents returns events newest first with the runs each started.
-func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, string, error) {
-	panic("engine: not implemented yet")
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
-// Step is a run's step tool, handed to the handler in Input.Step. Its methods are safe to
-// call from the goroutines of Parallel.
-type Step struct{}
-
-// Run executes fn once and stores its JSON result; on replay it returns the stored result
-// without calling fn. A failing fn is retried with backoff; NonRetriable fails the run at
-// once; RetryAfter sets the delay. A repeated id within one run gets a ":N" suffix.
-func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) (any, error), opts ...StepOption) (json.RawMessage, error) {
-	panic("engine: not implemented yet")
+// tx runs fn in a transaction of its own.
+func (e *Engine) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return e.db.WithContext(ctx).Transaction(fn)
 }
-
-// Sleep suspends the run for d.
-func (s *Step) Sleep(ctx context.Context, id string, d time.Duration) error {
-	panic("engine: not implemented yet")
-}
-
-// SleepUntil suspends the run until t.
-func (s *Step) SleepUntil(ctx context.Context, id string, t time.Time) error {
-	panic("engine: not implemented yet")
-}
-
-// WaitForEvent suspends the run until a matching event arrives (returned) or the timeout
-// passes (nil, nil).
-func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, error) {
-	panic("engine: not implemented yet")
-}
-
-// SendEvent sends events once: on replay it returns the ids stored the first time.
-func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]string, error) {
-	panic("engine: not implemented yet")
-}
-
-// Invoke starts a run of function functionID with data as its event's data and waits for
-// its result (or timeout).
-func (s *Step) Invoke(ctx context.Context, id string, functionID string, data map[string]any, timeout time.Duration) (json.RawMessage, error) {
-	panic("engine: not implemented yet")
-}
-
-// Parallel runs fns concurrently (each typically calls Step methods with distinct ids) and
-// returns when all have returned or suspended. If any suspended, the run suspends after the
-// others finish; otherwise the first error is returned.
-func (s *Step) Parallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
-	panic("engine: not implemented yet")
-}
-
-// IdempotencyKey returns "runID:stepID" inside a Step.Run fn ("" elsewhere): a key for side
-// effects that must happen once even if fn runs twice.
-func IdempotencyKey(ctx context.Context) string { panic("engine: not implemented yet") }

@@ -214,6 +214,9 @@ type EventFilter struct {
 // StoredEvent is an event as stored, with the runs it started.
 type StoredEvent struct {
 	Event
+	// StoreID is the engine's id for the stored event (the one Send returns); Event.ID is the
+	// sender's id when it gave one.
+	StoreID    string    `json:"internal_id"`
 	ReceivedAt time.Time `json:"received_at"`
 	Runs       []string  `json:"runs"`
 }

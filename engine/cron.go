@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// cronLoop fires cron triggers at their ticks until ctx is done.
+func (e *Engine) cronLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		next, err := e.RunCron(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("cron", "err", err)
+			next = e.now().Add(5 * time.Second)
+		}
+		if next.IsZero() {
+			return // no cron triggers
+		}
+		timer := time.NewTimer(max(next.Sub(e.now()), 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// RunCron fires every tick of every cron trigger that is due at the engine's clock and has not
+// fired yet (each tick fires once however many instances run, recorded in cron_ticks), and
+// returns when the next tick is due (zero without cron triggers). After a restart, ticks
+// missed within Options.CronCatchUp fire once each; a schedule seen for the first time
+// starts from now. Start calls it; tests call it with an injected clock.
+func (e *Engine) RunCron(ctx context.Context) (time.Time, error) {
+	now := e.now()
+	var next time.Time
+	for _, r := range e.all() {
+		for _, c := range r.crons {
+			if err := e.fireDue(ctx, r, c, now); err != nil {
+				return time.Time{}, err
+			}
+			if n := c.schedule.Next(now); next.IsZero() || n.Before(next) {
+				next = n
+			}
+		}
+	}
+	return next, nil
+}
+
+func (e *Engine) fireDue(ctx context.Context, r *registered, c cronSchedule, now time.Time) error {
+	var last *int64
+	if err := e.db.WithContext(ctx).Raw(`SELECT MAX(tick) FROM cron_ticks WHERE function_id = ?`, c.key).Scan(&last).Error; err != nil {
+		return fmt.Errorf("cron %s: last tick: %w", c.key, err)
+	}
+	if last == nil {
+		// First sight: remember it so a restart can tell missed ticks from new schedules.
+		return e.db.WithContext(ctx).Exec(`INSERT INTO cron_ticks (function_id, tick, run_id) VALUES (?, ?, '')
+			ON CONFLICT DO NOTHING`, c.key, ms(now)).Error
+	}
+	from := fromMS(*last)
+	if floor := now.Add(-e.opts.CronCatchUp); from.Before(floor) {
+		from = floor
+	}
+	for t, n := c.schedule.Next(from), 0; !t.After(now) && n < 100; t, n = c.schedule.Next(t), n+1 {
+		if err := e.fire(ctx, r, c, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fire starts the run of one tick, unless another instance already did.
+func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick time.Time) error {
+	now := ms(e.now())
+	err := e.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO cron_ticks (function_id, tick, run_id) VALUES (?, ?, '') ON CONFLICT DO NOTHING`, c.key, ms(tick))
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		p, err := prepare(Event{Name: EventCron, Data: map[string]any{
+			"cron": c.spec, "function_id": r.fn.ID, "tick": tick.UTC().Format(time.RFC3339),
+		}}, now)
+		if err != nil {
+			return err
+		}
+		b := &batch{}
+		eventID := newID()
+		runs := []string{}
+		metas := []RunMeta{{}}
+		if r.fn.Fanout != nil {
+			if metas, err = r.fn.Fanout(ctx, tx, p.ev); err != nil {
+				return err
+			}
+		}
+		for _, m := range metas {
+			runs = append(runs, e.queueRun(b, r, p, eventID, m, now, "", ""))
+		}
+		b.events = append(b.events, eventRow{ID: eventID, Name: p.ev.Name, Payload: p.payload, TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs)})
+		if err := b.flush(tx); err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE cron_ticks SET run_id = ? WHERE function_id = ? AND tick = ?`, joinIDs(runs), c.key, ms(tick)).Error; err != nil {
+			return err
+		}
+		return e.notify(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("cron %s tick %s: %w", c.key, tick.Format(time.RFC3339), err)
+	}
+	e.signal()
+	return nil
+}

@@ -1,0 +1,330 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// execution is one attempt of a run in this worker: from claim to suspend or finish.
+type execution struct {
+	e       *Engine
+	reg     *registered
+	run     runRow
+	trigger map[string]any // the triggering event as CEL and match paths see it
+	step    *Step
+}
+
+// execute replays a claimed run's handler and records how it ended.
+func (e *Engine) execute(ctx context.Context, run runRow) {
+	x := &execution{e: e, run: run}
+	defer func() {
+		if r := recover(); r != nil { // a bug in the engine itself: never take the worker down
+			e.log.Error("run execution panicked", "run_id", run.ID, "panic", r, "stack", string(debug.Stack()))
+			x.release()
+		}
+	}()
+	x.reg = e.function(run.FunctionID)
+	if x.reg == nil {
+		x.finish(StatusFailed, nil, fmt.Sprintf("function %q is not registered in this process", run.FunctionID))
+		return
+	}
+	var ev Event
+	if err := json.Unmarshal([]byte(run.Event), &ev); err != nil {
+		x.finish(StatusFailed, nil, "stored event is not valid JSON: "+err.Error())
+		return
+	}
+	if err := json.Unmarshal([]byte(run.Event), &x.trigger); err != nil {
+		x.trigger = map[string]any{}
+	}
+	var rows []stepRow
+	if err := e.db.WithContext(ctx).Where("run_id = ?", run.ID).Order("seq").Find(&rows).Error; err != nil {
+		e.log.Warn("load steps", "run_id", run.ID, "err", err)
+		x.release()
+		return
+	}
+	x.step = newStep(x, rows)
+	in := &Input{Event: ev, Step: x.step, Run: RunInfo{ID: run.ID, FunctionID: run.FunctionID, Attempt: run.Attempt,
+		Meta: RunMeta{WorkflowID: deref64(run.WorkflowID), WorkflowVersion: derefInt(run.WorkflowVersion)}}}
+	if ev.Name == EventRunFailed {
+		in.Error, _ = ev.Data["error"].(string)
+	}
+	out, err, sig := x.call(ctx, in)
+	switch s := sig.(type) {
+	case abortSignal:
+		e.log.Info("run left without writing", "run_id", run.ID, "reason", s.reason)
+		return
+	case suspendSignal:
+		x.suspend()
+		return
+	}
+	if err != nil {
+		x.fail(err)
+		return
+	}
+	b, encErr := encodeOutput("result", out)
+	if encErr != nil {
+		x.finish(StatusFailed, nil, encErr.Error())
+		return
+	}
+	x.finish(StatusCompleted, b, "")
+}
+
+// call invokes the handler, catching control-flow signals and panics.
+func (x *execution) call(ctx context.Context, in *Input) (out any, err error, sig any) {
+	defer func() {
+		if r := recover(); r != nil {
+			switch r.(type) {
+			case suspendSignal, abortSignal:
+				sig = r
+			default:
+				err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+			}
+		}
+	}()
+	out, err = x.reg.fn.Handler(ctx, in)
+	return out, err, nil
+}
+
+// fail retries the whole run with backoff for a handler error, or fails it for good when the
+// error is non-retriable (a failed step, say) or the retries are spent.
+func (x *execution) fail(err error) {
+	attempt := x.run.Attempt + 1
+	if IsNonRetriable(err) || attempt > x.reg.retries {
+		x.finish(StatusFailed, nil, err.Error())
+		return
+	}
+	now := x.e.now()
+	due := ms(now.Add(x.e.backoff(attempt, err)))
+	x.write(func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE runs SET status = ?, attempt = ?, error = ?, due_at = ?, lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+			StatusQueued, attempt, err.Error(), due, ms(now), x.run.ID, x.e.opts.WorkerID).Error
+	})
+}
+
+// finish records the run's end, wakes a parent waiting on it and announces a failure.
+func (x *execution) finish(status Status, output []byte, errMsg string) {
+	now := ms(x.e.now())
+	var out *string
+	if output != nil {
+		out = strPtr(string(output))
+	}
+	x.write(func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE runs SET status = ?, output = ?, error = ?, ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
+			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+			status, out, errMsg, now, now, x.run.ID, x.e.opts.WorkerID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errLeaseLost
+		}
+		return x.e.afterEnd(context.Background(), tx, x.run, status, out, errMsg, now)
+	})
+}
+
+var errLeaseLost = errors.New("lease lost")
+
+// afterEnd is what every run end does inside its transaction: drop its waits and CancelOn
+// registrations, resolve an Invoke waiting on it and send EventRunFailed for a failure.
+func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status Status, out *string, errMsg string, now int64) error {
+	if err := tx.Exec(`DELETE FROM waits WHERE run_id = ?`, run.ID).Error; err != nil {
+		return fmt.Errorf("drop waits: %w", err)
+	}
+	if run.ParentRunID != "" {
+		st, msg := stepCompleted, ""
+		if status != StatusCompleted {
+			st, msg = stepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
+		}
+		res := tx.Exec(`UPDATE steps SET status = ?, output = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
+			st, out, msg, now, run.ParentRunID, run.ParentStepID, stepWaiting)
+		if res.Error != nil {
+			return fmt.Errorf("resolve invoking run: %w", res.Error)
+		}
+		if res.RowsAffected > 0 {
+			if err := e.wakeRun(tx, run.ParentRunID, now); err != nil {
+				return err
+			}
+			if err := e.notify(tx); err != nil {
+				return err
+			}
+		}
+	}
+	if status == StatusFailed && run.EventName != EventRunFailed {
+		var ev any
+		_ = json.Unmarshal([]byte(run.Event), &ev)
+		_, err := e.SendTx(ctx, tx, Event{Name: EventRunFailed, Data: map[string]any{
+			"function_id": run.FunctionID, "run_id": run.ID, "error": errMsg, "event": ev,
+		}})
+		if err != nil {
+			return fmt.Errorf("announce failure: %w", err)
+		}
+	}
+	return nil
+}
+
+// suspend hands the run back to the database until its earliest pending step is due. A wait
+// resolved while the handler was still running makes it due at once.
+func (x *execution) suspend() {
+	ids := x.step.pendingIDs()
+	now := ms(x.e.now())
+	x.write(func(tx *gorm.DB) error {
+		if x.e.pg {
+			// Lock the run row first: an event delivery updates it before the step, so either
+			// it has committed (and the step query below sees the resolution) or it waits for
+			// this transaction and then wakes the suspended run itself.
+			var id string
+			if err := tx.Raw(`SELECT id FROM runs WHERE id = ? FOR UPDATE`, x.run.ID).Scan(&id).Error; err != nil {
+				return err
+			}
+		}
+		var rows []stepRow
+		if len(ids) > 0 {
+			if err := tx.Where("run_id = ? AND id IN ?", x.run.ID, ids).Find(&rows).Error; err != nil {
+				return err
+			}
+		}
+		status, due := StatusQueued, now
+		if len(rows) == len(ids) {
+			status, due = pendingState(rows, now)
+		}
+		res := tx.Exec(`UPDATE runs SET status = ?, due_at = ?, lease_owner = '', lease_until = 0, updated_at = ?
+			WHERE id = ? AND lease_owner = ? AND status = 'running'`, status, due, now, x.run.ID, x.e.opts.WorkerID)
+		return res.Error
+	})
+	x.e.signal()
+}
+
+// pendingState picks the suspended run's status and due time from the steps it waits on.
+func pendingState(rows []stepRow, now int64) (Status, int64) {
+	status, due := StatusQueued, int64(-1)
+	waiting, sleeping := false, false
+	for _, r := range rows {
+		switch r.Status {
+		case stepWaiting:
+			waiting = true
+		case stepSleeping:
+			sleeping = true
+		case stepRetrying:
+		default:
+			return StatusQueued, now // resolved meanwhile
+		}
+		if r.WakeAt != nil && (due < 0 || *r.WakeAt < due) {
+			due = *r.WakeAt
+		}
+	}
+	switch {
+	case waiting:
+		status = StatusWaiting
+	case sleeping:
+		status = StatusSleeping
+	}
+	if due < 0 {
+		due = now
+	}
+	return status, due
+}
+
+// release gives a claimed run back untouched, for another attempt at once.
+func (x *execution) release() {
+	_ = x.e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+		x.run.ID, x.e.opts.WorkerID).Error
+}
+
+// write runs fn in a transaction; a failure means this worker cannot record the run's
+// progress, so it leaves the run for its lease to expire.
+func (x *execution) write(fn func(tx *gorm.DB) error) {
+	err := x.e.tx(context.Background(), fn)
+	if err != nil && !errors.Is(err, errLeaseLost) {
+		x.e.log.Warn("record run progress", "run_id", x.run.ID, "err", err)
+	}
+}
+
+// commitStep stores a step's record before the handler goes on, in one transaction that
+// first proves this worker still owns the run. hook runs inside the transaction before the
+// row is written and may change it. A domain error (*Error) from hook is returned with
+// nothing written; any other failure unwinds the handler without writing more.
+func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error {
+	now := ms(x.e.now())
+	var domain *Error
+	err := x.e.tx(context.Background(), func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?, step_count = step_count + 1
+			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+			now, now+x.e.opts.Lease.Milliseconds(), x.run.ID, x.e.opts.WorkerID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errLeaseLost
+		}
+		if hook != nil {
+			if err := hook(tx); err != nil {
+				return err
+			}
+		}
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+	})
+	if err == nil {
+		return nil
+	}
+	if errors.As(err, &domain) {
+		return domain
+	}
+	if errors.Is(err, errLeaseLost) {
+		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)"})
+	}
+	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
+}
+
+// backoff is the delay before attempt+1: exponential from BackoffBase with ±25% jitter,
+// capped at BackoffMax, unless the error asked for its own delay with RetryAfter.
+func (e *Engine) backoff(attempt int, err error) time.Duration {
+	if d, ok := retryDelay(err); ok {
+		return d
+	}
+	d := e.opts.BackoffBase << min(attempt-1, 20)
+	if d > e.opts.BackoffMax || d <= 0 {
+		d = e.opts.BackoffMax
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	return d + jitter
+}
+
+// cancelRun cancels a live run with reason. A worker executing it notices at its next write.
+func (e *Engine) cancelRun(ctx context.Context, tx *gorm.DB, runID, reason string, now int64) (bool, error) {
+	res := tx.Exec(`UPDATE runs SET status = ?, error = ?, ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
+		WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`, StatusCancelled, reason, now, now, runID)
+	if res.Error != nil {
+		return false, fmt.Errorf("cancel run %s: %w", runID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	var run runRow
+	if err := tx.Where("id = ?", runID).Take(&run).Error; err != nil {
+		return false, fmt.Errorf("cancel run %s: %w", runID, err)
+	}
+	return true, e.afterEnd(ctx, tx, run, StatusCancelled, nil, reason, now)
+}
+
+func deref64(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

@@ -1,0 +1,364 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Send stores events and starts the runs they trigger, in one transaction.
+func (e *Engine) Send(ctx context.Context, events ...Event) (SendResult, error) {
+	var res SendResult
+	err := e.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		res, err = e.SendTx(ctx, tx, events...)
+		return err
+	})
+	if err != nil {
+		return SendResult{}, err
+	}
+	e.signal()
+	return res, nil
+}
+
+// SendTx stores events inside the caller's transaction tx, so that a state change and its
+// event commit together or not at all. Runs it starts become visible when tx commits; on
+// PostgreSQL workers are notified at commit, elsewhere within the poll interval or at once
+// when the caller's process runs the workers.
+func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (SendResult, error) {
+	if len(events) == 0 {
+		return SendResult{}, Errorf(EInvalid, "no events to send")
+	}
+	now := ms(e.now())
+	prepared := make([]preparedEvent, 0, len(events))
+	for i, ev := range events {
+		p, err := prepare(ev, now)
+		if err != nil {
+			if len(events) > 1 {
+				return SendResult{}, fmt.Errorf("event %d: %w", i, err)
+			}
+			return SendResult{}, err
+		}
+		prepared = append(prepared, p)
+	}
+	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
+	w := &batch{}
+	for _, p := range prepared {
+		id, fresh, err := e.dedup(tx, p, now)
+		if err != nil {
+			return SendResult{}, err
+		}
+		res.IDs = append(res.IDs, id)
+		if !fresh {
+			continue
+		}
+		runs, err := e.startRuns(ctx, tx, w, p, id, now, "", "")
+		if err != nil {
+			return SendResult{}, err
+		}
+		res.Runs = append(res.Runs, runs...)
+		w.events = append(w.events, eventRow{ID: id, ClientID: p.clientID, Name: p.ev.Name, Payload: p.payload,
+			TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs)})
+	}
+	if err := w.flush(tx); err != nil {
+		return SendResult{}, err
+	}
+	woke := 0
+	for i, p := range prepared {
+		n, err := e.resolve(ctx, tx, p, res.IDs[i], now)
+		if err != nil {
+			return SendResult{}, err
+		}
+		woke += n
+	}
+	if len(res.Runs) > 0 || woke > 0 {
+		if err := e.notify(tx); err != nil {
+			return SendResult{}, err
+		}
+		e.signal()
+	}
+	return res, nil
+}
+
+// preparedEvent is a validated event with its canonical forms.
+type preparedEvent struct {
+	ev       Event
+	clientID string
+	payload  string
+	m        map[string]any
+}
+
+// prepare validates ev and fills what the engine assigns.
+func prepare(ev Event, now int64) (preparedEvent, error) {
+	if strings.TrimSpace(ev.Name) == "" {
+		return preparedEvent{}, FieldError("name", "is required")
+	}
+	if len(ev.Name) > 256 {
+		return preparedEvent{}, FieldError("name", "is longer than 256 characters")
+	}
+	if ev.Data == nil {
+		ev.Data = map[string]any{}
+	}
+	if ev.TS == 0 {
+		ev.TS = now
+	}
+	p := preparedEvent{clientID: ev.ID}
+	if ev.ID == "" {
+		ev.ID = newID()
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return preparedEvent{}, FieldError("data", "is not JSON: %v", err)
+	}
+	if len(b) > MaxEventBytes {
+		return preparedEvent{}, &Error{Code: ETooLarge, Message: fmt.Sprintf("event %q is %d bytes; the limit is %d", ev.Name, len(b), MaxEventBytes)}
+	}
+	p.ev = ev
+	p.payload = string(b)
+	if err := json.Unmarshal(b, &p.m); err != nil {
+		return preparedEvent{}, fmt.Errorf("decode event: %w", err)
+	}
+	return p, nil
+}
+
+// dedup returns the id to report for p and whether p is new. A client id seen within
+// DedupWindow makes the event a duplicate: it is acknowledged and starts nothing.
+func (e *Engine) dedup(tx *gorm.DB, p preparedEvent, now int64) (string, bool, error) {
+	if p.clientID == "" {
+		return p.ev.ID, true, nil // prepare gave the event a fresh engine id
+	}
+	id := newID()
+	var got []string
+	err := tx.Raw(`INSERT INTO event_dedup (client_id, event_id, seen_at) VALUES (?, ?, ?)
+		ON CONFLICT (client_id) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at
+		WHERE event_dedup.seen_at < ? RETURNING event_id`,
+		p.clientID, id, now, now-DedupWindow.Milliseconds()).Scan(&got).Error
+	if err != nil {
+		return "", false, fmt.Errorf("deduplicate event %q: %w", p.clientID, err)
+	}
+	if len(got) == 1 {
+		return id, true, nil
+	}
+	var prev string
+	if err := tx.Raw(`SELECT event_id FROM event_dedup WHERE client_id = ?`, p.clientID).Scan(&prev).Error; err != nil {
+		return "", false, fmt.Errorf("deduplicate event %q: %w", p.clientID, err)
+	}
+	return prev, false, nil
+}
+
+// batch collects rows so that one send writes each table with one statement.
+type batch struct {
+	events []eventRow
+	runs   []runRow
+	waits  []waitRow
+}
+
+func (b *batch) flush(tx *gorm.DB) error {
+	if len(b.runs) > 0 {
+		if err := tx.CreateInBatches(b.runs, 500).Error; err != nil {
+			return fmt.Errorf("insert runs: %w", err)
+		}
+	}
+	if len(b.waits) > 0 {
+		if err := tx.CreateInBatches(b.waits, 500).Error; err != nil {
+			return fmt.Errorf("insert cancel registrations: %w", err)
+		}
+	}
+	if len(b.events) > 0 {
+		if err := tx.CreateInBatches(b.events, 500).Error; err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+	}
+	*b = batch{}
+	return nil
+}
+
+// startRuns queues a run of every function the event triggers (one per RunMeta when the
+// function fans out) and registers their CancelOn conditions.
+func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, p preparedEvent, eventID string, now int64, parentRun, parentStep string) ([]string, error) {
+	var ids []string
+	for _, r := range e.all() {
+		if !e.triggers(r, p) {
+			continue
+		}
+		metas := []RunMeta{{}}
+		if r.fn.Fanout != nil {
+			var err error
+			if metas, err = r.fn.Fanout(ctx, tx, p.ev); err != nil {
+				return nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
+			}
+		}
+		for _, meta := range metas {
+			id := e.queueRun(b, r, p, eventID, meta, now, parentRun, parentStep)
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// triggers reports whether one of r's event triggers matches p.
+func (e *Engine) triggers(r *registered, p preparedEvent) bool {
+	for _, t := range r.fn.Triggers {
+		if t.Event == "" || (t.Event != "*" && t.Event != p.ev.Name) {
+			continue
+		}
+		if t.Event == "*" && strings.HasPrefix(p.ev.Name, "inkflow/") && r.fn.Fanout == nil {
+			continue // catch-all functions do not see the engine's own events unless they choose
+		}
+		if t.If == "" || e.exprs.holds(t.If, p.m, nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// queueRun adds a queued run of r for the event to b and returns its id.
+func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID string, meta RunMeta, now int64, parentRun, parentStep string) string {
+	id := newID()
+	row := runRow{
+		ID: id, FunctionID: r.fn.ID, Status: StatusQueued, EventID: eventID, EventName: p.ev.Name,
+		Event: p.payload, DueAt: now, CreatedAt: now, UpdatedAt: now,
+		ParentRunID: parentRun, ParentStepID: parentStep,
+	}
+	if meta.WorkflowID != 0 {
+		wid, ver := meta.WorkflowID, meta.WorkflowVersion
+		row.WorkflowID, row.WorkflowVersion = &wid, &ver
+	}
+	if c := r.fn.Concurrency; c != nil && c.Key != "" {
+		if v, err := e.exprs.eval(c.Key, p.m, nil); err == nil {
+			row.ConcurrencyKey = fmt.Sprint(v)
+		}
+	}
+	b.runs = append(b.runs, row)
+	for _, c := range r.fn.CancelOn {
+		w := waitRow{ID: newID(), Kind: waitCancel, RunID: id, EventName: c.Event, IfExpr: c.If,
+			ExpiresAt: never, CreatedAt: now}
+		if c.Match != "" {
+			v, ok := matchValue(p.m, c.Match)
+			if !ok {
+				continue // nothing to match on: this condition can never hold
+			}
+			w.MatchPath, w.MatchValue = c.Match, v
+		}
+		if c.If != "" {
+			w.Trigger = p.payload
+		}
+		b.waits = append(b.waits, w)
+	}
+	return id
+}
+
+// notify tells other processes at commit that runs are due (PostgreSQL only).
+func (e *Engine) notify(tx *gorm.DB) error {
+	if !e.pg {
+		return nil
+	}
+	if err := tx.Exec(`SELECT pg_notify(?, '')`, notifyChannel).Error; err != nil {
+		return fmt.Errorf("notify workers: %w", err)
+	}
+	return nil
+}
+
+const notifyChannel = "inkflow_runs"
+
+// lockEventNames serialises wait registration against event delivery for the same names on
+// PostgreSQL: senders take a shared lock, a registering wait an exclusive one, so a wait never
+// misses an event committed while it was being stored (see resolve and Step.WaitForEvent).
+func (e *Engine) lockEventNames(tx *gorm.DB, names []string, exclusive bool) error {
+	if !e.pg || len(names) == 0 {
+		return nil
+	}
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	for _, n := range names {
+		if err := tx.Exec("SELECT "+fn+"(hashtext(?))", "inkflow-event:"+n).Error; err != nil {
+			return fmt.Errorf("lock event name %q: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// resolve delivers an event to the runs waiting for it and cancels the runs whose CancelOn it
+// matches. It returns how many runs it woke or cancelled.
+func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, p preparedEvent, eventID string, now int64) (int, error) {
+	if err := e.lockEventNames(tx, []string{p.ev.Name}, false); err != nil {
+		return 0, err
+	}
+	pairs := matchPairs(p.m)
+	var rows []waitRow
+	q := tx.Where("event_name = ? AND match_path = ''", p.ev.Name)
+	if len(pairs) > 0 {
+		cond := make([][]any, len(pairs))
+		for i, pr := range pairs {
+			cond[i] = []any{pr[0], pr[1]}
+		}
+		q = q.Or(tx.Where("event_name = ?", p.ev.Name).Where(clause.Expr{SQL: "(match_path, match_value) IN ?", Vars: []any{cond}}))
+	}
+	if err := q.Order("created_at").Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("find waits for %q: %w", p.ev.Name, err)
+	}
+	n := 0
+	for _, w := range rows {
+		if w.IfExpr != "" {
+			var trig map[string]any
+			_ = json.Unmarshal([]byte(w.Trigger), &trig)
+			if !e.exprs.holds(w.IfExpr, trig, p.m) {
+				continue
+			}
+		}
+		var ok bool
+		var err error
+		switch w.Kind {
+		case waitCancel:
+			ok, err = e.cancelRun(ctx, tx, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", p.ev.Name, eventID), now)
+		default:
+			ok, err = e.completeWait(tx, w, p.payload, now)
+		}
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// completeWait resolves one waiting step with the event payload. The first deliverer to
+// delete the step's wait rows wins; a timeout that got there first leaves them gone.
+func (e *Engine) completeWait(tx *gorm.DB, w waitRow, payload string, now int64) (bool, error) {
+	del := tx.Exec(`DELETE FROM waits WHERE run_id = ? AND step_id = ? AND kind = ?`, w.RunID, w.StepID, waitEvent)
+	if del.Error != nil {
+		return false, fmt.Errorf("claim wait of run %s: %w", w.RunID, del.Error)
+	}
+	if del.RowsAffected == 0 {
+		return false, nil
+	}
+	if err := e.wakeRun(tx, w.RunID, now); err != nil {
+		return false, err
+	}
+	err := tx.Exec(`UPDATE steps SET status = ?, output = ?, ended_at = ? WHERE run_id = ? AND id = ?`,
+		stepCompleted, payload, now, w.RunID, w.StepID).Error
+	if err != nil {
+		return false, fmt.Errorf("resolve wait of run %s: %w", w.RunID, err)
+	}
+	return true, nil
+}
+
+// wakeRun makes a run due now. The run row is updated first so that its lock orders this
+// against a worker suspending the same run (see suspend).
+func (e *Engine) wakeRun(tx *gorm.DB, runID string, now int64) error {
+	err := tx.Exec(`UPDATE runs SET due_at = ?, updated_at = ?,
+		status = CASE WHEN status IN ('sleeping', 'waiting') THEN 'queued' ELSE status END
+		WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`, now, now, runID).Error
+	if err != nil {
+		return fmt.Errorf("wake run %s: %w", runID, err)
+	}
+	return nil
+}

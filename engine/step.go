@@ -1,0 +1,555 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Step is a run's step tool, handed to the handler in Input.Step. Its methods are safe to
+// call from the goroutines of Parallel.
+type Step struct {
+	x *execution
+
+	mu      sync.Mutex
+	memo    map[string]*stepRow
+	seen    map[string]int
+	seq     int
+	pending map[string]bool
+}
+
+// StepError is the error a handler gets from a step that failed for good.
+type StepError struct {
+	StepID   string
+	Attempts int
+	Message  string
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("step %q failed after %d attempt(s): %s", e.StepID, e.Attempts, e.Message)
+}
+
+// suspendSignal unwinds a handler whose run must leave the worker (sleep, wait, retry later).
+type suspendSignal struct{}
+
+// abortSignal unwinds a handler whose run this worker no longer owns (lease lost, cancelled).
+type abortSignal struct{ reason string }
+
+type idemKey struct{}
+
+// IdempotencyKey returns "runID:stepID" inside a Step.Run fn ("" elsewhere): a key for side
+// effects that must happen once even if fn runs twice.
+func IdempotencyKey(ctx context.Context) string {
+	v, _ := ctx.Value(idemKey{}).(string)
+	return v
+}
+
+func newStep(x *execution, rows []stepRow) *Step {
+	s := &Step{x: x, memo: map[string]*stepRow{}, seen: map[string]int{}, pending: map[string]bool{}}
+	for i := range rows {
+		r := rows[i]
+		s.memo[r.ID] = &r
+		if r.Seq >= s.seq {
+			s.seq = r.Seq + 1
+		}
+	}
+	return s
+}
+
+// claimID returns the stored id for a call with id: the first use keeps id, the n-th repeat
+// in the same run becomes "id:n" (as Inngest does for steps in loops). It also returns the
+// memoized row, if any.
+func (s *Step) claimID(id string) (string, *stepRow, error) {
+	if id == "" {
+		return "", nil, NonRetriable(Errorf(EInvalid, "step id is required"))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.seen[id]
+	s.seen[id] = n + 1
+	if n > 0 {
+		id = id + ":" + strconv.Itoa(n)
+	}
+	rec := s.memo[id]
+	if rec == nil && len(s.memo) >= MaxStepsPerRun {
+		return id, nil, NonRetriable(&Error{Code: ETooLarge, Message: fmt.Sprintf("run has more than %d steps", MaxStepsPerRun)})
+	}
+	return id, rec, nil
+}
+
+func (s *Step) nextSeq() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.seq - 1
+}
+
+func (s *Step) remember(r stepRow) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.memo[r.ID] = &r
+	delete(s.pending, r.ID)
+}
+
+// park records a step the run waits on and unwinds the handler.
+func (s *Step) park(id string) {
+	s.mu.Lock()
+	s.pending[id] = true
+	s.mu.Unlock()
+	panic(suspendSignal{})
+}
+
+func (s *Step) pendingIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Run executes fn once and stores its JSON result; on replay it returns the stored result
+// without calling fn. A failing fn is retried with backoff; NonRetriable fails the run at
+// once; RetryAfter sets the delay. A repeated id within one run gets a ":N" suffix.
+// After the last attempt the handler receives a *StepError (wrapped as non-retriable).
+func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) (any, error), opts ...StepOption) (json.RawMessage, error) {
+	var o stepOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	id, rec, err := s.claimID(id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.x.e.now()
+	attempt := 1
+	row := stepRow{RunID: s.x.run.ID, ID: id, Name: id, Kind: kindRun}
+	if rec != nil {
+		switch rec.Status {
+		case stepCompleted:
+			return json.RawMessage(deref(rec.Output)), nil
+		case stepFailed:
+			return nil, NonRetriable(&StepError{StepID: id, Attempts: rec.Attempts, Message: rec.Error})
+		case stepRetrying:
+			if rec.WakeAt != nil && *rec.WakeAt > ms(now) {
+				s.park(id)
+			}
+		}
+		row = *rec
+		attempt = rec.Attempts + 1
+	} else {
+		row.Seq = s.nextSeq()
+	}
+	if o.name != "" {
+		row.Name = o.name
+	}
+	if o.input != nil && row.Input == nil {
+		if b, err := json.Marshal(o.input); err == nil {
+			row.Input = strPtr(string(b))
+		}
+	}
+	started := ms(now)
+	row.StartedAt = &started
+	out, callErr := s.call(ctx, id, fn, o.timeout)
+	var b []byte
+	if callErr == nil {
+		b, callErr = encodeOutput(id, out)
+	}
+	ended := ms(s.x.e.now())
+	row.Attempts = attempt
+	row.EndedAt = &ended
+	if callErr == nil {
+		row.Status, row.Output, row.Error, row.WakeAt = stepCompleted, strPtr(string(b)), "", nil
+		s.x.commitStep(row, nil)
+		s.remember(row)
+		return b, nil
+	}
+	retries := s.x.reg.retries
+	if o.retries != nil {
+		retries = *o.retries
+	}
+	row.Error = callErr.Error()
+	if IsNonRetriable(callErr) || attempt > retries {
+		row.Status, row.WakeAt = stepFailed, nil
+		s.x.commitStep(row, nil)
+		s.remember(row)
+		return nil, NonRetriable(&StepError{StepID: id, Attempts: attempt, Message: callErr.Error()})
+	}
+	wake := ended + s.x.e.backoff(attempt, callErr).Milliseconds()
+	row.Status, row.WakeAt = stepRetrying, &wake
+	s.x.commitStep(row, nil)
+	s.remember(row)
+	s.park(id)
+	return nil, nil // unreachable: park unwinds
+}
+
+// call runs fn with the idempotency key and timeout, turning a panic into an error with its
+// stack so a broken step never takes the worker down.
+func (s *Step) call(ctx context.Context, id string, fn func(ctx context.Context) (any, error), timeout time.Duration) (out any, err error) {
+	ctx = context.WithValue(ctx, idemKey{}, s.x.run.ID+":"+id)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			switch r.(type) {
+			case suspendSignal, abortSignal:
+				panic(r) // a step inside a step: not supported, but do not swallow control flow
+			}
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	out, err = fn(ctx)
+	if err == nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("step timed out after %s", timeout)
+	}
+	return out, err
+}
+
+func encodeOutput(id string, out any) ([]byte, error) {
+	if raw, ok := out.(json.RawMessage); ok && json.Valid(raw) {
+		out = raw
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, NonRetriable(fmt.Errorf("step %q: result is not JSON: %w", id, err))
+	}
+	if len(b) > MaxStepOutputBytes {
+		return nil, NonRetriable(&Error{Code: ETooLarge, Message: fmt.Sprintf("step %q: result is %d bytes; the limit is %d", id, len(b), MaxStepOutputBytes)})
+	}
+	return b, nil
+}
+
+// Sleep suspends the run for d, counted from the first time this step is reached.
+func (s *Step) Sleep(ctx context.Context, id string, d time.Duration) error {
+	return s.sleep(id, func(now time.Time) time.Time { return now.Add(d) })
+}
+
+// SleepUntil suspends the run until t.
+func (s *Step) SleepUntil(ctx context.Context, id string, t time.Time) error {
+	return s.sleep(id, func(time.Time) time.Time { return t })
+}
+
+func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
+	id, rec, err := s.claimID(id)
+	if err != nil {
+		return err
+	}
+	now := s.x.e.now()
+	if rec != nil && rec.Status == stepCompleted {
+		return nil
+	}
+	var row stepRow
+	if rec != nil {
+		row = *rec
+	} else {
+		wake := ms(until(now))
+		started := ms(now)
+		row = stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindSleep, Status: stepSleeping, WakeAt: &wake, StartedAt: &started}
+	}
+	if *row.WakeAt <= ms(now) {
+		ended := ms(now)
+		row.Status, row.EndedAt, row.Attempts = stepCompleted, &ended, 1
+		s.x.commitStep(row, nil)
+		s.remember(row)
+		return nil
+	}
+	if rec == nil {
+		s.x.commitStep(row, nil)
+		s.remember(row)
+	}
+	s.park(id)
+	return nil
+}
+
+// WaitForEvent suspends the run until a matching event arrives (returned) or the timeout
+// passes (nil, nil). A Timeout of zero waits without end. Only events received after the
+// wait is first reached count.
+func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, error) {
+	id, rec, err := s.claimID(id)
+	if err != nil {
+		return nil, err
+	}
+	if w.Event == "" {
+		return nil, NonRetriable(Errorf(EInvalid, "wait %q: event name is required", id))
+	}
+	if w.If != "" {
+		if _, err := s.x.e.exprs.compile(w.If); err != nil {
+			return nil, NonRetriable(fmt.Errorf("wait %q: %w", id, err))
+		}
+	}
+	now := s.x.e.now()
+	if rec != nil {
+		return s.resumeWait(id, rec, now)
+	}
+	return s.startWait(ctx, id, w, now)
+}
+
+func (s *Step) resumeWait(id string, rec *stepRow, now time.Time) (*Event, error) {
+	switch rec.Status {
+	case stepCompleted:
+		return decodeEvent(rec.Output)
+	case stepWaiting:
+	default:
+		return nil, NonRetriable(fmt.Errorf("wait %q: unexpected state %q", id, rec.Status))
+	}
+	if rec.WakeAt != nil && *rec.WakeAt > ms(now) {
+		s.park(id)
+	}
+	// Timed out, unless an event got there first: whoever deletes the wait rows wins.
+	row := *rec
+	var won bool
+	s.x.commitStep(row, func(tx *gorm.DB) error {
+		del := tx.Exec(`DELETE FROM waits WHERE run_id = ? AND step_id = ? AND kind = ?`, row.RunID, id, waitEvent)
+		if del.Error != nil {
+			return del.Error
+		}
+		won = del.RowsAffected > 0
+		if !won {
+			return tx.Where("run_id = ? AND id = ?", row.RunID, id).Take(&row).Error
+		}
+		ended := ms(now)
+		row.Status, row.Output, row.EndedAt = stepCompleted, strPtr("null"), &ended
+		return nil
+	})
+	s.remember(row)
+	if row.Status != stepCompleted {
+		s.park(id)
+	}
+	return decodeEvent(row.Output)
+}
+
+func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) (*Event, error) {
+	names := append([]string{w.Event}, w.OrEvents...)
+	trig := s.x.trigger
+	expires := never
+	if w.Timeout > 0 {
+		expires = ms(now.Add(w.Timeout))
+	}
+	started := ms(now)
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindWait, Status: stepWaiting,
+		WakeAt: &expires, StartedAt: &started, Attempts: 1}
+	if b, err := json.Marshal(w); err == nil {
+		row.Input = strPtr(string(b))
+	}
+	var matchVal string
+	if w.Match != "" {
+		v, ok := matchValue(trig, w.Match)
+		if !ok {
+			return nil, NonRetriable(Errorf(EInvalid, "wait %q: the triggering event has no %s to match", id, w.Match))
+		}
+		matchVal = v
+	}
+	s.x.commitStep(row, func(tx *gorm.DB) error {
+		if err := s.x.e.lockEventNames(tx, names, true); err != nil {
+			return err
+		}
+		// An event committed after this wait was reached but before it is stored: take it.
+		var candidates []eventRow
+		if err := tx.Where("name IN ? AND received_at >= ?", names, started).Order("received_at, id").Find(&candidates).Error; err != nil {
+			return fmt.Errorf("look back for %v: %w", names, err)
+		}
+		for _, c := range candidates {
+			var m map[string]any
+			if json.Unmarshal([]byte(c.Payload), &m) != nil {
+				continue
+			}
+			if w.Match != "" {
+				if v, ok := matchValue(m, w.Match); !ok || v != matchVal {
+					continue
+				}
+			}
+			if w.If != "" && !s.x.e.exprs.holds(w.If, trig, m) {
+				continue
+			}
+			row.Status, row.Output, row.EndedAt, row.WakeAt = stepCompleted, strPtr(c.Payload), &started, nil
+			return nil
+		}
+		rows := make([]waitRow, 0, len(names))
+		for _, n := range names {
+			wr := waitRow{ID: newID(), Kind: waitEvent, RunID: row.RunID, StepID: id, EventName: n,
+				MatchPath: w.Match, MatchValue: matchVal, IfExpr: w.If, ExpiresAt: expires, CreatedAt: started}
+			if w.If != "" {
+				wr.Trigger = s.x.run.Event
+			}
+			rows = append(rows, wr)
+		}
+		return tx.Create(&rows).Error
+	})
+	s.remember(row)
+	if row.Status == stepCompleted {
+		return decodeEvent(row.Output)
+	}
+	s.park(id)
+	return nil, nil
+}
+
+func decodeEvent(out *string) (*Event, error) {
+	if out == nil || *out == "null" || *out == "" {
+		return nil, nil
+	}
+	var ev Event
+	if err := json.Unmarshal([]byte(*out), &ev); err != nil {
+		return nil, NonRetriable(fmt.Errorf("decode stored event: %w", err))
+	}
+	return &ev, nil
+}
+
+// SendEvent sends events once: on replay it returns the ids stored the first time. The events
+// and the step's record commit together.
+func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]string, error) {
+	id, rec, err := s.claimID(id)
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil && rec.Status == stepCompleted {
+		var ids []string
+		_ = json.Unmarshal([]byte(deref(rec.Output)), &ids)
+		return ids, nil
+	}
+	now := ms(s.x.e.now())
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindSend, Status: stepCompleted,
+		Attempts: 1, StartedAt: &now, EndedAt: &now}
+	if rec != nil {
+		row.Seq = rec.Seq
+	}
+	err = s.x.commitStep(row, func(tx *gorm.DB) error {
+		res, err := s.x.e.SendTx(ctx, tx, events...)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(res.IDs)
+		row.Output = strPtr(string(b))
+		return nil
+	})
+	if err != nil {
+		return nil, NonRetriable(fmt.Errorf("step %q: %w", id, err))
+	}
+	s.remember(row)
+	var ids []string
+	_ = json.Unmarshal([]byte(deref(row.Output)), &ids)
+	return ids, nil
+}
+
+// Invoke starts a run of function functionID with data as its event's data and waits for
+// its result. A failed child or a timeout (zero: none) fails the step without retry.
+func (s *Step) Invoke(ctx context.Context, id string, functionID string, data map[string]any, timeout time.Duration) (json.RawMessage, error) {
+	id, rec, err := s.claimID(id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.x.e.now()
+	if rec != nil {
+		return s.resumeInvoke(id, rec, now)
+	}
+	target := s.x.e.function(functionID)
+	if target == nil {
+		return nil, NonRetriable(Errorf(ENotFound, "invoke %q: no function %q", id, functionID))
+	}
+	p, err := prepare(Event{Name: EventInvoked, Data: data}, ms(now))
+	if err != nil {
+		return nil, NonRetriable(fmt.Errorf("invoke %q: %w", id, err))
+	}
+	expires := never
+	if timeout > 0 {
+		expires = ms(now.Add(timeout))
+	}
+	started := ms(now)
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindInvoke, Status: stepWaiting,
+		WakeAt: &expires, StartedAt: &started, Attempts: 1, Input: strPtr(p.payload)}
+	s.x.commitStep(row, func(tx *gorm.DB) error {
+		b := &batch{}
+		eventID := newID()
+		runID := s.x.e.queueRun(b, target, p, eventID, RunMeta{}, started, row.RunID, id)
+		b.events = append(b.events, eventRow{ID: eventID, Name: p.ev.Name, Payload: p.payload, TS: p.ev.TS, ReceivedAt: started, RunIDs: runID})
+		if err := b.flush(tx); err != nil {
+			return err
+		}
+		return s.x.e.notify(tx)
+	})
+	s.x.e.signal()
+	s.remember(row)
+	s.park(id)
+	return nil, nil
+}
+
+func (s *Step) resumeInvoke(id string, rec *stepRow, now time.Time) (json.RawMessage, error) {
+	row := *rec
+	if row.Status == stepWaiting && row.WakeAt != nil && *row.WakeAt <= ms(now) {
+		s.x.commitStep(row, func(tx *gorm.DB) error {
+			ended := ms(now)
+			res := tx.Exec(`UPDATE steps SET status = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
+				stepFailed, "invoked function did not finish in time", ended, row.RunID, id, stepWaiting)
+			if res.Error != nil {
+				return res.Error
+			}
+			return tx.Where("run_id = ? AND id = ?", row.RunID, id).Take(&row).Error
+		})
+		s.remember(row)
+	}
+	switch row.Status {
+	case stepCompleted:
+		return json.RawMessage(deref(row.Output)), nil
+	case stepFailed:
+		return nil, NonRetriable(&StepError{StepID: id, Attempts: 1, Message: row.Error})
+	}
+	s.park(id)
+	return nil, nil
+}
+
+// Parallel runs fns concurrently (each typically calls Step methods with distinct ids) and
+// returns when all have returned or suspended. If any suspended, the run suspends after the
+// others finish; otherwise the errors are joined.
+func (s *Step) Parallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
+	errs := make([]error, len(fns))
+	sigs := make([]any, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					switch r.(type) {
+					case suspendSignal, abortSignal:
+						sigs[i] = r
+					default:
+						errs[i] = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+					}
+				}
+			}()
+			errs[i] = fn(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, sig := range sigs {
+		if a, ok := sig.(abortSignal); ok {
+			panic(a)
+		}
+	}
+	for _, sig := range sigs {
+		if sig != nil {
+			panic(sig)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
+}

@@ -1,0 +1,136 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+)
+
+// celPrefix marks a condition (or builtin:if input) written in CEL instead of as a ref.
+const celPrefix = "cel:"
+
+// holds reports whether an edge's condition holds for output, the output of the edge's From
+// action (nil for $source). An edge without a condition always holds.
+func holds(c *Conditional, sc scope) (bool, error) {
+	if c == nil {
+		return true, nil
+	}
+	v, err := conditionValue(c.Ref, sc)
+	if err != nil {
+		return false, err
+	}
+	switch c.Type {
+	case CondIf:
+		return truthy(v), nil
+	case CondElse:
+		return !truthy(v), nil
+	case CondMatch:
+		var want any
+		if len(c.Value) > 0 {
+			if err := json.Unmarshal(c.Value, &want); err != nil {
+				return false, fmt.Errorf("match value: %w", err)
+			}
+		}
+		return jsonEqual(v, want), nil
+	}
+	return false, fmt.Errorf("unknown condition type %q", c.Type)
+}
+
+// conditionValue evaluates a condition's ref: a CEL expression after "cel:", a single ref, or
+// text with refs (which then compares as a string).
+func conditionValue(ref string, sc scope) (any, error) {
+	if src, ok := strings.CutPrefix(strings.TrimSpace(ref), celPrefix); ok {
+		return evalCEL(src, sc), nil
+	}
+	return interpolate(ref, sc)
+}
+
+// truthy follows JavaScript, as workflow-kit does: false, 0, "", null are falsy; everything
+// else (including empty objects and arrays) is truthy.
+func truthy(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return t
+	case float64:
+		return t != 0 && t == t
+	case string:
+		return t != ""
+	case int, int64:
+		return t != 0
+	}
+	return true
+}
+
+// jsonEqual compares two values as JSON (workflow-kit compares JSON.stringify outputs): 4158
+// and "4158" differ; objects compare by content, not key order.
+func jsonEqual(a, b any) bool {
+	return reflect.DeepEqual(jsonValue(a), jsonValue(b))
+}
+
+// celEnv is the environment of workflow CEL expressions: `event`, `state` and `output`.
+var celEnv = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("state", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("output", cel.DynType),
+	)
+})
+
+// celPrograms caches compiled expressions; workflows repeat the same few.
+var celPrograms sync.Map // string -> cel.Program
+
+// compileCEL compiles src, or returns the compiler's message.
+func compileCEL(src string) (cel.Program, error) {
+	if p, ok := celPrograms.Load(src); ok {
+		return p.(cel.Program), nil
+	}
+	env, err := celEnv()
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, fmt.Errorf("empty CEL expression")
+	}
+	ast, iss := env.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("CEL: %v", iss.Err())
+	}
+	p, err := env.Program(ast)
+	if err != nil {
+		return nil, fmt.Errorf("CEL: %v", err)
+	}
+	celPrograms.Store(src, p)
+	return p, nil
+}
+
+// evalCEL evaluates src over the scope. A runtime error (a missing field, say) yields null, so
+// "if" edges do not hold and "else" edges do, as the engine treats a failing `if`.
+func evalCEL(src string, sc scope) any {
+	p, err := compileCEL(src)
+	if err != nil {
+		return nil
+	}
+	vars := map[string]any{"event": asMap(sc[RootEvent]), "state": asMap(sc[RootState]), "output": sc[RootOutput]}
+	out, _, err := p.Eval(vars)
+	if err != nil {
+		return nil
+	}
+	v, err := out.ConvertToNative(reflect.TypeOf((*any)(nil)).Elem())
+	if err != nil {
+		return out.Value()
+	}
+	return jsonValue(v)
+}
+
+func asMap(v any) map[string]any {
+	if m, ok := v.(map[string]any); ok {
+		return m
+	}
+	return map[string]any{}
+}
