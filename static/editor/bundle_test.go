@@ -1,0 +1,63 @@
+package editor_test
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/inkflow/inkflow/internal/browser"
+	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/static/editor"
+)
+
+// TestBundleMatchesSource rebuilds the editor from web/editor into a temp folder and compares
+// it byte for byte with the committed bundle, so a source change without a rebuild (or a
+// hand-edited bundle) fails CI.
+func TestBundleMatchesSource(t *testing.T) {
+	root, err := browser.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		testdb.Need(t, "node is not installed (editor bundle check)")
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "esbuild")); err != nil {
+		testdb.Need(t, "node_modules is missing: run npm ci (editor bundle check)")
+	}
+	out := t.TempDir()
+	cmd := exec.Command("node", filepath.Join(root, "web", "editor", "build.mjs"), out)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build editor: %v\n%s", err, b)
+	}
+	for _, name := range []string{"editor.js", "editor.css"} {
+		built, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatalf("built bundle: %v", err)
+		}
+		committed, err := fs.ReadFile(editor.FS, name)
+		if err != nil {
+			t.Fatalf("embedded bundle: %v", err)
+		}
+		if !bytes.Equal(built, committed) {
+			t.Errorf("static/editor/%s is stale (%d bytes committed, %d built from web/editor): run `npm run build:editor` and commit it",
+				name, len(committed), len(built))
+		}
+	}
+}
+
+// TestEmbeddedBundle checks that the binary carries a non-trivial editor without node.
+func TestEmbeddedBundle(t *testing.T) {
+	for name, want := range map[string]string{"editor.js": "workflow-editor", "editor.css": ".react-flow"} {
+		b, err := fs.ReadFile(editor.FS, name)
+		if err != nil {
+			t.Fatalf("read %s: %v", name, err)
+		}
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s does not contain %q", name, want)
+		}
+	}
+}

@@ -1,0 +1,403 @@
+// The editor: canvas in the middle, palette on the left, side panel on the right, toolbar on
+// top. The Draft (in an undo history) is the single source of truth; canvas nodes and edges
+// are derived from it, keeping only view state (measured size, selection) of their own.
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  applyEdgeChanges,
+  applyNodeChanges,
+  useReactFlow,
+  type Connection,
+  type Edge as FlowEdge,
+  type EdgeChange,
+  type NodeChange,
+} from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ApiError, type ActionKind, type Client, type Version, type WorkflowRecord } from './api';
+import { body, fromRecord, type Draft } from './draft';
+import * as H from './history';
+import { layout } from './layout';
+import * as M from './model';
+import { SOURCE, type JSONValue, type Position, type Workflow } from './model';
+import { nodeTypes, type EditorNode } from './nodes';
+import { DND_TYPE, Palette } from './Palette';
+import { ActionPanel, EdgePanel, WorkflowPanel } from './panels';
+import { none, fromError, type Problems } from './problems';
+import * as R from './refs';
+import { Toolbar } from './Toolbar';
+
+export interface EditorProps {
+  client: Client;
+  id: string;
+  record: WorkflowRecord;
+  kinds: ActionKind[];
+  events: string[];
+  runsURL: string;
+}
+
+export function Editor({ client, id, record, kinds, events, runsURL }: EditorProps) {
+  const rf = useReactFlow();
+  const [hist, setHist] = useState(() => H.start(fromRecord(record, M.normalize(record.workflow ?? {}))));
+  const draft = hist.present;
+  const [saved, setSaved] = useState<Draft>(draft);
+  const [version, setVersion] = useState<number | undefined>(record.version);
+  const [enabled, setEnabled] = useState(!!record.enabled);
+  const [problems, setProblems] = useState<Problems>(none);
+  const [status, setStatus] = useState<{ text: string; bad?: boolean }>({ text: '' });
+  const [eventKeys, setEventKeys] = useState<string[]>(['id']);
+  const [nodes, setNodes] = useState<EditorNode[]>([]);
+  const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
+  const selectNext = useRef<string | null>(null);
+  const kindMap = useMemo(() => new Map(kinds.map((k) => [k.kind, k])), [kinds]);
+  const dirty = draft !== saved;
+
+  const change = useCallback((fn: (w: Workflow) => Workflow, merge?: string) => {
+    setHist((h) => H.push(h, { ...h.present, workflow: fn(h.present.workflow) }, merge ?? null));
+  }, []);
+  const changeDraft = useCallback((patch: Partial<Draft>, merge?: string) => {
+    setHist((h) => H.push(h, { ...h.present, ...patch }, merge ?? null));
+  }, []);
+
+  // --- canvas nodes, derived from the draft ------------------------------------------------
+  useEffect(() => {
+    setNodes((prev) => deriveNodes(prev, draft, kindMap, problems, selectNext));
+  }, [draft, kindMap, problems]);
+
+  const edges: FlowEdge[] = useMemo(
+    () =>
+      draft.workflow.edges.map((e, i) => {
+        const key = M.edgeKey(e, i);
+        const c = e.conditional as M.JSONObject | undefined;
+        const label = c && typeof c === 'object' ? conditionLabel(c) : typeof e.name === 'string' ? e.name : undefined;
+        const bad = !!problems.edges[i];
+        return {
+          id: key,
+          source: e.from,
+          target: e.to,
+          label,
+          selected: selectedEdges.has(key),
+          animated: !!c,
+          className: bad ? 'wf-edge-invalid' : c ? 'wf-edge-conditional' : undefined,
+          data: { index: i },
+        };
+      }),
+    [draft.workflow.edges, selectedEdges, problems],
+  );
+
+  const onNodesChange = useCallback((changes: NodeChange<EditorNode>[]) => {
+    // Removal goes through onDelete, so it lands in the draft as one undoable step.
+    setNodes((ns) => applyNodeChanges(changes.filter((c) => c.type !== 'remove'), ns));
+  }, []);
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange[]) => {
+      const next = applyEdgeChanges(changes.filter((c) => c.type === 'select'), edges);
+      setSelectedEdges(new Set(next.filter((e) => e.selected).map((e) => e.id)));
+    },
+    [edges],
+  );
+  const onDelete = useCallback(
+    ({ nodes: ns, edges: es }: { nodes: EditorNode[]; edges: FlowEdge[] }) => {
+      const ids = new Set(ns.filter((n) => n.id !== SOURCE).map((n) => n.id));
+      const idx = new Set(es.map((e) => (e.data as { index: number }).index));
+      change((w) => M.remove(w, ids, idx));
+      setSelectedEdges(new Set());
+    },
+    [change],
+  );
+  const onConnect = useCallback((c: Connection) => change((w) => M.connect(w, c.source, c.target)), [change]);
+  const savePositions = useCallback(() => {
+    change((w) => M.withPositions(w, currentPositions(rf.getNodes() as EditorNode[])));
+  }, [change, rf]);
+
+  const addKind = useCallback(
+    (kind: string, at?: Position) => {
+      const k = kindMap.get(kind);
+      const current = currentPositions(rf.getNodes() as EditorNode[]);
+      const below = Object.values(current).reduce((m, p) => Math.max(m, p.y), 0) + 110;
+      const pos = at ?? { x: 0, y: below };
+      change((w) => {
+        const { w: next, id: newID } = M.addAction(w, kind, {}, k?.name ?? kind);
+        selectNext.current = newID;
+        return M.withPositions(next, { ...current, [newID]: pos });
+      });
+    },
+    [change, kindMap, rf],
+  );
+  const onDrop = useCallback(
+    (e: React.DragEvent) => {
+      const kind = e.dataTransfer.getData(DND_TYPE);
+      if (!kind) return;
+      e.preventDefault();
+      const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      addKind(kind, { x: p.x - 110, y: p.y - 30 });
+    },
+    [addKind, rf],
+  );
+
+  // --- undo / redo keys (text fields keep their own undo) -------------------------------------
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const k = e.key.toLowerCase();
+      if (k === 'z' && !e.shiftKey) setHist(H.undo);
+      else if ((k === 'z' && e.shiftKey) || k === 'y') setHist(H.redo);
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  useEffect(() => {
+    const warn = (e: BeforeUnloadEvent) => {
+      if (dirty) e.preventDefault();
+    };
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
+  // --- server validation, shortly after each change ---------------------------------------------
+  const validation = useRef(0);
+  useEffect(() => {
+    const n = ++validation.current;
+    const t = setTimeout(async () => {
+      try {
+        await client.validate(body(draft, enabled));
+        if (n === validation.current) setProblems(none);
+      } catch (err) {
+        if (n !== validation.current) return;
+        if (err instanceof ApiError && (err.status === 422 || err.status === 400)) setProblems(fromError(err, draft.workflow));
+        else setStatus({ text: `Could not validate: ${(err as Error).message}`, bad: true });
+      }
+    }, 400);
+    return () => clearTimeout(t);
+  }, [draft, client]);
+
+  // --- event data keys for the ref picker, from the latest event of the trigger --------------
+  useEffect(() => {
+    if (!draft.trigger) return;
+    const t = setTimeout(() => {
+      client
+        .recentEvent(draft.trigger)
+        .then((data) => data && setEventKeys([...new Set(['id', ...Object.keys(data)])]))
+        .catch(() => {});
+    }, 300);
+    return () => clearTimeout(t);
+  }, [draft.trigger, client]);
+
+  // --- toolbar actions ------------------------------------------------------------------------
+  const save = async () => {
+    setStatus({ text: 'Saving…' });
+    try {
+      const res = await client.save(id, body(draft, enabled));
+      setSaved(draft);
+      setProblems(none);
+      if (res && typeof res.version === 'number') setVersion(res.version);
+      setStatus({ text: `Saved${res && res.version ? ` as version ${res.version}` : ''}.` });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
+        setProblems(fromError(err, draft.workflow));
+        setStatus({ text: `Not saved: ${err.message}`, bad: true });
+      } else setStatus({ text: `Not saved: ${(err as Error).message}`, bad: true });
+      return false;
+    }
+  };
+  const toggleEnabled = async (on: boolean) => {
+    try {
+      await client.setEnabled(id, on);
+      setEnabled(on);
+      setStatus({ text: on ? 'Enabled: new events start runs.' : 'Disabled: new events start no runs.' });
+    } catch (err) {
+      setStatus({ text: `Could not ${on ? 'enable' : 'disable'}: ${(err as Error).message}`, bad: true });
+    }
+  };
+  const relayout = () => {
+    change((w) => M.withPositions(w, layout(w)));
+    setTimeout(() => rf.fitView({ duration: 200 }), 50);
+  };
+  const importJSON = (text: string) => {
+    try {
+      const parsed = JSON.parse(text);
+      const w = M.normalize(parsed && parsed.workflow && typeof parsed.workflow === 'object' && !Array.isArray(parsed.actions) ? parsed.workflow : parsed);
+      change(() => w);
+      setStatus({ text: `Imported ${w.actions.length} actions and ${w.edges.length} edges. Save to keep them.` });
+      setTimeout(() => rf.fitView({ duration: 200 }), 50);
+    } catch (err) {
+      setStatus({ text: `Import failed: ${(err as Error).message}`, bad: true });
+    }
+  };
+  const restore = (v: Version) => {
+    if (!v.workflow) return;
+    const w = M.normalize(v.workflow);
+    changeDraft({
+      workflow: w,
+      ...(typeof v.trigger === 'string' ? { trigger: v.trigger } : {}),
+      ...(typeof v.name === 'string' ? { name: v.name } : {}),
+      ...(typeof v.description === 'string' ? { description: v.description } : {}),
+    });
+    setStatus({ text: `Restored version ${v.version} into the editor. Save to make it the newest version.` });
+  };
+  const testRun = async (data: M.JSONObject) => {
+    const runs = await client.sendEvent(draft.trigger, data);
+    if (runs.length === 0) throw new Error('the event started no run: is the workflow enabled and its trigger this event?');
+    window.location.assign(runsURL + encodeURIComponent(runs[0]));
+  };
+
+  // --- side panel -----------------------------------------------------------------------------
+  const selNode = nodes.find((n) => n.selected && n.type === 'action');
+  const selAction = selNode ? draft.workflow.actions.find((a) => a.id === selNode.id) : undefined;
+  const selEdgeIndex = selAction ? -1 : edges.findIndex((e) => selectedEdges.has(e.id));
+  let panel;
+  if (selAction) {
+    panel = (
+      <ActionPanel
+        key={selAction.id}
+        action={selAction}
+        kind={kindMap.get(selAction.kind)}
+        refs={R.forAction(draft.workflow, selAction.id, kindMap, eventKeys)}
+        events={events}
+        problems={problems.actions[selAction.id] ?? []}
+        change={change}
+        setInput={(name: string, v: JSONValue | undefined) => change((w) => M.setInput(w, selAction.id, name, v), `input:${selAction.id}:${name}`)}
+        update={(fn, merge) => change((w) => M.updateAction(w, selAction.id, fn), merge)}
+      />
+    );
+  } else if (selEdgeIndex >= 0) {
+    const e = draft.workflow.edges[selEdgeIndex];
+    panel = (
+      <EdgePanel
+        key={edges[selEdgeIndex].id}
+        edge={e}
+        refs={R.forEdge(draft.workflow, e.from, kindMap, eventKeys)}
+        problems={problems.edges[selEdgeIndex] ?? []}
+        update={(fn, merge) => change((w) => M.updateEdge(w, selEdgeIndex, fn), merge ? `${merge}:${selEdgeIndex}` : undefined)}
+      />
+    );
+  } else {
+    panel = (
+      <WorkflowPanel
+        name={draft.name}
+        description={draft.description}
+        onName={(v) => changeDraft({ name: v }, 'wf-name')}
+        onDescription={(v) => changeDraft({ description: v }, 'wf-description')}
+      />
+    );
+  }
+
+  return (
+    <div className="wf-editor" data-testid="workflow-editor" data-dirty={dirty ? 'true' : 'false'}>
+      <Toolbar
+        client={client}
+        id={id}
+        draft={draft}
+        version={version}
+        enabled={enabled}
+        dirty={dirty}
+        canUndo={hist.past.length > 0}
+        canRedo={hist.future.length > 0}
+        events={events}
+        eventKeys={eventKeys}
+        onTrigger={(t) => changeDraft({ trigger: t }, 'trigger')}
+        onUndo={() => setHist(H.undo)}
+        onRedo={() => setHist(H.redo)}
+        onLayout={relayout}
+        onSave={save}
+        onEnabled={toggleEnabled}
+        onImport={importJSON}
+        onRestore={restore}
+        onTestRun={testRun}
+      />
+      <div className="wf-body">
+        <Palette kinds={kinds} onAdd={(k) => addKind(k)} />
+        <div className="wf-canvas" onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = 'move'))} onDrop={onDrop} data-testid="canvas">
+          <ReactFlow<EditorNode, FlowEdge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
+            onDelete={onDelete}
+            onNodeDragStop={savePositions}
+            isValidConnection={(c) => c.source !== c.target && c.target !== SOURCE}
+            deleteKeyCode={['Backspace', 'Delete']}
+            fitView
+            fitViewOptions={{ maxZoom: 1 }}
+            minZoom={0.2}
+            proOptions={{ hideAttribution: true }}
+          >
+            <Background />
+            <Controls />
+            <MiniMap pannable zoomable />
+          </ReactFlow>
+          {problems.general.length > 0 && (
+            <div className="wf-general-problems" data-testid="general-problems">
+              {problems.general.map((p, i) => (
+                <p key={i}>{p}</p>
+              ))}
+            </div>
+          )}
+        </div>
+        <aside className="wf-side">{panel}</aside>
+      </div>
+      <footer className={`wf-status${status.bad ? ' wf-status-bad' : ''}`} data-testid="status" role="status">
+        {status.text || (dirty ? 'Unsaved changes.' : 'All changes saved.')}
+      </footer>
+    </div>
+  );
+}
+
+// deriveNodes builds canvas nodes for the draft, keeping each existing node's view state.
+// Position: the saved one (metadata), else where it is on screen, else the auto-layout's.
+function deriveNodes(
+  prev: EditorNode[],
+  d: Draft,
+  kinds: Map<string, ActionKind>,
+  problems: Problems,
+  selectNext: React.MutableRefObject<string | null>,
+): EditorNode[] {
+  const old = new Map(prev.map((n) => [n.id, n]));
+  const saved = M.positionsOf(d.workflow);
+  let auto: Record<string, Position> | null = null;
+  const pos = (id: string): Position => {
+    if (saved[id]) return saved[id];
+    const o = old.get(id);
+    if (o) return o.position;
+    auto ??= layout(d.workflow);
+    return auto[id] ?? { x: 0, y: 0 };
+  };
+  const pick = selectNext.current;
+  selectNext.current = null;
+  const sel = (id: string) => (pick ? id === pick : !!old.get(id)?.selected);
+  const src = old.get(SOURCE);
+  const out: EditorNode[] = [
+    { ...(src ?? {}), id: SOURCE, type: 'source', position: pos(SOURCE), deletable: false, selected: sel(SOURCE), data: { trigger: d.trigger } },
+  ];
+  for (const a of d.workflow.actions) {
+    const o = old.get(a.id);
+    out.push({
+      ...(o ?? {}),
+      id: a.id,
+      type: 'action',
+      position: pos(a.id),
+      selected: sel(a.id),
+      data: { action: a, kind: kinds.get(a.kind), problems: problems.actions[a.id] ?? [] },
+    } as EditorNode);
+  }
+  return out;
+}
+
+function currentPositions(ns: EditorNode[]): Record<string, Position> {
+  return Object.fromEntries(ns.map((n) => [n.id, n.position]));
+}
+
+function conditionLabel(c: M.JSONObject): string {
+  const ref = typeof c.ref === 'string' ? c.ref.replace(/^!ref\((.*)\)$/, '$1') : '';
+  if (c.type === 'match') return `${ref} = ${JSON.stringify(c.value)}`;
+  if (c.type === 'else') return `else ${ref}`;
+  return `if ${ref}`;
+}

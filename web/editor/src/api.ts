@@ -1,0 +1,179 @@
+// The JSON API the editor talks to (DESIGN.md, "HTTP contract"). Every unsafe request carries
+// the CSRF token the page rendered, under the header name the page names.
+import type { JSONObject, JSONValue, Workflow } from './model';
+
+/** One input of an action kind, as GET /api/actions describes it. */
+export interface InputSpec {
+  name: string;
+  type: 'string' | 'text' | 'number' | 'boolean' | 'enum' | 'duration' | 'event' | string;
+  label?: string;
+  description?: string;
+  required?: boolean;
+  default?: JSONValue;
+  enum?: string[];
+}
+
+/** One output field of an action kind, offered as a ref to downstream actions. */
+export interface OutputField {
+  name: string;
+  type?: string;
+  description?: string;
+}
+
+export interface ActionKind {
+  kind: string;
+  name: string;
+  description: string;
+  inputs: InputSpec[];
+  outputs: OutputField[];
+}
+
+export interface WorkflowRecord {
+  id: number | string;
+  name: string;
+  description: string;
+  trigger: string;
+  enabled: boolean;
+  version?: number;
+  workflow: Workflow;
+  [k: string]: unknown;
+}
+
+export interface Version {
+  version: number;
+  created_at?: string | number;
+  created_by?: string;
+  workflow?: Workflow;
+  [k: string]: unknown;
+}
+
+/** ApiError carries the server's message and its per-field messages. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    public status: number,
+    public fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface Config {
+  api: string; // "/api"
+  csrfHeader: string;
+  csrfToken: string;
+}
+
+export class Client {
+  constructor(private cfg: Config) {}
+
+  async req<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET' && this.cfg.csrfToken) headers[this.cfg.csrfHeader] = this.cfg.csrfToken;
+    const res = await fetch(this.cfg.api + path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let data: any = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      const msg = (data && typeof data.error === 'string' && data.error) || `${method} ${path}: HTTP ${res.status}`;
+      throw new ApiError(msg, res.status, (data && data.fields) || {});
+    }
+    return data as T;
+  }
+
+  async actions(): Promise<ActionKind[]> {
+    const data = await this.req<any>('GET', '/actions');
+    const list: any[] = Array.isArray(data) ? data : data?.actions ?? data?.kinds ?? [];
+    return list.map(toKind).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async workflow(id: string): Promise<WorkflowRecord> {
+    return unwrap(await this.req<any>('GET', `/workflows/${id}`));
+  }
+
+  async save(id: string, body: Omit<WorkflowRecord, 'id'>): Promise<WorkflowRecord> {
+    return unwrap(await this.req<any>('PUT', `/workflows/${id}`, body));
+  }
+
+  async validate(body: Omit<WorkflowRecord, 'id'>): Promise<void> {
+    await this.req('POST', '/workflows/validate', body);
+  }
+
+  async versions(id: string): Promise<Version[]> {
+    const data = await this.req<any>('GET', `/workflows/${id}/versions`);
+    const list: any[] = Array.isArray(data) ? data : data?.versions ?? [];
+    return list.sort((a, b) => (b.version ?? 0) - (a.version ?? 0));
+  }
+
+  async setEnabled(id: string, on: boolean): Promise<void> {
+    await this.req('POST', `/workflows/${id}/${on ? 'enable' : 'disable'}`);
+  }
+
+  /** sendEvent sends one event and returns the ids of the runs it started. */
+  async sendEvent(name: string, data: JSONObject): Promise<string[]> {
+    const res = await this.req<any>('POST', '/events', { name, data });
+    const runs: any[] = res?.runs ?? [];
+    return runs.map((r) => String(typeof r === 'object' && r ? r.id ?? r.run_id : r));
+  }
+
+  /** recentEvent returns the data of the latest event with that name, if any. */
+  async recentEvent(name: string): Promise<JSONObject | null> {
+    const res = await this.req<any>('GET', `/events?name=${encodeURIComponent(name)}&limit=1`);
+    const ev = (res?.events ?? [])[0];
+    return ev && ev.data && typeof ev.data === 'object' ? ev.data : null;
+  }
+}
+
+function unwrap(data: any): WorkflowRecord {
+  const rec = data?.workflow && data.workflow.workflow ? data.workflow : data;
+  return rec as WorkflowRecord;
+}
+
+// toKind accepts the registry's JSON with a few spellings (name/kind, inputs as a list or a
+// map) so a small change on the server does not blank the palette.
+function toKind(k: any): ActionKind {
+  const kind = String(k.kind ?? k.name ?? k.id ?? '');
+  const inputsRaw = k.inputs ?? k.input ?? [];
+  const inputs: InputSpec[] = Array.isArray(inputsRaw)
+    ? inputsRaw.map(toInput)
+    : Object.entries(inputsRaw).map(([name, v]: [string, any]) => toInput({ name, ...v }));
+  const outRaw = k.outputs ?? k.output ?? [];
+  const outputs: OutputField[] = Array.isArray(outRaw)
+    ? outRaw.map((o: any) => (typeof o === 'string' ? { name: o } : o))
+    : outRaw && typeof outRaw === 'object'
+      ? Object.entries(outRaw).map(([name, v]: [string, any]) => ({
+          name,
+          type: typeof v === 'string' ? v : v?.type,
+          description: v?.description,
+        }))
+      : [];
+  return {
+    kind,
+    name: String(k.title ?? k.label ?? k.display_name ?? k.displayName ?? (k.kind ? k.name : undefined) ?? kind),
+    description: String(k.description ?? ''),
+    inputs,
+    outputs: outputs.filter((o) => o && o.name),
+  };
+}
+
+function toInput(i: any): InputSpec {
+  return {
+    name: String(i.name),
+    type: String(i.type ?? 'string'),
+    label: i.label ?? i.title,
+    description: i.description,
+    required: !!i.required,
+    default: i.default,
+    enum: i.enum ?? i.values ?? i.options,
+  };
+}

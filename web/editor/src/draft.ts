@@ -1,0 +1,47 @@
+// A Draft is what the user edits and what undo/redo steps through: the workflow document and
+// the record fields saved with it.
+import type { Version, WorkflowRecord } from './api';
+import type { Workflow } from './model';
+
+export interface Draft {
+  name: string;
+  description: string;
+  trigger: string;
+  workflow: Workflow;
+}
+
+export function fromRecord(r: WorkflowRecord, w: Workflow): Draft {
+  return { name: r.name ?? '', description: r.description ?? '', trigger: r.trigger ?? '', workflow: w };
+}
+
+/** body is the JSON for PUT /api/workflows/{id} and POST /api/workflows/validate. */
+export function body(d: Draft, enabled: boolean) {
+  return { name: d.name, description: d.description, trigger: d.trigger, enabled, workflow: d.workflow };
+}
+
+/** diff summarises how a version differs from the draft, in words a user can scan. */
+export function diff(from: Workflow, to: Workflow): string[] {
+  const out: string[] = [];
+  const a = new Map(from.actions.map((x) => [x.id, x]));
+  const b = new Map(to.actions.map((x) => [x.id, x]));
+  for (const [id, x] of b) {
+    if (!a.has(id)) out.push(`+ action ${id} (${x.kind})`);
+    else if (JSON.stringify(a.get(id)) !== JSON.stringify(x)) out.push(`~ action ${id} changed`);
+  }
+  for (const [id, x] of a) if (!b.has(id)) out.push(`− action ${id} (${x.kind})`);
+  const ek = (w: Workflow) => new Map(w.edges.map((e, i) => [`${e.from} → ${e.to}`, JSON.stringify(e)]));
+  const ea = ek(from);
+  const eb = ek(to);
+  for (const [k, v] of eb) {
+    if (!ea.has(k)) out.push(`+ edge ${k}`);
+    else if (ea.get(k) !== v) out.push(`~ edge ${k} changed`);
+  }
+  for (const k of ea.keys()) if (!eb.has(k)) out.push(`− edge ${k}`);
+  return out;
+}
+
+export function versionLabel(v: Version): string {
+  const at = v.created_at ? new Date(typeof v.created_at === 'number' ? v.created_at : String(v.created_at)).toLocaleString() : '';
+  return `v${v.version}${at ? ' · ' + at : ''}${v.created_by ? ' · ' + v.created_by : ''}`;
+}
+
