@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/inkflow/inkflow/engine"
@@ -328,10 +327,6 @@ func isEmpty(v any) bool {
 }
 
 func contains(list []string, s string) bool {
-	i := sort.SearchStrings(list, s)
-	if i < len(list) && list[i] == s {
-		return true
-	}
 	for _, x := range list {
 		if x == s {
 			return true

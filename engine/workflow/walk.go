@@ -1,0 +1,317 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inkflow/inkflow/engine"
+)
+
+// Result is what a workflow run returns (and the engine stores as the run's output): the
+// state (each finished action's output by id) and the actions skipped because no incoming
+// edge held.
+type Result struct {
+	State   map[string]any `json:"state"`
+	Skipped []string       `json:"skipped,omitempty"`
+}
+
+// Walker runs validated workflows on a run's step tool.
+type Walker struct {
+	Registry *Registry
+}
+
+// Run walks wf for the run described by in: actions whose incoming edges are all resolved
+// run together as parallel durable steps, joined before their successors; an action none of
+// whose incoming edges holds is skipped, and so is everything reachable only through it.
+// Errors from the step tool (including the engine's suspension of a sleeping or waiting run)
+// are returned as they are.
+func (wk *Walker) Run(ctx context.Context, in *engine.Input, wf *Workflow) (*Result, error) {
+	return walk(ctx, wf, in.Event, func(ctx context.Context, batch []*Action, state map[string]any) ([]any, error) {
+		return wk.runBatch(ctx, in, wf, batch, state)
+	})
+}
+
+// batchFunc runs actions that are ready together and returns their outputs in order.
+type batchFunc func(ctx context.Context, batch []*Action, state map[string]any) ([]any, error)
+
+const (
+	pending = iota
+	done
+	skipped
+)
+
+// walk plans the graph: it decides which actions are ready, which are skipped, and hands each
+// ready batch to run. It is deterministic, so a replayed run makes the same decisions.
+func walk(ctx context.Context, wf *Workflow, ev engine.Event, run batchFunc) (*Result, error) {
+	g := newGraph(wf)
+	event := eventValue(ev)
+	state := map[string]any{}
+	status := map[string]int{}
+	res := &Result{State: state}
+	for {
+		var batch []*Action
+		progressed := false
+		for _, id := range g.order {
+			if status[id] != pending || !g.resolved(id, status) {
+				continue
+			}
+			ok, err := g.anyHolds(id, status, scope{RootEvent: event, RootState: state})
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				batch = append(batch, wf.Action(id))
+				continue
+			}
+			status[id] = skipped
+			res.Skipped = append(res.Skipped, id)
+			progressed = true
+		}
+		if len(batch) == 0 {
+			if progressed {
+				continue
+			}
+			return res, nil
+		}
+		outs, err := run(ctx, batch, state)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range batch {
+			state[a.ID] = outs[i]
+			status[a.ID] = done
+		}
+	}
+}
+
+// resolved reports whether every edge into id comes from $source or a finished action.
+func (g *graph) resolved(id string, status map[string]int) bool {
+	for _, ei := range g.in[id] {
+		if from := g.edges[ei].From; from != Source && status[from] == pending {
+			return false
+		}
+	}
+	return true
+}
+
+// anyHolds reports whether some edge into id holds: its source ran and its condition holds.
+func (g *graph) anyHolds(id string, status map[string]int, sc scope) (bool, error) {
+	for _, ei := range g.in[id] {
+		e := g.edges[ei]
+		if e.From != Source && status[e.From] != done {
+			continue
+		}
+		edgeScope := scope{RootEvent: sc[RootEvent], RootState: sc[RootState], RootOutput: nil}
+		if e.From != Source {
+			edgeScope[RootOutput] = sc[RootState].(map[string]any)[e.From]
+		}
+		ok, err := holds(e.Conditional, edgeScope)
+		if err != nil {
+			return false, engine.NonRetriable(fmt.Errorf("edge %q -> %q: %w", e.From, e.To, err))
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// runBatch runs one action directly, or several as parallel branches of the step tool.
+func (wk *Walker) runBatch(ctx context.Context, in *engine.Input, wf *Workflow, batch []*Action, state map[string]any) ([]any, error) {
+	outs := make([]any, len(batch))
+	if len(batch) == 1 {
+		out, err := wk.runAction(ctx, in, wf, batch[0], state)
+		outs[0] = out
+		return outs, err
+	}
+	fns := make([]func(ctx context.Context) error, len(batch))
+	for i, a := range batch {
+		fns[i] = func(ctx context.Context) error {
+			out, err := wk.runAction(ctx, in, wf, a, state)
+			outs[i] = out
+			return err
+		}
+	}
+	if err := in.Step.Parallel(ctx, fns...); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// runAction runs one action as a durable step (or, for Steps kinds, lets the handler drive
+// the step tool) and returns its output as JSON values, the same on first run and on replay.
+func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow, a *Action, state map[string]any) (any, error) {
+	k, ai, err := prepare(wk.Registry, a, in.Event, state)
+	if err != nil {
+		return nil, err
+	}
+	ai.Step, ai.Run, ai.Workflow = in.Step, in.Run, wf
+	if k.Steps {
+		out, err := k.Handler(ctx, ai)
+		if err != nil {
+			return nil, err
+		}
+		return jsonValue(out), nil
+	}
+	raw, err := in.Step.Run(ctx, ai.StepID, func(ctx context.Context) (any, error) {
+		return k.Handler(ctx, ai)
+	}, stepOptions(a, ai.Inputs)...)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, engine.NonRetriable(fmt.Errorf("action %q: decode stored output: %w", a.ID, err))
+		}
+	}
+	return out, nil
+}
+
+func stepOptions(a *Action, inputs map[string]any) []engine.StepOption {
+	name := a.Name
+	if name == "" {
+		name = a.ID + " (" + a.Kind + ")"
+	}
+	opts := []engine.StepOption{engine.WithName(name), engine.WithInput(inputs)}
+	if a.Retries != nil {
+		opts = append(opts, engine.WithRetries(*a.Retries))
+	}
+	if d, err := ParseDuration(a.Timeout); err == nil && a.Timeout != "" {
+		opts = append(opts, engine.WithTimeout(d))
+	}
+	return opts
+}
+
+// prepare finds a's kind and resolves its inputs against the event and state.
+func prepare(reg *Registry, a *Action, ev engine.Event, state map[string]any) (*Kind, ActionInput, error) {
+	k, ok := reg.Kind(a.Kind)
+	if !ok {
+		return nil, ActionInput{}, engine.NonRetriable(engine.Errorf(engine.EInvalid, "action %q: kind %q is not registered in this process", a.ID, a.Kind))
+	}
+	inputs, err := resolveInputs(a, k, scope{RootEvent: eventValue(ev), RootState: state})
+	if err != nil {
+		return nil, ActionInput{}, engine.NonRetriable(err)
+	}
+	view := make(map[string]any, len(state))
+	for id, v := range state {
+		view[id] = v
+	}
+	return k, ActionInput{Event: ev, Action: *a, Inputs: inputs, State: view, StepID: a.ID}, nil
+}
+
+// resolveInputs interpolates refs, applies defaults, and checks each resolved value against
+// its spec, converting scalars where the meaning is plain (a number where text is expected).
+func resolveInputs(a *Action, k *Kind, sc scope) (map[string]any, error) {
+	out := make(map[string]any, len(k.Inputs))
+	for name, v := range a.Inputs {
+		r, err := interpolate(v, sc)
+		if err != nil {
+			return nil, engine.FieldError("actions."+a.ID+".inputs."+name, "%v", err)
+		}
+		out[name] = r
+	}
+	for _, spec := range k.Inputs {
+		v := out[spec.Name]
+		if isEmpty(v) && spec.Default != nil {
+			v = jsonValue(spec.Default)
+		}
+		if isEmpty(v) {
+			if spec.Required {
+				return nil, engine.FieldError("actions."+a.ID+".inputs."+spec.Name, "action %q: required input %q resolved to nothing", a.ID, spec.Name)
+			}
+			if _, set := out[spec.Name]; !set {
+				continue
+			}
+		}
+		cv, err := coerce(spec, v)
+		if err != nil {
+			return nil, engine.FieldError("actions."+a.ID+".inputs."+spec.Name, "action %q: input %q: %v", a.ID, spec.Name, err)
+		}
+		out[spec.Name] = cv
+	}
+	return out, nil
+}
+
+// coerce checks a resolved value against its spec.
+func coerce(spec InputSpec, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch spec.Type {
+	case TypeString, TypeText, TypeEvent:
+		switch v.(type) {
+		case string:
+			return v, nil
+		case float64, bool:
+			return textOf(v), nil
+		}
+		return nil, fmt.Errorf("resolved to %s, not text", jsonType(v))
+	case TypeNumber:
+		switch t := v.(type) {
+		case float64:
+			return t, nil
+		case string:
+			if f, err := strconv.ParseFloat(strings.TrimSpace(t), 64); err == nil {
+				return f, nil
+			}
+		}
+		return nil, fmt.Errorf("resolved to %s, not a number", jsonType(v))
+	case TypeBoolean:
+		switch t := v.(type) {
+		case bool:
+			return t, nil
+		case string:
+			if b, err := strconv.ParseBool(t); err == nil {
+				return b, nil
+			}
+		}
+		return nil, fmt.Errorf("resolved to %s, not true or false", jsonType(v))
+	case TypeEnum:
+		if s, ok := v.(string); ok && contains(spec.Enum, s) {
+			return s, nil
+		}
+		return nil, fmt.Errorf("resolved to %v, not one of %s", textOf(v), strings.Join(spec.Enum, ", "))
+	case TypeDuration:
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("resolved to %s, not a duration", jsonType(v))
+		}
+		if _, err := ParseDuration(s); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	return v, nil
+}
+
+// eventValue is the event as refs and CEL see it: {"id","name","data","user","ts"}.
+func eventValue(ev engine.Event) map[string]any {
+	m, _ := jsonValue(ev).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	if m["data"] == nil {
+		m["data"] = map[string]any{}
+	}
+	return m
+}
+
+// timeValue reads a time from an input value: RFC 3339 text or Unix milliseconds.
+func timeValue(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case string:
+		tm, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(t))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", t)
+		}
+		return tm, nil
+	case float64:
+		return time.UnixMilli(int64(t)).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("expected a time, got %s", jsonType(v))
+}
