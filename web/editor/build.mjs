@@ -24,7 +24,6 @@ await esbuild.build({
   target: ['es2020'],
   jsx: 'automatic',
   legalComments: 'none',
-  charset: 'utf8',
   define: { 'process.env.NODE_ENV': '"production"' },
   logLevel: 'warning',
 });

@@ -106,7 +106,10 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     },
     [change],
   );
-  const onConnect = useCallback((c: Connection) => change((w) => M.connect(w, c.source, c.target)), [change]);
+  const onConnect = useCallback(
+    (c: Connection) => change((w) => withPreset(M.connect(w, c.source, c.target), w, c.source, kindMap)),
+    [change, kindMap],
+  );
   const savePositions = useCallback(() => {
     change((w) => M.withPositions(w, currentPositions(rf.getNodes() as EditorNode[])));
   }, [change, rf]);
@@ -389,6 +392,18 @@ function deriveNodes(
     } as EditorNode);
   }
   return out;
+}
+
+// withPreset gives a new edge drawn from an action the next unused edge preset of its kind
+// (builtin:if offers "True" and "False" edges), so branching kinds get their conditions.
+function withPreset(next: Workflow, prev: Workflow, from: string, kinds: Map<string, ActionKind>): Workflow {
+  if (next === prev) return next;
+  const a = prev.actions.find((x) => x.id === from);
+  const presets = (a && kinds.get(a.kind)?.edges) || [];
+  const used = new Set(prev.edges.filter((e) => e.from === from).map((e) => e.name));
+  const p = presets.find((x) => !used.has(x.name));
+  if (!p) return next;
+  return M.updateEdge(next, next.edges.length - 1, (e) => ({ ...e, name: p.name, ...(p.conditional ? { conditional: p.conditional } : {}) }));
 }
 
 function currentPositions(ns: EditorNode[]): Record<string, Position> {

@@ -26,6 +26,8 @@ export interface ActionKind {
   description: string;
   inputs: InputSpec[];
   outputs: OutputField[];
+  /** edges are presets for edges drawn from this kind (builtin:if's True and False). */
+  edges: { name: string; conditional?: JSONObject }[];
 }
 
 export interface WorkflowRecord {
@@ -147,30 +149,35 @@ function toKind(k: any): ActionKind {
   const inputs: InputSpec[] = Array.isArray(inputsRaw)
     ? inputsRaw.map(toInput)
     : Object.entries(inputsRaw).map(([name, v]: [string, any]) => toInput({ name, ...v }));
-  const outRaw = k.outputs ?? k.output ?? [];
-  const outputs: OutputField[] = Array.isArray(outRaw)
-    ? outRaw.map((o: any) => (typeof o === 'string' ? { name: o } : o))
-    : outRaw && typeof outRaw === 'object'
-      ? Object.entries(outRaw).map(([name, v]: [string, any]) => ({
-          name,
-          type: typeof v === 'string' ? v : v?.type,
-          description: v?.description,
-        }))
-      : [];
+  const outputs = outputFields(k.output ?? k.outputs);
   return {
     kind,
-    name: String(k.title ?? k.label ?? k.display_name ?? k.displayName ?? (k.kind ? k.name : undefined) ?? kind),
+    name: String(k.title || k.label || (k.kind ? k.name : '') || kind),
     description: String(k.description ?? ''),
     inputs,
-    outputs: outputs.filter((o) => o && o.name),
+    outputs,
+    edges: Array.isArray(k.edges) ? k.edges.filter((e: any) => e && typeof e.name === 'string') : [],
   };
+}
+
+// outputFields flattens the kind's output shape ({type, fields: {name: shape}}) into dotted
+// paths two levels deep, the refs worth offering; a list of names is accepted too.
+function outputFields(shape: any, prefix = '', depth = 0): OutputField[] {
+  if (!shape || depth > 1) return [];
+  if (Array.isArray(shape)) return shape.map((o: any) => (typeof o === 'string' ? { name: o } : o)).filter((o: any) => o && o.name);
+  const out: OutputField[] = [];
+  for (const [name, f] of Object.entries<any>(shape.fields ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    out.push({ name: prefix + name, type: f?.type, description: f?.description });
+    out.push(...outputFields(f, `${prefix}${name}.`, depth + 1));
+  }
+  return out;
 }
 
 function toInput(i: any): InputSpec {
   return {
     name: String(i.name),
     type: String(i.type ?? 'string'),
-    label: i.label ?? i.title,
+    label: i.label || i.title,
     description: i.description,
     required: !!i.required,
     default: i.default,

@@ -140,6 +140,8 @@ function typedControl(
           </datalist>
         </>
       );
+    case 'json':
+      return <JSONField value={value} onChange={onChange} testid={testid} />;
     default:
       return <input type="text" value={(value as string) ?? ''} placeholder={def} onChange={(e) => str(e.target.value)} data-testid={testid} />;
   }
@@ -150,6 +152,8 @@ function typedControl(
 function fits(spec: InputSpec, v: JSONValue): boolean {
   if (isRef(v)) return true;
   switch (spec.type) {
+    case 'json':
+      return true;
     case 'number':
       return typeof v === 'number';
     case 'boolean':

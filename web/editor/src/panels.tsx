@@ -69,6 +69,40 @@ export function ActionPanel({ action, kind, refs, events, problems, setInput, up
           <JSONField value={inputs[name]} onChange={(v) => setInput(name, v)} testid={`input-${name}`} />
         </label>
       ))}
+      <details className="wf-advanced">
+        <summary>Retries and timeout</summary>
+        <label className="wf-field">
+          <span className="wf-label">
+            Retries <em>number</em>
+          </span>
+          <input
+            type="number"
+            min={0}
+            value={typeof action.retries === 'number' ? action.retries : ''}
+            placeholder="engine default (4)"
+            data-testid="action-retries"
+            onChange={(e) =>
+              update((a) => {
+                const next = { ...a };
+                if (e.target.value === '') delete next.retries;
+                else next.retries = Number(e.target.value);
+                return next;
+              }, `retries:${action.id}`)
+            }
+          />
+        </label>
+        <label className="wf-field">
+          <span className="wf-label">
+            Timeout <em>duration</em>
+          </span>
+          <input
+            value={typeof action.timeout === 'string' ? action.timeout : ''}
+            placeholder="none, e.g. 30s"
+            data-testid="action-timeout"
+            onChange={(e) => update((a) => setField(a, 'timeout', e.target.value), `timeout:${action.id}`)}
+          />
+        </label>
+      </details>
       {kind && kind.outputs.length > 0 && (
         <>
           <h3>Output</h3>

@@ -53,6 +53,12 @@ function describe(field: string, msg: string): string {
 // actionOf reads the action a field key points at: actions[2].inputs.x, actions.2, actions[id],
 // actions.id.inputs.x, or a key that starts with an action id.
 function actionOf(field: string, w: Workflow, ids: Set<string>): string | null {
+  // The server's form, actions.<id>[.more]; ids may hold dots, so the longest match wins.
+  let best: string | null = null;
+  for (const id of ids) {
+    if ((field === `actions.${id}` || field.startsWith(`actions.${id}.`)) && (best === null || id.length > best.length)) best = id;
+  }
+  if (best !== null) return best;
   const m = /^actions?(?:\[("?)([^\]"]+)\1\]|\.([^.]+))/.exec(field);
   if (m) {
     const token = m[2] ?? m[3];
