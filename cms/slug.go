@@ -1,0 +1,48 @@
+package cms
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Slugify turns text into a URL slug: lower case ASCII letters and digits joined by single
+// dashes, accents dropped ("Hello, Wörld!" -> "hello-world"), at most 80 characters.
+func Slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range norm.NFKD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r): // combining accent: drop
+		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(unicode.ToLower(r))
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+		if b.Len() >= 80 {
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// NormalizeTags cleans tags: slugified, deduplicated, order kept, at most 20.
+func NormalizeTags(in []string) Tags {
+	out := Tags{}
+	for _, t := range in {
+		t = Slugify(t)
+		if t == "" || out.Has(t) {
+			continue
+		}
+		out = append(out, t)
+		if len(out) == 20 {
+			break
+		}
+	}
+	return out
+}

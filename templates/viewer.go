@@ -1,0 +1,47 @@
+package templates
+
+import (
+	"context"
+
+	"github.com/inkflow/inkflow/cms"
+)
+
+// Viewer is who is looking at a page: the signed-in user (nil for a reader) and the CSRF
+// token every form and htmx request must carry.
+type Viewer struct {
+	User *cms.User
+	CSRF string
+	// Path is the request path, to highlight the current section in the navigation.
+	Path string
+	// SiteName is shown in titles and the header.
+	SiteName string
+	// BaseURL is the public address (for canonical links and Open Graph tags).
+	BaseURL string
+}
+
+type viewerKey struct{}
+
+// WithViewer returns ctx carrying v; the web middleware sets it on every request.
+func WithViewer(ctx context.Context, v *Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom returns the viewer in ctx, or an anonymous one.
+func ViewerFrom(ctx context.Context) *Viewer {
+	if v, ok := ctx.Value(viewerKey{}).(*Viewer); ok && v != nil {
+		return v
+	}
+	return &Viewer{SiteName: "inkflow"}
+}
+
+// Can reports whether the viewer is signed in with at least role.
+func (v *Viewer) Can(role cms.Role) bool {
+	return v.User != nil && v.User.Role.AtLeast(role)
+}
+
+func siteName(ctx context.Context) string {
+	if n := ViewerFrom(ctx).SiteName; n != "" {
+		return n
+	}
+	return "inkflow"
+}

@@ -1,0 +1,95 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+)
+
+// Config is what the server needs. DB, Engine and CMS are required.
+type Config struct {
+	DB     *gorm.DB
+	Engine *engine.Engine
+	CMS    *cms.CMS
+	Logger *slog.Logger
+	// BaseURL is the public address, e.g. https://blog.example.com (no trailing slash); used
+	// for feeds, sitemaps, OAuth callbacks and canonical links. Default http://localhost:8080.
+	BaseURL string
+	// SiteName is the blog's name in titles (default "inkflow").
+	SiteName string
+	// SecureCookies marks cookies Secure; also on when BaseURL is https.
+	SecureCookies bool
+	// EventKey is a fixed event key (INKFLOW_EVENT_KEY) accepted by event intake.
+	EventKey string
+	// BodyLimit caps request bodies in bytes (default 1 MiB); UploadLimit caps uploads
+	// (default 8 MiB).
+	BodyLimit   int64
+	UploadLimit int64
+	// UploadDir is where cover images are stored (default ./data/uploads).
+	UploadDir string
+	// Google enables "Sign in with Google" when ClientID is set.
+	Google GoogleConfig
+}
+
+// Server is inkflow's HTTP server.
+type Server struct {
+	cfg      Config
+	echo     *echo.Echo
+	log      *slog.Logger
+	cms      *cms.CMS
+	eng      *engine.Engine
+	markdown *cms.Renderer
+	logins   *rateLimiter
+	secure   bool
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil || cfg.CMS == nil {
+		return nil, engine.Errorf(engine.EInvalid, "web: Config.DB and Config.CMS are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://localhost:8080"
+	}
+	if cfg.SiteName == "" {
+		cfg.SiteName = "inkflow"
+	}
+	if cfg.BodyLimit == 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.UploadLimit == 0 {
+		cfg.UploadLimit = 8 << 20
+	}
+	if cfg.UploadDir == "" {
+		cfg.UploadDir = "data/uploads"
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		cms:      cfg.CMS,
+		eng:      cfg.Engine,
+		markdown: cms.NewRenderer(),
+		logins:   newRateLimiter(10, loginWindow),
+		secure:   cfg.SecureCookies || strings.HasPrefix(cfg.BaseURL, "https://"),
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	s.echo = e
+	s.middleware()
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
