@@ -1,17 +1,107 @@
 // Command inkflow is the whole product in one binary: the blog CMS, the workflow engine and
 // its workers. `inkflow` with no arguments serves HTTP and runs workers.
+//
+// Exit codes: 0 success, 2 bad usage, 1 failure (the reason on stderr).
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"sort"
+	"syscall"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:]))
+// command is one subcommand: its one-line summary and its body.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, out io.Writer) error
 }
 
-func run(args []string) int {
-	fmt.Fprintln(os.Stderr, "inkflow: starting")
-	return 0
+var commands = map[string]command{
+	"serve":   {"serve HTTP and run workers (the default)", cmdServe},
+	"worker":  {"run workers only (no HTTP)", cmdWorker},
+	"migrate": {"apply database migrations and exit", cmdMigrate},
+	"send":    {"send an event: inkflow send NAME --data JSON", cmdSend},
+	"bench":   {"run the engine benchmarks: inkflow bench [--quick] [--json]", cmdBench},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks a usage error (exit code 2); its message is printed as is.
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	name := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" || (len(args) == 0 && name == "serve" && false) {
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "inkflow: unknown command %q\n\n", name)
+		usage(stderr)
+		return 2
+	}
+	err := cmd.run(ctx, args, stdout)
+	var ue errUsage
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "inkflow %s: %s\n", name, ue.msg)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "inkflow %s: %v\n", name, err)
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: inkflow [command] [flags]   (inkflow COMMAND --help for a command's flags)")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+}
+
+// flags returns a FlagSet for a command that reports errors instead of exiting.
+func flags(name string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("inkflow "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage{err.Error()}
+	}
+	return nil
 }

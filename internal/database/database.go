@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,17 +46,30 @@ func IsPostgres(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
+// WithSearchPath returns a PostgreSQL URL whose connections use schema (for isolated tests
+// and benchmarks inside one database).
+func WithSearchPath(base, schema string) (string, error) {
+	pu, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", err)
+	}
+	q := pu.Query()
+	q.Set("search_path", schema)
+	pu.RawQuery = q.Encode()
+	return pu.String(), nil
+}
+
 // Open connects to url: postgres://... or postgresql://... for PostgreSQL, sqlite://PATH or a
 // bare file path for SQLite (the file's folder is created). It does not migrate.
-func Open(url string) (*gorm.DB, error) {
+func Open(dsn string) (*gorm.DB, error) {
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            false,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
-	if IsPostgres(url) {
-		db, err := gorm.Open(postgres.New(postgres.Config{DSN: url}), cfg)
+	if IsPostgres(dsn) {
+		db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn}), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -68,9 +82,9 @@ func Open(url string) (*gorm.DB, error) {
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		return db, nil
 	}
-	path := strings.TrimPrefix(url, "sqlite://")
+	path := strings.TrimPrefix(dsn, "sqlite://")
 	if path == "" {
-		return nil, fmt.Errorf("open sqlite: empty path in %q", url)
+		return nil, fmt.Errorf("open sqlite: empty path in %q", dsn)
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -79,8 +93,8 @@ func Open(url string) (*gorm.DB, error) {
 	}
 	// One connection: SQLite has one writer, and a single connection turns "database is
 	// locked" races into plain queueing. WAL keeps readers of other processes unblocked.
-	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := gorm.Open(sqlite.Open(dsn), cfg)
+	sqliteDSN := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := gorm.Open(sqlite.Open(sqliteDSN), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,23 +74,11 @@ func Postgres(t testing.TB) *DB {
 			sqlDB.Close()
 		}
 	})
-	u, err := WithSearchPath(base, schema)
+	u, err := database.WithSearchPath(base, schema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return open(t, u, database.Postgres)
-}
-
-// WithSearchPath returns a PostgreSQL URL whose connections use schema.
-func WithSearchPath(base, schema string) (string, error) {
-	pu, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("parse TEST_DATABASE_URL: %w", err)
-	}
-	q := pu.Query()
-	q.Set("search_path", schema)
-	pu.RawQuery = q.Encode()
-	return pu.String(), nil
 }
 
 func open(t testing.TB, u string, d database.Dialect) *DB {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/bench"
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/database"
+)
+
+// app is inkflow wired together: the database, the engine with every function registered,
+// and the CMS services. The same wiring serves `serve`, `worker` and the CLI commands, so a
+// worker process runs exactly what a server would.
+type app struct {
+	cfg    *config
+	log    *slog.Logger
+	db     *gorm.DB
+	engine *engine.Engine
+	cms    *cms.CMS
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// openApp connects to the database, applies migrations and registers every function.
+func openApp(ctx context.Context, cfg *config) (*app, error) {
+	log := newLogger(cfg.LogFormat)
+	db, err := database.Open(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := database.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	url := ""
+	if database.IsPostgres(cfg.DatabaseURL) {
+		url = cfg.DatabaseURL
+	}
+	eng, err := engine.New(engine.Options{DB: db, URL: url, Logger: log, Concurrency: cfg.Concurrency})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, engine: eng}
+	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey})
+	if err := eng.Register(bench.Functions(db)...); err != nil {
+		return nil, fmt.Errorf("register functions: %w", err)
+	}
+	return a, nil
+}
+
+func (a *app) close() {
+	if sqlDB, err := a.db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}

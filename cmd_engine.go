@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/database"
+	"github.com/inkflow/inkflow/web"
+)
+
+func cmdMigrate(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("migrate", out)
+	cfg := loadConfig(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := database.Open(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if err := database.Migrate(ctx, db); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "migrations applied")
+	return nil
+}
+
+func cmdSend(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("send", out)
+	cfg := loadConfig(fs)
+	data := fs.String("data", "{}", "the event's data, a JSON object")
+	id := fs.String("id", "", "idempotency id: the same id within 24h starts nothing again")
+	// Accept the name before or after the flags.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		name = fs.Arg(0)
+	}
+	if name == "" {
+		return usagef("an event name is required: inkflow send NAME --data '{...}'")
+	}
+	var d map[string]any
+	if err := json.Unmarshal([]byte(*data), &d); err != nil {
+		return usagef("--data must be a JSON object: %v", err)
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	res, err := a.engine.Send(ctx, engine.Event{ID: *id, Name: name, Data: d})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, res.IDs[0])
+	return nil
+}
+
+func cmdWorker(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("worker", out)
+	cfg := loadConfig(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	a.log.Info("worker started", "database", database.DialectOf(a.db), "concurrency", cfg.Concurrency)
+	return a.engine.Start(ctx)
+}
+
+func cmdServe(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("serve", out)
+	cfg := loadConfig(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Logger: a.log, BaseURL: cfg.BaseURL,
+		EventKey: cfg.EventKey, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}})
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	workers := make(chan error, 1)
+	go func() { workers <- a.engine.Start(ctx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.ListenAndServe() }()
+	a.log.Info("inkflow serving", "addr", cfg.Addr, "database", database.DialectOf(a.db))
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	return <-workers
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"strconv"
+)
+
+// config is what every command may need, from the environment with flags of the same
+// meaning taking precedence. Secrets come only from the environment.
+type config struct {
+	DatabaseURL  string
+	Addr         string
+	BaseURL      string
+	EventKey     string
+	OpenAIKey    string
+	OpenAIBase   string
+	OpenAIModel  string
+	GoogleID     string
+	GoogleSecret string
+	SMTPURL      string
+	LogFormat    string
+	Concurrency  int
+	AllowPrivate bool
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// loadConfig reads the environment and registers the shared flags on fs.
+func loadConfig(fs *flag.FlagSet) *config {
+	c := &config{
+		OpenAIKey:    os.Getenv("OPENAI_API_KEY"),
+		GoogleSecret: os.Getenv("GOOGLE_CLIENT_SECRET"),
+		EventKey:     os.Getenv("INKFLOW_EVENT_KEY"),
+		SMTPURL:      os.Getenv("SMTP_URL"),
+		AllowPrivate: os.Getenv("INKFLOW_WEBHOOK_ALLOW_PRIVATE") == "1",
+	}
+	conc, _ := strconv.Atoi(env("INKFLOW_CONCURRENCY", "64"))
+	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", "sqlite://data/inkflow.db"), "database: postgres://... or sqlite://PATH (env DATABASE_URL)")
+	fs.StringVar(&c.Addr, "addr", env("INKFLOW_ADDR", ":8080"), "HTTP listen address (env INKFLOW_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", env("INKFLOW_BASE_URL", ""), "public URL, e.g. https://blog.example.com (env INKFLOW_BASE_URL)")
+	fs.StringVar(&c.OpenAIBase, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible API base URL (env OPENAI_BASE_URL)")
+	fs.StringVar(&c.OpenAIModel, "openai-model", env("OPENAI_MODEL", "gpt-4o-mini"), "model name (env OPENAI_MODEL)")
+	fs.StringVar(&c.GoogleID, "google-client-id", env("GOOGLE_CLIENT_ID", ""), "Google OAuth client id (env GOOGLE_CLIENT_ID)")
+	fs.StringVar(&c.LogFormat, "log-format", env("INKFLOW_LOG_FORMAT", "text"), "log format: text or json")
+	fs.IntVar(&c.Concurrency, "concurrency", conc, "runs executed at once by this process (env INKFLOW_CONCURRENCY)")
+	return c
+}
