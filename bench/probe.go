@@ -13,7 +13,7 @@ import (
 // Event names that start the probe functions.
 const (
 	EventOneStep = "inkflow/bench.one-step"
-	EventSteps   = "inkflow/bench.steps"  // data {steps: N, effects: bool, sleep_ms: M}
+	EventSteps   = "inkflow/bench.steps"   // data {steps: N, effects: bool, sleep_ms: M}
 	EventFanOut  = "inkflow/bench.fan-out" // data {runs: N}: one step sends N one-step events
 	EventWait    = "inkflow/bench.wait"    // data {id}: waits for EventResume with the same id
 	EventResume  = "inkflow/bench.resume"
