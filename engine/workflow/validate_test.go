@@ -84,7 +84,7 @@ func TestValidateAccepts(t *testing.T) {
 		"refs everywhere": `{"actions":[{"id":"a","kind":"echo","inputs":{"value":{"x":["!ref($.event.data.list[0])","!ref($.event.data['odd key'])"]}}},
 			{"id":"b","kind":"multiply","inputs":{"a":"!ref($.state.a.x[0])","b":2}}],
 			"edges":[{"from":"$source","to":"a"},{"from":"a","to":"b","conditional":{"type":"match","ref":"!ref($.state.a.x)","value":[1]}}]}`,
-		"cel on entry edge": `{"actions":[{"id":"a","kind":"test"}],"edges":[{"from":"$source","to":"a","conditional":{"type":"if","ref":"cel: event.data.n > 2"}}]}`,
+		"cel on entry edge":      `{"actions":[{"id":"a","kind":"test"}],"edges":[{"from":"$source","to":"a","conditional":{"type":"if","ref":"cel: event.data.n > 2"}}]}`,
 		"defaults fill required": `{"actions":[{"id":"w","kind":"wait_for_event","inputs":{"event":"blog-post.approved","match":"data.id"}}],"edges":[{"from":"$source","to":"w"}]}`,
 		"ref in enum":            `{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","level":"!ref($.event.data.level)"}}],"edges":[{"from":"$source","to":"l"}]}`,
 		"retries and timeout":    `{"actions":[{"id":"a","kind":"test","retries":2,"timeout":"1m30s"}],"edges":[{"from":"$source","to":"a"}]}`,
