@@ -47,7 +47,7 @@ export function InputField({ spec, value, refs, events, onChange, testid }: Fiel
   const label = spec.label || spec.name;
   const stringish = spec.type === 'string' || spec.type === 'text' || spec.type === 'duration' || spec.type === 'event';
   const pick = (r: string) => {
-    if (stringish && typeof value === 'string' && value !== '' && !isRef(value)) onChange(`${value} ${r}`);
+    if (stringish && typeof value === 'string' && value !== '' && !isRef(value)) onChange(/\s$/.test(value) ? value + r : `${value} ${r}`);
     else onChange(r);
   };
   let control;
