@@ -46,7 +46,7 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	if database.IsPostgres(cfg.DatabaseURL) {
 		url = cfg.DatabaseURL
 	}
-	eng, err := engine.New(engine.Options{DB: db, URL: url, Logger: log, Concurrency: cfg.Concurrency})
+	eng, err := engine.New(engine.Options{DB: db, URL: url, Logger: log, Concurrency: cfg.Concurrency, Lease: cfg.Lease})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"strconv"
+	"time"
 )
 
 // config is what every command may need, from the environment with flags of the same
@@ -21,6 +22,7 @@ type config struct {
 	SMTPURL      string
 	LogFormat    string
 	Concurrency  int
+	Lease        time.Duration
 	AllowPrivate bool
 }
 
@@ -48,6 +50,11 @@ func loadConfig(fs *flag.FlagSet) *config {
 	fs.StringVar(&c.OpenAIModel, "openai-model", env("OPENAI_MODEL", "gpt-4o-mini"), "model name (env OPENAI_MODEL)")
 	fs.StringVar(&c.GoogleID, "google-client-id", env("GOOGLE_CLIENT_ID", ""), "Google OAuth client id (env GOOGLE_CLIENT_ID)")
 	fs.StringVar(&c.LogFormat, "log-format", env("INKFLOW_LOG_FORMAT", "text"), "log format: text or json")
+	lease, err := time.ParseDuration(env("INKFLOW_LEASE", "30s"))
+	if err != nil {
+		lease = 30 * time.Second
+	}
+	fs.DurationVar(&c.Lease, "lease", lease, "how long a worker keeps a run without heartbeat before others take it over (env INKFLOW_LEASE)")
 	fs.IntVar(&c.Concurrency, "concurrency", conc, "runs executed at once by this process (env INKFLOW_CONCURRENCY)")
 	return c
 }
