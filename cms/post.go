@@ -58,7 +58,7 @@ type Post struct {
 	Status      Status     `json:"status"`
 	AuthorID    *int64     `json:"author_id"`
 	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	UpdatedAt   time.Time  `json:"updated_at" gorm:"autoUpdateTime:false"`
 	PublishedAt *time.Time `json:"published_at"`
 	// PublishAt is when a scheduled publication happens (nil: none scheduled).
 	PublishAt *time.Time `json:"publish_at"`

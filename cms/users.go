@@ -27,7 +27,7 @@ type User struct {
 	PasswordHash string     `json:"-"`
 	Disabled     bool       `json:"disabled"`
 	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	UpdatedAt    time.Time  `json:"updated_at" gorm:"autoUpdateTime:false"`
 	LastLoginAt  *time.Time `json:"last_login_at,omitempty"`
 }
 
