@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/inkflow/inkflow/cms"
 )
 
@@ -13,7 +15,7 @@ func (s *Server) routes() {
 	editor := s.requireRole(cms.RoleEditor)
 	approver := s.requireRole(cms.RoleApprover)
 	admin := s.requireRole(cms.RoleAdmin)
-	_, _, _ = editor, approver, admin
+	_ = admin
 
 	// Operations
 	e.GET("/healthz", s.healthz)
@@ -31,5 +33,21 @@ func (s *Server) routes() {
 	e.GET("/admin", s.dashboard, viewer)
 
 	// JSON API
+	e.POST("/api/events", s.sendEvents) // editor+ or an event key: checked inside
+	e.GET("/api/events", endpoint(http.StatusOK, s.listEvents), viewer)
+	e.GET("/api/runs", endpoint(http.StatusOK, s.listRuns), viewer)
+	e.GET("/api/runs/:id", endpoint(http.StatusOK, s.getRun), viewer)
+	e.POST("/api/runs/:id/cancel", endpoint(http.StatusOK, s.cancelRun), admin)
+	e.POST("/api/runs/:id/rerun", endpoint(http.StatusAccepted, s.rerunRun), admin)
 	e.GET("/api/me", s.apiMe, viewer)
+	e.GET("/api/posts", endpoint(http.StatusOK, s.listPosts), viewer)
+	e.POST("/api/posts", endpoint(http.StatusCreated, s.createPost), editor)
+	e.GET("/api/posts/:id", endpoint(http.StatusOK, s.getPost), viewer)
+	e.PUT("/api/posts/:id", endpoint(http.StatusOK, s.updatePost), editor)
+	e.DELETE("/api/posts/:id", endpoint(http.StatusNoContent, s.deletePost), editor)
+	e.POST("/api/posts/:id/review", endpoint(http.StatusOK, s.postActionAPI("review")), editor)
+	e.POST("/api/posts/:id/approve", endpoint(http.StatusOK, s.postActionAPI("approve")), approver)
+	e.POST("/api/posts/:id/reject", endpoint(http.StatusOK, s.postActionAPI("reject")), approver)
+	e.POST("/api/posts/:id/publish", endpoint(http.StatusOK, s.postActionAPI("publish")), approver)
+	e.POST("/api/posts/:id/unpublish", endpoint(http.StatusOK, s.postActionAPI("unpublish")), approver)
 }

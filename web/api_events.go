@@ -1,0 +1,134 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+)
+
+// eventIn is one event as clients send it. Data stays raw so that a non-object is refused
+// with its field named rather than silently dropped.
+type eventIn struct {
+	ID   string          `json:"id"`
+	Name string          `json:"name"`
+	Data json.RawMessage `json:"data"`
+	User map[string]any  `json:"user"`
+	TS   int64           `json:"ts"`
+	V    string          `json:"v"`
+}
+
+// toEvent validates the client's event; prefix names it within an array ("events[3].").
+func (in eventIn) toEvent(prefix string) (engine.Event, error) {
+	ev := engine.Event{ID: in.ID, Name: in.Name, User: in.User, TS: in.TS, V: in.V}
+	if in.Name == "" {
+		return ev, engine.FieldError(prefix+"name", "is required")
+	}
+	if len(bytes.TrimSpace(in.Data)) > 0 && string(bytes.TrimSpace(in.Data)) != "null" {
+		if err := json.Unmarshal(in.Data, &ev.Data); err != nil {
+			return ev, engine.FieldError(prefix+"data", "must be a JSON object")
+		}
+	}
+	if in.TS < 0 {
+		return ev, engine.FieldError(prefix+"ts", "must be milliseconds since 1970")
+	}
+	return ev, nil
+}
+
+// decodeEvents reads one event or an array of events from the body.
+func decodeEvents(body io.Reader) ([]engine.Event, error) {
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err // a *http.MaxBytesError becomes 413
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil, newBadRequest("", "send an event {\"name\": ..., \"data\": {...}} or an array of them")
+	}
+	var ins []eventIn
+	array := raw[0] == '['
+	if array {
+		if err := decodeJSON(bytes.NewReader(raw), &ins); err != nil {
+			return nil, err
+		}
+		if len(ins) == 0 {
+			return nil, newBadRequest("", "the array of events is empty")
+		}
+	} else {
+		var one eventIn
+		if err := decodeJSON(bytes.NewReader(raw), &one); err != nil {
+			return nil, err
+		}
+		ins = []eventIn{one}
+	}
+	events := make([]engine.Event, len(ins))
+	for i, in := range ins {
+		prefix := ""
+		if array {
+			prefix = fmt.Sprintf("events[%d].", i)
+		}
+		ev, err := in.toEvent(prefix)
+		if err != nil {
+			return nil, err
+		}
+		events[i] = ev
+	}
+	return events, nil
+}
+
+// sendEvents is POST /api/events: editors and above, or the holder of an event key.
+func (s *Server) sendEvents(c echo.Context) error {
+	if err := s.mayIngest(c); err != nil {
+		return err
+	}
+	events, err := decodeEvents(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	res, err := s.eng.Send(c.Request().Context(), events...)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// mayIngest lets editors and above send events, and anyone presenting a valid event key as
+// a bearer token.
+func (s *Server) mayIngest(c echo.Context) error {
+	if u := userOf(c); u != nil {
+		if !u.Role.AtLeast(cms.RoleEditor) {
+			return engine.Errorf(engine.EForbidden, "sending events needs the editor role; you are %s", u.Role)
+		}
+		return nil
+	}
+	tok, _ := c.Get(bearerKey).(string)
+	if tok == "" {
+		return engine.Errorf(engine.EUnauthorized, "sign in, or send an API token or event key as Authorization: Bearer")
+	}
+	return s.cms.EventKeys.Verify(c.Request().Context(), tok)
+}
+
+type listEventsReq struct {
+	Name   string `query:"name"`
+	Limit  int    `query:"limit"`
+	Cursor string `query:"cursor"`
+}
+
+type listEventsResp struct {
+	Events []engine.StoredEvent `json:"events"`
+	Next   string               `json:"next"`
+}
+
+func (s *Server) listEvents(c echo.Context, req *listEventsReq) (*listEventsResp, error) {
+	events, next, err := s.eng.ListEvents(c.Request().Context(), engine.EventFilter{Name: req.Name, Limit: req.Limit, Cursor: req.Cursor})
+	if err != nil {
+		return nil, err
+	}
+	return &listEventsResp{Events: events, Next: next}, nil
+}
