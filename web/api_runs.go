@@ -90,4 +90,3 @@ func (s *Server) rerunRun(c echo.Context, req *runReq) (*rerunResp, error) {
 	}
 	return &rerunResp{ID: id}, nil
 }
-
