@@ -362,10 +362,34 @@ func (s *Posts) send(ctx context.Context, tx *gorm.DB, actor *User, name string,
 	if actor != nil {
 		ev.User = map[string]any{"id": actor.ID, "email": actor.Email}
 	}
-	if _, err := s.eng.SendTx(ctx, tx, ev); err != nil {
+	res, err := s.eng.SendTx(ctx, tx, ev)
+	if err != nil {
 		return fmt.Errorf("send %s for post %d: %w", name, id, err)
 	}
+	return s.recordRuns(tx, id, name, res.Runs)
+}
+
+// recordRuns remembers which runs an event of post id started.
+func (s *Posts) recordRuns(tx *gorm.DB, id int64, event string, runs []string) error {
+	now := s.now()
+	for _, r := range runs {
+		err := tx.Exec("INSERT INTO post_runs (post_id, run_id, event_name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", id, r, event, now).Error
+		if err != nil {
+			return fmt.Errorf("record run %s of post %d: %w", r, id, err)
+		}
+	}
 	return nil
+}
+
+// RunIDs returns the ids of the runs post id's events started, newest first, at most limit.
+func (s *Posts) RunIDs(ctx context.Context, id int64, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Table("post_runs").Where("post_id = ?", id).
+		Order("created_at DESC, run_id DESC").Limit(limit).Pluck("run_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("runs of post %d: %w", id, err)
+	}
+	return ids, nil
 }
 
 // applyInput validates in and copies it onto p.

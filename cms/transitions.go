@@ -177,10 +177,11 @@ func (s *Posts) SchedulePublish(ctx context.Context, actor *User, id int64, at t
 		}
 		ev := engine.Event{Name: EventPublishScheduled, Data: map[string]any{"id": id, "at": at.Format(time.RFC3339Nano)},
 			User: map[string]any{"id": actor.ID, "email": actor.Email}}
-		if _, err := s.eng.SendTx(ctx, tx, ev); err != nil {
+		res, err := s.eng.SendTx(ctx, tx, ev)
+		if err != nil {
 			return fmt.Errorf("schedule post %d: %w", id, err)
 		}
-		return nil
+		return s.recordRuns(tx, id, ev.Name, res.Runs)
 	})
 	if err != nil {
 		return nil, err
