@@ -195,7 +195,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   const save = async () => {
     setStatus({ text: 'Saving…' });
     try {
-      const res = await client.save(id, body(draft, enabled));
+      const res = await client.save(id, body(draft, enabled, version));
       setSaved(draft);
       setProblems(none);
       if (res && typeof res.version === 'number') setVersion(res.version);
@@ -205,6 +205,8 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
       if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
         setProblems(fromError(err, draft.workflow));
         setStatus({ text: `Not saved: ${err.message}`, bad: true });
+      } else if (err instanceof ApiError && err.status === 409) {
+        setStatus({ text: `Not saved: ${err.message}. Someone saved a newer version: export yours, reload, and merge.`, bad: true });
       } else setStatus({ text: `Not saved: ${(err as Error).message}`, bad: true });
       return false;
     }
@@ -285,8 +287,10 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
       <WorkflowPanel
         name={draft.name}
         description={draft.description}
+        concurrencyKey={draft.concurrencyKey}
         onName={(v) => changeDraft({ name: v }, 'wf-name')}
         onDescription={(v) => changeDraft({ description: v }, 'wf-description')}
+        onConcurrencyKey={(v) => changeDraft({ concurrencyKey: v }, 'wf-concurrency')}
       />
     );
   }

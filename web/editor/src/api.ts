@@ -43,8 +43,8 @@ export interface WorkflowRecord {
 
 export interface Version {
   version: number;
+  saved_at?: string | number;
   created_at?: string | number;
-  created_by?: string;
   workflow?: Workflow;
   [k: string]: unknown;
 }
@@ -103,11 +103,11 @@ export class Client {
     return unwrap(await this.req<any>('GET', `/workflows/${id}`));
   }
 
-  async save(id: string, body: Omit<WorkflowRecord, 'id'>): Promise<WorkflowRecord> {
+  async save(id: string, body: object): Promise<WorkflowRecord> {
     return unwrap(await this.req<any>('PUT', `/workflows/${id}`, body));
   }
 
-  async validate(body: Omit<WorkflowRecord, 'id'>): Promise<void> {
+  async validate(body: object): Promise<void> {
     await this.req('POST', '/workflows/validate', body);
   }
 

@@ -7,16 +7,34 @@ export interface Draft {
   name: string;
   description: string;
   trigger: string;
+  concurrencyKey: string;
   workflow: Workflow;
 }
 
 export function fromRecord(r: WorkflowRecord, w: Workflow): Draft {
-  return { name: r.name ?? '', description: r.description ?? '', trigger: r.trigger ?? '', workflow: w };
+  return {
+    name: r.name ?? '',
+    description: r.description ?? '',
+    trigger: r.trigger ?? '',
+    concurrencyKey: typeof r.concurrency_key === 'string' ? r.concurrency_key : '',
+    workflow: w,
+  };
 }
 
-/** body is the JSON for PUT /api/workflows/{id} and POST /api/workflows/validate. */
-export function body(d: Draft, enabled: boolean) {
-  return { name: d.name, description: d.description, trigger: d.trigger, enabled, workflow: d.workflow };
+/**
+ * body is the JSON for PUT /api/workflows/{id} and POST /api/workflows/validate. base_version
+ * is the version the user started from: the server refuses (409) a save over a newer one.
+ */
+export function body(d: Draft, enabled: boolean, baseVersion?: number) {
+  return {
+    name: d.name,
+    description: d.description,
+    trigger: d.trigger,
+    enabled,
+    concurrency_key: d.concurrencyKey,
+    workflow: d.workflow,
+    ...(baseVersion ? { base_version: baseVersion } : {}),
+  };
 }
 
 /** diff summarises how a version differs from the draft, in words a user can scan. */
@@ -41,7 +59,8 @@ export function diff(from: Workflow, to: Workflow): string[] {
 }
 
 export function versionLabel(v: Version): string {
-  const at = v.created_at ? new Date(typeof v.created_at === 'number' ? v.created_at : String(v.created_at)).toLocaleString() : '';
-  return `v${v.version}${at ? ' · ' + at : ''}${v.created_by ? ' · ' + v.created_by : ''}`;
+  const when = v.saved_at ?? v.created_at;
+  const at = when ? new Date(typeof when === 'number' ? when : String(when)).toLocaleString() : '';
+  return `v${v.version}${at ? ' · ' + at : ''}`;
 }
 

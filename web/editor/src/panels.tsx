@@ -201,7 +201,16 @@ export function EdgePanel({ edge, refs, problems, update }: { edge: Edge; refs: 
   );
 }
 
-export function WorkflowPanel({ name, description, onName, onDescription }: { name: string; description: string; onName: (v: string) => void; onDescription: (v: string) => void }) {
+interface WorkflowPanelProps {
+  name: string;
+  description: string;
+  concurrencyKey: string;
+  onName: (v: string) => void;
+  onDescription: (v: string) => void;
+  onConcurrencyKey: (v: string) => void;
+}
+
+export function WorkflowPanel({ name, description, concurrencyKey, onName, onDescription, onConcurrencyKey }: WorkflowPanelProps) {
   return (
     <div className="wf-panel" data-testid="workflow-panel">
       <h2>Workflow</h2>
@@ -212,6 +221,11 @@ export function WorkflowPanel({ name, description, onName, onDescription }: { na
       <label className="wf-field">
         <span className="wf-label">Description</span>
         <textarea rows={3} value={description} onChange={(e) => onDescription(e.target.value)} data-testid="workflow-description" />
+      </label>
+      <label className="wf-field">
+        <span className="wf-label">Concurrency key</span>
+        <input value={concurrencyKey} placeholder="e.g. event.data.id" onChange={(e) => onConcurrencyKey(e.target.value)} data-testid="workflow-concurrency" />
+        <small>Runs with the same key run one at a time. Empty: no limit.</small>
       </label>
       <p className="wf-muted">
         Drag actions from the palette, connect them from the trigger, select a node to edit its inputs, select an edge to make it conditional.
