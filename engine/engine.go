@@ -30,6 +30,8 @@ type Engine struct {
 	mu    sync.RWMutex
 	funcs map[string]*registered
 
+	commits *committer
+
 	// wake is the in-process signal that runs may be due; LISTEN/NOTIFY feeds it on PostgreSQL.
 	wake chan struct{}
 }
@@ -97,7 +99,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
+	e := &Engine{
 		opts:  opts,
 		db:    opts.DB,
 		pg:    opts.DB.Dialector.Name() == "postgres",
@@ -106,7 +108,9 @@ func New(opts Options) (*Engine, error) {
 		exprs: x,
 		funcs: map[string]*registered{},
 		wake:  make(chan struct{}, 1),
-	}, nil
+	}
+	e.commits = newCommitter(e)
+	return e, nil
 }
 
 // Register adds functions. It refuses a duplicate ID, a trigger without event or cron, a

@@ -45,7 +45,9 @@ func (e *Engine) execute(ctx context.Context, run runRow) {
 		x.trigger = map[string]any{}
 	}
 	var rows []stepRow
-	if err := e.db.WithContext(ctx).Where("run_id = ?", run.ID).Order("seq").Find(&rows).Error; err != nil {
+	if run.StepCount == 0 {
+		// A run that never stored a step has none to replay: skip the query.
+	} else if err := e.db.WithContext(ctx).Where("run_id = ?", run.ID).Order("seq").Find(&rows).Error; err != nil {
 		e.log.Warn("load steps", "run_id", run.ID, "err", err)
 		x.release()
 		return
@@ -116,6 +118,15 @@ func (x *execution) finish(status Status, output []byte, errMsg string) {
 	var out *string
 	if output != nil {
 		out = strPtr(string(output))
+	}
+	if status == StatusCompleted && x.run.ParentRunID == "" {
+		// The common case goes through the group commit; failures and invoked runs have
+		// more to do in their transaction and take the path below.
+		err := x.e.commits.do(&commitReq{finish: &finishRec{runID: x.run.ID, output: out}})
+		if err != nil && !errors.Is(err, errLeaseLost) {
+			x.e.log.Warn("record run end", "run_id", x.run.ID, "err", err)
+		}
+		return
 	}
 	x.write(func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE runs SET status = ?, output = ?, error = ?, ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
@@ -255,7 +266,27 @@ func (x *execution) write(fn func(tx *gorm.DB) error) {
 func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error {
 	now := ms(x.e.now())
 	var domain *Error
-	err := x.e.tx(context.Background(), func(tx *gorm.DB) error {
+	var err error
+	if hook == nil {
+		err = x.e.commits.do(&commitReq{step: &row})
+	} else {
+		err = x.commitAlone(row, hook, now)
+	}
+	if err == nil {
+		return nil
+	}
+	if errors.As(err, &domain) {
+		return domain
+	}
+	if errors.Is(err, errLeaseLost) {
+		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)"})
+	}
+	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
+}
+
+// commitAlone stores a step whose hook has more to write, in a transaction of its own.
+func (x *execution) commitAlone(row stepRow, hook func(tx *gorm.DB) error, now int64) error {
+	return x.e.tx(context.Background(), func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?, step_count = step_count + 1
 			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
 			now, now+x.e.opts.Lease.Milliseconds(), x.run.ID, x.e.opts.WorkerID)
@@ -272,16 +303,6 @@ func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error 
 		}
 		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
 	})
-	if err == nil {
-		return nil
-	}
-	if errors.As(err, &domain) {
-		return domain
-	}
-	if errors.Is(err, errLeaseLost) {
-		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)"})
-	}
-	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
 }
 
 // backoff is the delay before attempt+1: exponential from BackoffBase with ±25% jitter,

@@ -31,6 +31,19 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() { defer bg.Done(); e.heartbeats(ctx) }()
 	go func() { defer bg.Done(); e.cronLoop(ctx) }()
 
+	// The group commit outlives the executions: they need it to record how they ended.
+	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
+	committers := 1
+	if e.pg {
+		committers = 2
+	}
+	var commitLoops sync.WaitGroup
+	for range committers {
+		commitLoops.Add(1)
+		go func() { defer commitLoops.Done(); e.commits.loop(commitCtx) }()
+	}
+	defer func() { stopCommits(); commitLoops.Wait() }()
+
 	execCtx, cancelExec := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelExec()
 	var running sync.WaitGroup

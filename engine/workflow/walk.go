@@ -27,8 +27,8 @@ type Walker struct {
 // Run walks wf for the run described by in: actions whose incoming edges are all resolved
 // run together as parallel durable steps, joined before their successors; an action none of
 // whose incoming edges holds is skipped, and so is everything reachable only through it.
-// Errors from the step tool (including the engine's suspension of a sleeping or waiting run)
-// are returned as they are.
+// The engine suspends a sleeping or waiting run by unwinding the handler (a panic it
+// recovers), so nothing here may recover panics.
 func (wk *Walker) Run(ctx context.Context, in *engine.Input, wf *Workflow) (*Result, error) {
 	return walk(ctx, wf, in.Event, func(ctx context.Context, batch []*Action, state map[string]any) ([]any, error) {
 		return wk.runBatch(ctx, in, wf, batch, state)
@@ -153,7 +153,7 @@ func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow,
 	if k.Steps {
 		out, err := k.Handler(ctx, ai)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("action %q: %w", a.ID, err)
 		}
 		return jsonValue(out), nil
 	}
@@ -161,7 +161,7 @@ func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow,
 		return k.Handler(ctx, ai)
 	}, stepOptions(a, ai.Inputs)...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("action %q: %w", a.ID, err)
 	}
 	var out any
 	if len(raw) > 0 {

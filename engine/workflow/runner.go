@@ -1,0 +1,182 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/engine"
+)
+
+// Function ids of the runner's engine functions (runs refer to them).
+const (
+	RunnerFunctionID = "workflow-runner"
+	CronFunctionID   = "workflow-cron"
+)
+
+// maxEventsPerStep bounds one SendEvent step of the cron scheduler.
+const maxEventsPerStep = 100
+
+// Runner connects stored workflows to the engine: one function runs every workflow (the
+// event's Fanout picks the enabled workflows whose trigger is the event's name, one run each,
+// pinned to their current version), and one cron function sends a scheduled event for each
+// enabled workflow whose cron schedule ticked.
+type Runner struct {
+	store  *Store
+	walker *Walker
+}
+
+// NewRunner returns the runner for the workflows in store.
+func NewRunner(store *Store) *Runner {
+	return &Runner{store: store, walker: &Walker{Registry: store.reg}}
+}
+
+// Functions returns the engine functions to register: the workflow runner and the scheduler.
+func (r *Runner) Functions() []*engine.Function {
+	return []*engine.Function{
+		{
+			ID:       RunnerFunctionID,
+			Name:     "Workflows",
+			Triggers: []engine.Trigger{{Event: "*"}},
+			Fanout:   r.Fanout,
+			Handler:  r.Handle,
+		},
+		{
+			ID:       CronFunctionID,
+			Name:     "Workflow schedules",
+			Triggers: []engine.Trigger{{Cron: "* * * * *"}},
+			Handler:  r.Tick,
+		},
+	}
+}
+
+// Fanout runs inside the transaction that stores ev and returns one RunMeta per enabled
+// workflow the event starts: those whose trigger is ev.Name, or for ScheduledEvent the one
+// workflow named in its data.
+func (r *Runner) Fanout(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
+	q := tx.WithContext(ctx).Model(&workflowRow{}).Select("id", "version").
+		Where("enabled = ? AND deleted_at IS NULL", true)
+	if ev.Name == ScheduledEvent {
+		id, ok := int64Of(ev.Data["workflow_id"])
+		if !ok {
+			return nil, nil
+		}
+		q = q.Where(`id = ? AND "trigger" LIKE ?`, id, CronPrefix+"%")
+	} else {
+		q = q.Where(`"trigger" = ?`, ev.Name)
+	}
+	var rows []workflowRow
+	if err := q.Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("workflows for event %q: %w", ev.Name, err)
+	}
+	metas := make([]engine.RunMeta, 0, len(rows))
+	for _, row := range rows {
+		metas = append(metas, engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version})
+	}
+	return metas, nil
+}
+
+// Handle runs one workflow run: it loads the version the run pinned and walks it. Its output
+// is the Result (state and skipped actions).
+func (r *Runner) Handle(ctx context.Context, in *engine.Input) (any, error) {
+	meta := in.Run.Meta
+	if meta.WorkflowID == 0 {
+		return nil, engine.NonRetriable(errors.New("run has no workflow: it was not started by the workflow loader"))
+	}
+	v, err := r.store.Version(ctx, meta.WorkflowID, meta.WorkflowVersion)
+	if err != nil {
+		if engine.ErrorCode(err) == engine.ENotFound {
+			return nil, engine.NonRetriable(err)
+		}
+		return nil, err
+	}
+	return r.walker.Run(ctx, in, v.Workflow)
+}
+
+// Tick is the scheduler: for the minute the cron run stands for, it sends ScheduledEvent for
+// each enabled cron workflow whose schedule fired within it, with event id
+// "wf-<id>-<tick unix seconds>" so a repeated tick starts nothing twice.
+func (r *Runner) Tick(ctx context.Context, in *engine.Input) (any, error) {
+	tick := cronTick(in.Event)
+	due, err := r.store.dueCron(ctx, tick)
+	if err != nil {
+		return nil, err
+	}
+	sent := []string{}
+	for i := 0; i < len(due); i += maxEventsPerStep {
+		batch := due[i:min(i+maxEventsPerStep, len(due))]
+		ids, err := in.Step.SendEvent(ctx, "schedule-"+strconv.Itoa(i/maxEventsPerStep+1), batch...)
+		if err != nil {
+			return nil, err
+		}
+		sent = append(sent, ids...)
+	}
+	return map[string]any{"tick": tick.Format(time.RFC3339), "events": sent}, nil
+}
+
+// dueCron returns a ScheduledEvent for each enabled cron workflow with a tick in
+// (tick-1m, tick].
+func (s *Store) dueCron(ctx context.Context, tick time.Time) ([]engine.Event, error) {
+	var rows []workflowRow
+	err := s.db.WithContext(ctx).Select("id", "trigger").
+		Where(`enabled = ? AND deleted_at IS NULL AND "trigger" LIKE ?`, true, CronPrefix+"%").
+		Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list scheduled workflows: %w", err)
+	}
+	var out []engine.Event
+	for _, row := range rows {
+		sched, err := engine.ParseCron(cronSpec(row.Trigger))
+		if err != nil {
+			continue // refused on save; a schedule the parser no longer reads never fires
+		}
+		at := sched.Next(tick.Add(-time.Minute))
+		if at.IsZero() || at.After(tick) {
+			continue
+		}
+		out = append(out, engine.Event{
+			ID:   fmt.Sprintf("wf-%d-%d", row.ID, at.Unix()),
+			Name: ScheduledEvent,
+			Data: map[string]any{"workflow_id": row.ID, "tick": at.UTC().Format(time.RFC3339)},
+		})
+	}
+	return out, nil
+}
+
+// int64Of reads an id from event data, whichever way it was decoded.
+func int64Of(v any) (int64, bool) {
+	switch t := v.(type) {
+	case int64:
+		return t, true
+	case int:
+		return int64(t), true
+	case float64:
+		return int64(t), t == float64(int64(t))
+	case json.Number:
+		n, err := t.Int64()
+		return n, err == nil
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(t), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// cronTick is the minute a cron run stands for: the engine's data.tick, else the event time.
+func cronTick(ev engine.Event) time.Time {
+	if s, ok := ev.Data["tick"].(string); ok {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t.UTC().Truncate(time.Minute)
+		}
+	}
+	if ev.TS != 0 {
+		return time.UnixMilli(ev.TS).UTC().Truncate(time.Minute)
+	}
+	return time.Now().UTC().Truncate(time.Minute)
+}
