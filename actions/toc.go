@@ -106,7 +106,7 @@ func plainText(n ast.Node, src []byte) string {
 		}
 		return ast.WalkContinue, nil
 	})
-	return strings.TrimSpace(b.String())
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 // TOCMarkdown renders a table of contents of headings up to maxLevel: a bold title and a

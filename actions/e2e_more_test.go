@@ -1,0 +1,153 @@
+package actions_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/inkflow/inkflow/actions/ai"
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// allKinds runs every blog kind without approval: ToC, grammar, both social kinds in
+// parallel, then apply.
+const allKinds = `{"actions":[
+ {"id":"toc","kind":"add_ToC","inputs":{"title":"In this post","max_level":2}},
+ {"id":"grammar","kind":"grammar_review"},
+ {"id":"x","kind":"generate_tweet_posts","inputs":{"count":2,"tone":"casual"}},
+ {"id":"li","kind":"generate_linkedin_posts"},
+ {"id":"apply","kind":"apply_changes"}],
+ "edges":[{"from":"$source","to":"toc"},{"from":"toc","to":"grammar"},{"from":"grammar","to":"x"},
+  {"from":"grammar","to":"li"},{"from":"x","to":"apply"},{"from":"li","to":"apply"}]}`
+
+func TestOfflineProviderRunsEveryKindAndSaysSo(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		b := newBlog(t, db, ai.Offline(), allKinds)
+		p, runID := b.review("# Durable workflows\n\n## Why  steps\n\nThis is teh the first step.\n\n### Deep detail\n\nText.\n")
+		run := b.await(runID, engine.StatusCompleted)
+
+		for _, id := range []string{"toc", "grammar", "x", "li"} {
+			if out := state(t, run, id); out["provider"] != "offline" {
+				t.Errorf("action %s output is not labelled offline: %v", id, out)
+			}
+		}
+		got := b.post(p.ID)
+		want := "# Durable workflows\n\n<!-- toc max-level=2 -->\n**In this post**\n\n- [Why steps](#why-steps)\n\n<!-- /toc -->\n\n" +
+			"## Why steps\n\nThis is the first step.\n\n### Deep detail\n\nText.\n"
+		if got.Markdown != want {
+			t.Errorf("applied markdown:\n%q\nwant\n%q", got.Markdown, want)
+		}
+		tweets := recommendation(t, got, "tweet_posts")
+		if tweets["provider"] != "offline" || tweets["tone"] != "casual" || len(tweets["posts"].([]any)) != 2 {
+			t.Errorf("tweet_posts = %v", tweets)
+		}
+		for _, post := range tweets["posts"].([]any) {
+			text := post.(string)
+			if utf8.RuneCountInString(text) > 280 || !strings.Contains(text, "https://blog.example/posts/"+got.Slug) {
+				t.Errorf("tweet %q: over 280 characters or without the post's link", text)
+			}
+		}
+		if li := recommendation(t, got, "linkedin_posts"); len(li["posts"].([]any)) != 3 {
+			t.Errorf("linkedin_posts = %v, want the default 3 posts", li)
+		}
+		if g := recommendation(t, got, "grammar"); len(g["changes"].([]any)) != 3 || g["model"] != "offline" {
+			t.Errorf("grammar = %v, want the spacing in the heading, the misspelling and the repeated word, labelled offline", g)
+		}
+	})
+}
+
+func recommendation(t *testing.T, p *cms.Post, key string) map[string]any {
+	t.Helper()
+	r, _ := p.AIRecommendations[key].(map[string]any)
+	if r == nil {
+		t.Fatalf("ai_recommendations has no %q: %v", key, p.AIRecommendations)
+	}
+	return r
+}
+
+func TestBadKeyFailsTheRunAtOnce(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		m := newModel(t)
+		m.fail = func(task string, n int, w http.ResponseWriter) bool {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}`)
+			return true
+		}
+		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		p, runID := b.review(draft)
+		run := b.await(runID, engine.StatusFailed)
+		if !strings.Contains(run.Error, "check OPENAI_API_KEY") {
+			t.Errorf("run error %q does not say what to fix", run.Error)
+		}
+		if n := m.count("toc"); n != 1 {
+			t.Errorf("model got %d requests; a bad key must not be retried", n)
+		}
+		if got := b.post(p.ID); got.Markdown != draft || got.AIRevision != nil {
+			t.Error("a failed run changed the post")
+		}
+	})
+}
+
+func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		m := newModel(t)
+		m.fail = func(task string, n int, w http.ResponseWriter) bool {
+			if task != "grammar" || n > 2 {
+				return false
+			}
+			if n == 1 {
+				w.Header().Set("Retry-After-Ms", "30")
+				w.WriteHeader(http.StatusTooManyRequests)
+				fmt.Fprint(w, `{"error":{"message":"Rate limit reached"}}`)
+			} else {
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, `{"error":{"message":"The server had an error"}}`)
+			}
+			return true
+		}
+		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		_, runID := b.review(draft)
+		run := b.await(runID, engine.StatusWaiting)
+		if n := m.count("grammar"); n != 3 {
+			t.Errorf("model got %d grammar requests, want 429, 500, then success", n)
+		}
+		for _, st := range run.Steps {
+			if st.ID == "2" && (st.Attempts != 3 || st.Status != "completed") {
+				t.Errorf("grammar step: %d attempts, %s", st.Attempts, st.Status)
+			}
+		}
+		if m.count("toc") != 1 {
+			t.Errorf("retrying grammar_review called the model for the ToC again (%d)", m.count("toc"))
+		}
+	})
+}
+
+func TestApplyRefusesToOverwriteAnEditorsChange(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		m := newModel(t)
+		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		p, runID := b.review(draft)
+		b.await(runID, engine.StatusWaiting)
+		current := b.post(p.ID)
+		edited := draft + "\nA paragraph the editor added while the review waited.\n"
+		if _, err := b.cms.Posts.Update(context.Background(), b.editor, p.ID, cms.PostInput{Markdown: &edited}, current.UpdatedAt); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.cms.Posts.Approve(context.Background(), b.approver, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		run := b.await(runID, engine.StatusFailed)
+		if !strings.Contains(run.Error, "was edited after the AI review started") {
+			t.Errorf("run error = %q", run.Error)
+		}
+		if got := b.post(p.ID); got.Markdown != edited {
+			t.Errorf("the editor's text was overwritten:\n%s", got.Markdown)
+		}
+	})
+}
