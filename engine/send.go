@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"gorm.io/gorm"
@@ -47,15 +48,17 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 	}
 	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
 	w := &batch{}
+	var fresh []storedEvent
 	for _, p := range prepared {
-		id, fresh, err := e.dedup(tx, p, now)
+		id, isNew, err := e.dedup(tx, p, now)
 		if err != nil {
 			return SendResult{}, err
 		}
 		res.IDs = append(res.IDs, id)
-		if !fresh {
+		if !isNew {
 			continue
 		}
+		fresh = append(fresh, storedEvent{p, id})
 		runs, err := e.startRuns(ctx, tx, w, p, id, now, "", "")
 		if err != nil {
 			return SendResult{}, err
@@ -67,13 +70,9 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 	if err := w.flush(tx); err != nil {
 		return SendResult{}, err
 	}
-	woke := 0
-	for i, p := range prepared {
-		n, err := e.resolve(ctx, tx, p, res.IDs[i], now)
-		if err != nil {
-			return SendResult{}, err
-		}
-		woke += n
+	woke, err := e.resolve(ctx, tx, fresh, now)
+	if err != nil {
+		return SendResult{}, err
 	}
 	if len(res.Runs) > 0 || woke > 0 {
 		if err := e.notify(tx); err != nil {
@@ -276,58 +275,101 @@ func (e *Engine) lockEventNames(tx *gorm.DB, names []string, exclusive bool) err
 	if exclusive {
 		fn = "pg_advisory_xact_lock"
 	}
-	for _, n := range names {
-		if err := tx.Exec("SELECT "+fn+"(hashtext(?))", "inkflow-event:"+n).Error; err != nil {
-			return fmt.Errorf("lock event name %q: %w", n, err)
-		}
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted) // one order for everyone, so two lockers never deadlock
+	values := make([]string, len(sorted))
+	args := make([]any, len(sorted))
+	for i, n := range sorted {
+		values[i] = "(?)"
+		args[i] = "inkflow-event:" + n
+	}
+	err := tx.Exec("SELECT "+fn+"(hashtext(n)) FROM (VALUES "+strings.Join(values, ", ")+") AS t(n) ORDER BY n", args...).Error
+	if err != nil {
+		return fmt.Errorf("lock event names %v: %w", names, err)
 	}
 	return nil
 }
 
-// resolve delivers an event to the runs waiting for it and cancels the runs whose CancelOn it
-// matches. It returns how many runs it woke or cancelled.
-func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, p preparedEvent, eventID string, now int64) (int, error) {
-	if err := e.lockEventNames(tx, []string{p.ev.Name}, false); err != nil {
-		return 0, err
+// storedEvent is a prepared event with the id it was stored under.
+type storedEvent struct {
+	preparedEvent
+	id string
+}
+
+// resolve delivers events to the runs waiting for them and cancels the runs whose CancelOn
+// they match, with one query for all the events of a send. It returns how many runs it woke
+// or cancelled.
+func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent, now int64) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
 	}
-	pairs := matchPairs(p.m)
-	var rows []waitRow
-	q := tx.Where("event_name = ? AND match_path = ''", p.ev.Name)
-	if len(pairs) > 0 {
-		cond := make([][]any, len(pairs))
-		for i, pr := range pairs {
-			cond[i] = []any{pr[0], pr[1]}
+	var names []string
+	seenName := map[string]bool{}
+	seenPair := map[[2]string]bool{}
+	var pairs [][]any
+	evPairs := make([]map[[2]string]bool, len(events))
+	for i, ev := range events {
+		if !seenName[ev.ev.Name] {
+			seenName[ev.ev.Name] = true
+			names = append(names, ev.ev.Name)
 		}
-		q = q.Or(tx.Where("event_name = ?", p.ev.Name).Where(clause.Expr{SQL: "(match_path, match_value) IN ?", Vars: []any{cond}}))
-	}
-	if err := q.Order("created_at").Find(&rows).Error; err != nil {
-		return 0, fmt.Errorf("find waits for %q: %w", p.ev.Name, err)
-	}
-	n := 0
-	for _, w := range rows {
-		if w.IfExpr != "" {
-			var trig map[string]any
-			_ = json.Unmarshal([]byte(w.Trigger), &trig)
-			if !e.exprs.holds(w.IfExpr, trig, p.m) {
-				continue
+		evPairs[i] = map[[2]string]bool{}
+		for _, pr := range matchPairs(ev.m) {
+			evPairs[i][pr] = true
+			if !seenPair[pr] {
+				seenPair[pr] = true
+				pairs = append(pairs, []any{pr[0], pr[1]})
 			}
 		}
-		var ok bool
-		var err error
-		switch w.Kind {
-		case waitCancel:
-			ok, err = e.cancelRun(ctx, tx, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", p.ev.Name, eventID), now)
-		default:
-			ok, err = e.completeWait(tx, w, p.payload, now)
-		}
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
+	}
+	sort.Strings(names)
+	if err := e.lockEventNames(tx, names, false); err != nil {
+		return 0, err
+	}
+	var rows []waitRow
+	q := tx.Where("event_name IN ?", names)
+	if len(pairs) > 0 {
+		q = q.Where(tx.Where("match_path = ''").Or(clause.Expr{SQL: "(match_path, match_value) IN ?", Vars: []any{pairs}}))
+	} else {
+		q = q.Where("match_path = ''")
+	}
+	if err := q.Order("created_at").Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("find waits for %v: %w", names, err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	n := 0
+	for i, ev := range events {
+		for _, w := range rows {
+			if w.EventName != ev.ev.Name || (w.MatchPath != "" && !evPairs[i][[2]string{w.MatchPath, w.MatchValue}]) {
+				continue
+			}
+			ok, err := e.deliver(ctx, tx, w, ev, now)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
 		}
 	}
 	return n, nil
+}
+
+// deliver applies one event to one wait or cancel registration it matched by name and path.
+func (e *Engine) deliver(ctx context.Context, tx *gorm.DB, w waitRow, ev storedEvent, now int64) (bool, error) {
+	if w.IfExpr != "" {
+		var trig map[string]any
+		_ = json.Unmarshal([]byte(w.Trigger), &trig)
+		if !e.exprs.holds(w.IfExpr, trig, ev.m) {
+			return false, nil
+		}
+	}
+	if w.Kind == waitCancel {
+		return e.cancelRun(ctx, tx, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", ev.ev.Name, ev.id), now)
+	}
+	return e.completeWait(tx, w, ev.payload, now)
 }
 
 // completeWait resolves one waiting step with the event payload. The first deliverer to

@@ -20,3 +20,9 @@ func TestReproWaitThenSleep(t *testing.T) {
 		})
 	}
 }
+
+func TestReproWaitOnly(t *testing.T) {
+	sys := startSystem(t, testdb.SQLite(t))
+	sys.create("go", `{"actions":[{"id":"w","kind":"wait_for_event","inputs":{"event":"never","timeout":"20ms"}}],"edges":[{"from":"$source","to":"w"}]}`)
+	sys.await(sys.send("go", nil)[0], engine.StatusCompleted)
+}
