@@ -69,7 +69,7 @@ func (r *Runner) Fanout(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]en
 		}
 		q = q.Where(`id = ? AND "trigger" LIKE ?`, id, CronPrefix+"%")
 	} else {
-		q = q.Where(`"trigger" = ?`, ev.Name)
+		q = q.Where(`"trigger" = ? AND "trigger" NOT LIKE ?`, ev.Name, CronPrefix+"%")
 	}
 	var rows []workflowRow
 	if err := q.Order("id").Find(&rows).Error; err != nil {

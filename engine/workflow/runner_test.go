@@ -191,8 +191,8 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 			{"id":"tell","kind":"send_event","inputs":{"name":"followup.done","data":{"n":"!ref($.state.vals.n)"}}},
 			{"id":"timeout","kind":"wait_for_event","inputs":{"event":"never.comes","timeout":"20ms"}},
 			{"id":"late","kind":"echo","inputs":{"value":"timed out"}}],
-			"edges":[{"from":"$source","to":"vals"},{"from":"vals","to":"nap"},{"from":"nap","to":"note"},{"from":"note","to":"tell"},
-			{"from":"$source","to":"timeout"},{"from":"timeout","to":"late","conditional":{"type":"else","ref":"!ref($.output)"}}]}`)
+			"edges":[{"from":"$source","to":"vals"},{"from":"vals","to":"nap"},{"from":"nap","to":"note"},{"from":"note","to":"timeout"},
+			{"from":"timeout","to":"late","conditional":{"type":"else","ref":"!ref($.output)"}},{"from":"late","to":"tell"}]}`)
 		run := sys.await(sys.send("kinds.go", map[string]any{"n": 5, "who": "ana"})[0], engine.StatusCompleted)
 		var res Result
 		if err := json.Unmarshal(run.Output, &res); err != nil {
@@ -232,8 +232,8 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 func TestCronSchedules(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		sys := startSystem(t, db)
-		every5 := sys.create("cron: */5 * * * *", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.event.data.tick)"}}],"edges":[{"from":"$source","to":"a"}]}`)
-		sys.create("cron: TZ=Europe/Lisbon 0 4 * * *", `{"actions":[],"edges":[]}`)
+		every5 := sys.create("cron: 5 12 * * *", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.event.data.tick)"}}],"edges":[{"from":"$source","to":"a"}]}`)
+		lisbonID := sys.create("cron: TZ=Europe/Lisbon 0 4 * * *", `{"actions":[],"edges":[]}`).ID
 		off := sys.create("cron: * * * * *", `{"actions":[],"edges":[]}`)
 		if _, err := sys.store.SetEnabled(sys.ctx, off.ID, false); err != nil {
 			t.Fatal(err)
@@ -247,7 +247,8 @@ func TestCronSchedules(t *testing.T) {
 			t.Fatalf("due at 12:05: %s", dump(due))
 		}
 		lisbon := time.Date(2026, 7, 1, 3, 0, 0, 0, time.UTC) // 04:00 in Lisbon (summer time)
-		if due, _ := sys.store.dueCron(sys.ctx, lisbon); len(due) != 1 || due[0].Data["workflow_id"] == every5.ID {
+		due, _ = sys.store.dueCron(sys.ctx, lisbon)
+		if len(due) != 1 || due[0].Data["workflow_id"] != lisbonID {
 			t.Fatalf("due at 04:00 Lisbon: %s", dump(due))
 		}
 		// The scheduled event starts exactly that workflow, once per tick id.
@@ -259,15 +260,15 @@ func TestCronSchedules(t *testing.T) {
 			t.Fatalf("scheduled event started %v", res.Runs)
 		}
 		run := sys.await(res.Runs[0], engine.StatusCompleted)
-		if *run.WorkflowID == every5.ID {
-			t.Errorf("ran the wrong workflow")
+		if *run.WorkflowID != lisbonID {
+			t.Errorf("ran workflow %d, want %d", *run.WorkflowID, lisbonID)
 		}
 		again, _ := sys.eng.Send(sys.ctx, due[0:1]...)
 		if len(again.Runs) != 0 {
 			t.Errorf("repeated tick started %v", again.Runs)
 		}
 		// An ordinary event with the cron text as its name starts nothing.
-		if runs := sys.send("cron: */5 * * * *", nil); len(runs) != 0 {
+		if runs := sys.send("cron: 5 12 * * *", nil); len(runs) != 0 {
 			t.Errorf("event named like a schedule started %v", runs)
 		}
 	})
