@@ -2,7 +2,6 @@ package actions
 
 import (
 	"encoding/json"
-	"slices"
 
 	"github.com/inkflow/inkflow/engine/workflow"
 )
@@ -87,7 +86,7 @@ func upstream(in workflow.ActionInput) []workflow.Action {
 			out = append(out, a)
 		}
 	}
-	return slices.Clip(out)
+	return out
 }
 
 // decodeState reads an action's output (JSON values) into v.
