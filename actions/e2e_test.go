@@ -107,8 +107,8 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// blog is the real engine, CMS and workflow walker over a test database, running one
-// workflow on blog-post.updated with the blog kinds.
+// blog is the real engine, CMS, workflow store and runner over a test database, with one
+// enabled workflow triggered by blog-post.updated that uses the blog kinds.
 type blog struct {
 	t        *testing.T
 	eng      *engine.Engine
@@ -136,18 +136,14 @@ func newBlog(t *testing.T, db *testdb.DB, provider ai.Provider, workflowJSON str
 	if err := actions.Register(reg, actions.Deps{Posts: c.Posts, AI: provider, BaseURL: "https://blog.example"}); err != nil {
 		t.Fatal(err)
 	}
-	wf, err := workflow.DecodeValidate([]byte(workflowJSON), reg)
-	if err != nil {
-		t.Fatalf("workflow: %v", err)
-	}
-	walker := &workflow.Walker{Registry: reg}
-	err = eng.Register(&engine.Function{ID: "blog-review", Name: "AI review", Retries: engine.Retries(3),
-		Triggers: []engine.Trigger{{Event: cms.EventUpdated}},
-		Handler: func(ctx context.Context, in *engine.Input) (any, error) {
-			return walker.Run(ctx, in, wf)
-		}})
-	if err != nil {
+	store := workflow.NewStore(db.DB, reg)
+	if err := eng.Register(workflow.NewRunner(store).Functions()...); err != nil {
 		t.Fatal(err)
+	}
+	name, trigger, enabled := "AI review", cms.EventUpdated, true
+	if _, err := store.Create(context.Background(), workflow.Draft{Name: &name, Trigger: &trigger, Enabled: &enabled,
+		Workflow: json.RawMessage(workflowJSON)}); err != nil {
+		t.Fatalf("workflow: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -186,7 +182,7 @@ func (b *blog) review(markdown string) (*cms.Post, string) {
 	if _, err := b.cms.Posts.SendToReview(ctx, b.editor, p.ID); err != nil {
 		b.t.Fatal(err)
 	}
-	runs, _, err := b.eng.ListRuns(ctx, engine.RunFilter{FunctionID: "blog-review"})
+	runs, _, err := b.eng.ListRuns(ctx, engine.RunFilter{FunctionID: workflow.RunnerFunctionID})
 	if err != nil || len(runs) != 1 {
 		b.t.Fatalf("want one run of the review workflow, got %v (%v)", runs, err)
 	}
