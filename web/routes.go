@@ -15,7 +15,6 @@ func (s *Server) routes() {
 	editor := s.requireRole(cms.RoleEditor)
 	approver := s.requireRole(cms.RoleApprover)
 	admin := s.requireRole(cms.RoleAdmin)
-	_ = admin
 
 	// Operations
 	e.GET("/healthz", s.healthz)
@@ -29,8 +28,46 @@ func (s *Server) routes() {
 	e.GET("/setup", s.setupPage)
 	e.POST("/setup", s.setup)
 
-	// Admin pages
+	// Public blog
+	e.GET("/", s.blogIndex)
+	e.GET("/posts/:slug", s.blogPost)
+	e.GET("/tags/:tag", s.blogTag)
+	e.GET("/feed.xml", s.feed)
+	e.GET("/sitemap.xml", s.sitemap)
+	e.GET("/uploads/:name", s.serveUpload)
+
+	// Admin pages: posts
 	e.GET("/admin", s.dashboard, viewer)
+	e.GET("/admin/posts", s.postsPage, viewer)
+	e.GET("/admin/posts/new", s.newPostPage, editor)
+	e.POST("/admin/posts", s.createPostPage, editor)
+	e.POST("/admin/preview", s.previewFragment, editor)
+	e.GET("/admin/posts/:id/edit", s.editPostPage, editor)
+	e.POST("/admin/posts/:id", s.savePostPage, editor)
+	e.POST("/admin/posts/:id/autosave", s.autosave, editor)
+	e.POST("/admin/posts/:id/cover", s.uploadCover, editor)
+	e.POST("/admin/posts/:id/revisions/:rev/restore", s.restorePage, editor)
+	e.POST("/admin/posts/:id/delete", s.deletePostPage, editor)
+	e.GET("/admin/posts/:id/runs", s.postRunsFragment, viewer)
+	e.POST("/admin/posts/:id/review", s.postActionPage("review"), editor)
+	e.POST("/admin/posts/:id/draft", s.postActionPage("draft"), editor)
+	e.GET("/admin/posts/:id/review", s.reviewPage, approver)
+	e.POST("/admin/posts/:id/approve", s.postActionPage("approve"), approver)
+	e.POST("/admin/posts/:id/reject", s.postActionPage("reject"), approver)
+	e.POST("/admin/posts/:id/publish", s.postActionPage("publish"), approver)
+	e.POST("/admin/posts/:id/unpublish", s.postActionPage("unpublish"), approver)
+	e.POST("/admin/posts/:id/schedule", s.schedulePage, approver)
+
+	// Admin pages: people and tokens
+	e.GET("/admin/users", s.usersPage, admin)
+	e.POST("/admin/users", s.inviteUser, admin)
+	e.POST("/admin/users/:id/role", s.setUserRole, admin)
+	e.POST("/admin/users/:id/disable", s.setUserDisabled(true), admin)
+	e.POST("/admin/users/:id/enable", s.setUserDisabled(false), admin)
+	e.POST("/admin/settings/signup", s.saveSignupPolicy, admin)
+	e.GET("/admin/tokens", s.tokensPage, viewer)
+	e.POST("/admin/tokens", s.createToken, viewer)
+	e.POST("/admin/tokens/:id/revoke", s.revokeToken, viewer)
 
 	// JSON API
 	e.POST("/api/events", s.sendEvents) // editor+ or an event key: checked inside

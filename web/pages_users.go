@@ -1,0 +1,124 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/templates"
+)
+
+// usersPage is /admin/users.
+func (s *Server) usersPage(c echo.Context) error {
+	return s.renderUsers(c, http.StatusOK, templates.Form{Values: map[string]string{"role": string(cms.RoleEditor)}}, templates.Form{})
+}
+
+func (s *Server) renderUsers(c echo.Context, status int, invite, policyForm templates.Form) error {
+	ctx := c.Request().Context()
+	us, err := s.cms.Users.List(ctx)
+	if err != nil {
+		return err
+	}
+	pol, err := s.cms.Settings.SignupPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	d := templates.UserAdmin{Users: us, Invite: invite, Policy: pol, PolicyForm: policyForm, Google: s.googleEnabled(), Notice: notice(c)}
+	return s.render(c, status, templates.UsersPage(d))
+}
+
+// inviteUser creates an account (with a temporary password, or for Google sign-in).
+func (s *Server) inviteUser(c echo.Context) error {
+	in := cms.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: cms.Role(c.FormValue("role")), Password: c.FormValue("password")}
+	if _, err := s.cms.Users.Create(c.Request().Context(), in); err != nil {
+		f := templates.Form{Values: map[string]string{"email": in.Email, "name": in.Name, "role": string(in.Role)}}
+		if !formErrors(err, &f) {
+			return err
+		}
+		return s.renderUsers(c, statusFor(err), f, templates.Form{})
+	}
+	return seeOther(c, "/admin/users?done=invited")
+}
+
+// setUserRole changes a user's role.
+func (s *Server) setUserRole(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.cms.Users.SetRole(c.Request().Context(), id, cms.Role(c.FormValue("role"))); err != nil {
+		return err
+	}
+	return seeOther(c, "/admin/users?done=role")
+}
+
+// setUserDisabled disables (ending their sessions) or enables a user.
+func (s *Server) setUserDisabled(disabled bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		if err := s.cms.Users.SetDisabled(c.Request().Context(), id, disabled); err != nil {
+			return err
+		}
+		done := "enable"
+		if disabled {
+			done = "disable"
+		}
+		return seeOther(c, "/admin/users?done="+done)
+	}
+}
+
+// saveSignupPolicy stores who may join with Google.
+func (s *Server) saveSignupPolicy(c echo.Context) error {
+	p := cms.SignupPolicy{Domains: strings.Split(c.FormValue("domains"), ","), DefaultRole: cms.Role(c.FormValue("default_role"))}
+	if err := s.cms.Settings.SetSignupPolicy(c.Request().Context(), p); err != nil {
+		var f templates.Form
+		if !formErrors(err, &f) {
+			return err
+		}
+		return s.renderUsers(c, statusFor(err), templates.Form{}, f)
+	}
+	return seeOther(c, "/admin/users?done=signup")
+}
+
+// tokensPage is /admin/tokens: the signed-in user's API tokens.
+func (s *Server) tokensPage(c echo.Context) error {
+	return s.renderTokens(c, http.StatusOK, "", templates.Form{})
+}
+
+func (s *Server) renderTokens(c echo.Context, status int, newToken string, f templates.Form) error {
+	ts, err := s.cms.Tokens.List(c.Request().Context(), userOf(c).ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, templates.TokensPage(templates.TokenAdmin{Tokens: ts, New: newToken, Form: f}))
+}
+
+// createToken makes a token and shows it once, in this response only.
+func (s *Server) createToken(c echo.Context) error {
+	tok, _, err := s.cms.Tokens.Create(c.Request().Context(), userOf(c).ID, c.FormValue("name"))
+	if err != nil {
+		var f templates.Form
+		if !formErrors(err, &f) {
+			return err
+		}
+		return s.renderTokens(c, statusFor(err), "", f)
+	}
+	return s.renderTokens(c, http.StatusCreated, tok, templates.Form{})
+}
+
+// revokeToken revokes one of the user's tokens.
+func (s *Server) revokeToken(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.cms.Tokens.Revoke(c.Request().Context(), userOf(c).ID, id); err != nil {
+		return err
+	}
+	return seeOther(c, "/admin/tokens")
+}

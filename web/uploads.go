@@ -1,0 +1,113 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+)
+
+// imageTypes are the cover image types accepted, by sniffed content type, with the file
+// extension they are stored under.
+var imageTypes = map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+
+var uploadName = regexp.MustCompile(`^[a-f0-9]{32}\.(png|jpg|gif|webp)$`)
+
+// uploadCover stores a cover image (type sniffed from its bytes, not trusted from the
+// client; size capped by UploadLimit) and sets it on the post.
+func (s *Server) uploadCover(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p, err := s.cms.Posts.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	fh, err := c.FormFile("cover")
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return engine.Errorf(engine.ETooLarge, "the image is over %d MB", s.cfg.UploadLimit>>20)
+	}
+	if err != nil {
+		return engine.FieldError("cover", "choose an image file")
+	}
+	if fh.Size > s.cfg.UploadLimit {
+		return engine.Errorf(engine.ETooLarge, "the image is over %d MB", s.cfg.UploadLimit>>20)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	ext, ok := imageTypes[http.DetectContentType(head[:n])]
+	if !ok {
+		return engine.FieldError("cover", "must be a PNG, JPEG, GIF or WebP image")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind upload: %w", err)
+	}
+	name, err := s.saveUpload(f, ext)
+	if err != nil {
+		return err
+	}
+	path := "/uploads/" + name
+	if _, err := s.cms.Posts.Update(ctx, userOf(c), id, cms.PostInput{CoverImage: &path}, p.UpdatedAt); err != nil {
+		return err
+	}
+	return seeOther(c, "/admin/posts/"+strconv.FormatInt(id, 10)+"/edit?done=cover")
+}
+
+// saveUpload writes r under a random name in UploadDir and returns the name.
+func (s *Server) saveUpload(r io.Reader, ext string) (string, error) {
+	if err := os.MkdirAll(s.cfg.UploadDir, 0o750); err != nil {
+		return "", fmt.Errorf("create upload folder: %w", err)
+	}
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	name := hex.EncodeToString(b) + ext
+	tmp, err := os.CreateTemp(s.cfg.UploadDir, ".upload-*")
+	if err != nil {
+		return "", fmt.Errorf("store upload: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, io.LimitReader(r, s.cfg.UploadLimit+1)); err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("store upload: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", fmt.Errorf("store upload: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(s.cfg.UploadDir, name)); err != nil {
+		return "", fmt.Errorf("store upload: %w", err)
+	}
+	return name, nil
+}
+
+// serveUpload serves a stored image by its generated name only.
+func (s *Server) serveUpload(c echo.Context) error {
+	name := c.Param("name")
+	if !uploadName.MatchString(name) {
+		return echo.ErrNotFound
+	}
+	path := filepath.Join(s.cfg.UploadDir, name)
+	if _, err := os.Stat(path); err != nil {
+		return echo.ErrNotFound
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	return c.File(path)
+}
