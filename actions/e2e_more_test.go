@@ -73,7 +73,7 @@ func recommendation(t *testing.T, p *cms.Post, key string) map[string]any {
 func TestBadKeyFailsTheRunAtOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		m := newModel(t)
-		m.fail = func(task string, n int, w http.ResponseWriter) bool {
+		m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}`)
@@ -97,7 +97,7 @@ func TestBadKeyFailsTheRunAtOnce(t *testing.T) {
 func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		m := newModel(t)
-		m.fail = func(task string, n int, w http.ResponseWriter) bool {
+		m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
 			if task != "grammar" || n > 2 {
 				return false
 			}

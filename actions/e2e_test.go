@@ -29,7 +29,7 @@ import (
 type model struct {
 	mu     sync.Mutex
 	counts map[string]int
-	fail   func(task string, n int, w http.ResponseWriter) bool
+	fail   func(task string, n int, w http.ResponseWriter, r *http.Request) bool
 	srv    *httptest.Server
 }
 
@@ -72,7 +72,7 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 	n := m.counts[task]
 	fail := m.fail
 	m.mu.Unlock()
-	if fail != nil && fail(task, n, w) {
+	if fail != nil && fail(task, n, w, r) {
 		return
 	}
 	system, user := req.Messages[0].Content, req.Messages[1].Content
