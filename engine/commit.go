@@ -20,9 +20,10 @@ type committer struct {
 }
 
 type commitReq struct {
-	step   *stepRow   // a step record to store, or
-	finish *finishRec // a run's successful end
-	done   chan error
+	step      *stepRow // a step record to store (firstStep: the run's first), or
+	firstStep bool
+	finish    *finishRec // a run's successful end
+	done      chan error
 }
 
 type finishRec struct {
@@ -97,12 +98,15 @@ func (c *committer) commit(group []*commitReq) {
 func (c *committer) write(group []*commitReq) ([]error, error) {
 	e := c.e
 	now := ms(e.now())
-	var stepRuns, finRuns []string
+	var stepRuns, finRuns, first []string
 	var steps []stepRow
 	var fins []*finishRec
 	for _, r := range group {
 		if r.step != nil {
 			stepRuns = append(stepRuns, r.step.RunID)
+			if r.firstStep {
+				first = append(first, r.step.RunID)
+			}
 		} else {
 			finRuns = append(finRuns, r.finish.runID)
 			fins = append(fins, r.finish)
@@ -112,12 +116,23 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 	ended := map[string]bool{}
 	err := e.tx(context.Background(), func(tx *gorm.DB) error {
 		if len(stepRuns) > 0 {
+			// Prove ownership without writing the run row: a shared row lock holds off a
+			// concurrent cancel until this commit is done, and heartbeats extend leases.
+			lock := ""
+			if e.pg {
+				lock = " FOR SHARE"
+			}
 			var ids []string
-			err := tx.Raw(`UPDATE runs SET updated_at = ?, lease_until = ?, step_count = step_count + 1
-				WHERE id IN ? AND lease_owner = ? AND status = 'running' RETURNING id`,
-				now, now+e.opts.Lease.Milliseconds(), stepRuns, e.opts.WorkerID).Scan(&ids).Error
+			err := tx.Raw(`SELECT id FROM runs WHERE id IN ? AND lease_owner = ? AND status = 'running'`+lock,
+				stepRuns, e.opts.WorkerID).Scan(&ids).Error
 			if err != nil {
-				return fmt.Errorf("extend leases: %w", err)
+				return fmt.Errorf("check leases: %w", err)
+			}
+			if len(first) > 0 {
+				// Runs storing their first step: mark them so a replay knows to load steps.
+				if err := tx.Exec(`UPDATE runs SET step_count = 1 WHERE id IN ? AND step_count = 0`, first).Error; err != nil {
+					return fmt.Errorf("mark runs with steps: %w", err)
+				}
 			}
 			for _, id := range ids {
 				owned[id] = true

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,6 +21,8 @@ type execution struct {
 	run     runRow
 	trigger map[string]any // the triggering event as CEL and match paths see it
 	step    *Step
+
+	mu sync.Mutex // guards run.StepCount between parallel steps
 }
 
 // execute replays a claimed run's handler and records how it ended.
@@ -268,7 +271,7 @@ func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error 
 	var domain *Error
 	var err error
 	if hook == nil {
-		err = x.e.commits.do(&commitReq{step: &row})
+		err = x.e.commits.do(&commitReq{step: &row, firstStep: x.firstStep()})
 	} else {
 		err = x.commitAlone(row, hook, now)
 	}
@@ -282,6 +285,18 @@ func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error 
 		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)"})
 	}
 	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
+}
+
+// firstStep reports, once, whether the run has stored no step before: the run row then gets
+// marked so that a later replay loads steps instead of skipping the query.
+func (x *execution) firstStep() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.run.StepCount > 0 {
+		return false
+	}
+	x.run.StepCount = 1
+	return true
 }
 
 // commitAlone stores a step whose hook has more to write, in a transaction of its own.

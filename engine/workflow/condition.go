@@ -8,6 +8,9 @@ import (
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types/ref"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // celPrefix marks a condition (or builtin:if input) written in CEL instead of as a ref.
@@ -121,11 +124,25 @@ func evalCEL(src string, sc scope) any {
 	if err != nil {
 		return nil
 	}
-	v, err := out.ConvertToNative(reflect.TypeOf((*any)(nil)).Elem())
+	return celJSON(out)
+}
+
+// celJSON converts a CEL value to JSON values (maps, slices, float64...) through its
+// protobuf JSON form; what does not convert (a type, say) is null.
+func celJSON(v ref.Val) any {
+	native, err := v.ConvertToNative(reflect.TypeOf(&structpb.Value{}))
 	if err != nil {
-		return out.Value()
+		return nil
 	}
-	return jsonValue(v)
+	b, err := protojson.Marshal(native.(*structpb.Value))
+	if err != nil {
+		return nil
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil
+	}
+	return out
 }
 
 func asMap(v any) map[string]any {

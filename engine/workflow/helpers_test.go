@@ -90,6 +90,9 @@ func memWalk(t testing.TB, reg *Registry, wf *Workflow, ev engine.Event) (*Resul
 	return res, batches, err
 }
 
+// eventForFuzz is the trigger the fuzzer walks workflows with.
+var eventForFuzz = engine.Event{Name: "fuzz", Data: map[string]any{"n": 2.0, "s": "x", "list": []any{1.0}}}
+
 func mustDecode(t testing.TB, s string) *Workflow {
 	t.Helper()
 	w, err := Decode([]byte(s))

@@ -78,18 +78,28 @@ func webhookURL(s string) (*url.URL, error) {
 // address nor a redirect to one gets through. Proxies from the environment are not used, since
 // they would hide the destination.
 func webhookClient(allowPrivate bool) *http.Client {
+	if allowPrivate {
+		return guardedClient(nil)
+	}
+	return guardedClient(func(ap netip.AddrPort) error {
+		if !publicAddr(ap.Addr()) {
+			return fmt.Errorf("webhook to %s refused: %w", ap.Addr(), errPrivateAddress)
+		}
+		return nil
+	})
+}
+
+// guardedClient returns a client that calls check (when set) on the resolved address of every
+// connection it opens.
+func guardedClient(check func(netip.AddrPort) error) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	if !allowPrivate {
+	if check != nil {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
+			ap, err := netip.ParseAddrPort(address)
 			if err != nil {
-				return err
+				return fmt.Errorf("webhook to %s refused: %w", address, errPrivateAddress)
 			}
-			ip, err := netip.ParseAddr(host)
-			if err != nil || !publicAddr(ip) {
-				return fmt.Errorf("webhook to %s refused: %w", host, errPrivateAddress)
-			}
-			return nil
+			return check(ap)
 		}
 	}
 	return &http.Client{
@@ -166,7 +176,7 @@ func postJSON(ctx context.Context, client *http.Client, rawURL string, body any,
 	resp, err := client.Do(req)
 	if err != nil {
 		if errors.Is(err, errPrivateAddress) {
-			return nil, engine.NonRetriable(engine.FieldError("inputs.url", "%v", err))
+			return nil, engine.NonRetriable(fmt.Errorf("webhook to %s refused (the server allows private addresses only with INKFLOW_WEBHOOK_ALLOW_PRIVATE=1): %w", u.Host, errPrivateAddress))
 		}
 		return nil, fmt.Errorf("webhook POST %s: %w", u.Redacted(), err)
 	}

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// The go test -bench set: each scenario on SQLite and, with TEST_DATABASE_URL, PostgreSQL.
+// `inkflow bench` prints the same scenarios as a table.
+//
+//	go test ./bench -run '^$' -bench . -benchtime 2000x
+
+func eachDB(b *testing.B, fn func(b *testing.B, bn *bencher)) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			var db *testdb.DB
+			if name == "sqlite" {
+				db = testdb.SQLite(b)
+			} else {
+				db = testdb.Postgres(b)
+			}
+			e, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Concurrency: 256, Logger: quietLogger()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := e.Register(Functions(db.DB)...); err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- e.Start(ctx) }()
+			defer func() { cancel(); <-done }()
+			fn(b, &bencher{e: e, db: db.DB, dialect: name})
+		})
+	}
+}
+
+func BenchmarkOneStepRuns(b *testing.B) {
+	eachDB(b, func(b *testing.B, bn *bencher) {
+		b.ResetTimer()
+		r, err := bn.oneStep(context.Background(), Sizes{OneStep: b.N})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(r.RunsPerS, "runs/s")
+	})
+}
+
+func BenchmarkTenStepRuns(b *testing.B) {
+	eachDB(b, func(b *testing.B, bn *bencher) {
+		b.ResetTimer()
+		r, err := bn.tenStep(context.Background(), Sizes{TenStep: b.N})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(r.StepsPerS, "steps/s")
+	})
+}
+
+func BenchmarkResumeWaits(b *testing.B) {
+	eachDB(b, func(b *testing.B, bn *bencher) {
+		b.ResetTimer()
+		r, err := bn.resumeWaits(context.Background(), Sizes{Waits: b.N})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(r.RunsPerS, "resumes/s")
+	})
+}
+
+func BenchmarkEventToStartLatency(b *testing.B) {
+	eachDB(b, func(b *testing.B, bn *bencher) {
+		b.ResetTimer()
+		r, err := bn.latency(context.Background(), Sizes{LatencyRate: 200, LatencyFor: time.Duration(b.N) * 5 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(r.P50MS, "p50-ms")
+		b.ReportMetric(r.P99MS, "p99-ms")
+	})
+}
+
+// TestQuickScenarios runs every scenario once at small sizes, so the benchmark code itself
+// is exercised by the test suite (the figures are not asserted: speed lives in benchmarks).
+func TestQuickScenarios(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var got []Result
+		sizes := Sizes{OneStep: 50, TenStep: 10, LatencyRate: 50, LatencyFor: 200 * time.Millisecond, FanOut: 20, Waits: 50}
+		if err := Run(context.Background(), db.DB, db.URL, sizes, func(r Result) { got = append(got, r) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(Scenarios) {
+			t.Fatalf("%d results for %d scenarios", len(got), len(Scenarios))
+		}
+		for i, r := range got {
+			if r.Scenario != Scenarios[i] || r.Runs == 0 || r.RunsPerS <= 0 {
+				t.Errorf("result %d: %+v", i, r)
+			}
+		}
+	})
+}
