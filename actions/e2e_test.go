@@ -90,7 +90,9 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 			"changes": []map[string]string{{"original": "teh", "revised": "the", "reason": "spelling"}}}
 	case "social":
 		var count int
-		fmt.Sscanf(system[strings.Index(system, "Write exactly ")+len("Write exactly "):], "%d", &count)
+		if mm := regexp.MustCompile(`Write exactly\s+(\d+)`).FindStringSubmatch(system); mm != nil {
+			fmt.Sscan(mm[1], &count)
+		}
 		posts := make([]string, count)
 		for i := range posts {
 			posts[i] = fmt.Sprintf("Post %d about the blog", i+1)
