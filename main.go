@@ -28,6 +28,9 @@ var commands = map[string]command{
 	"migrate": {"apply database migrations and exit", cmdMigrate},
 	"send":    {"send an event: inkflow send NAME --data JSON", cmdSend},
 	"bench":   {"run the engine benchmarks: inkflow bench [--quick] [--json]", cmdBench},
+	"users":   {"create a user: inkflow users create --email E --role R [--password P]", cmdUsers},
+	"tokens":  {"create an API token: inkflow tokens create --email E [--name N]", cmdTokens},
+	"keys":    {"create an event key: inkflow keys create --name N", cmdKeys},
 }
 
 func main() {
@@ -46,10 +49,12 @@ func usagef(format string, args ...any) error { return errUsage{fmt.Sprintf(form
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	name := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		name = "help"
+	} else if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	if name == "help" || (len(args) == 0 && name == "serve" && false) {
+	if name == "help" || name == "--help" || name == "-h" {
 		usage(stdout)
 		return 0
 	}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// cli runs the inkflow CLI in process and returns its exit code and output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestCLIContract(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "cli.db")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  func(string) bool
+		err  string
+	}{
+		{"migrate", []string{"migrate", "--database-url", db}, 0, func(s string) bool { return strings.Contains(s, "applied") }, ""},
+		{"user", []string{"users", "create", "--database-url", db, "--email", "ann@example.com", "--role", "admin", "--password", "correct horse battery"}, 0,
+			func(s string) bool { _, err := strconv.Atoi(strings.TrimSpace(s)); return err == nil }, ""},
+		{"duplicate user", []string{"users", "create", "--database-url", db, "--email", "ann@example.com", "--role", "admin"}, 1, nil, "email"},
+		{"bad role", []string{"users", "create", "--database-url", db, "--email", "b@example.com", "--role", "king"}, 2, nil, "role"},
+		{"token", []string{"tokens", "create", "--database-url", db, "--email", "ann@example.com"}, 0,
+			func(s string) bool { return len(lastLine(s)) >= 20 && !strings.Contains(lastLine(s), " ") }, ""},
+		{"token for nobody", []string{"tokens", "create", "--database-url", db, "--email", "nobody@example.com"}, 1, nil, "no user"},
+		{"key", []string{"keys", "create", "--database-url", db, "--name", "ci"}, 0,
+			func(s string) bool { return len(lastLine(s)) >= 20 && !strings.Contains(lastLine(s), " ") }, ""},
+		{"send", []string{"send", "blog-post.updated", "--database-url", db, "--data", `{"id": 1}`}, 0,
+			func(s string) bool { return len(strings.TrimSpace(s)) == 36 }, ""},
+		{"send bad data", []string{"send", "x", "--database-url", db, "--data", `[1]`}, 2, nil, "JSON object"},
+		{"send no name", []string{"send", "--database-url", db}, 2, nil, "name"},
+		{"unknown command", []string{"frobnicate"}, 2, nil, "unknown command"},
+		{"unknown flag", []string{"migrate", "--nope"}, 2, nil, "nope"},
+		{"help", []string{"--help"}, 0, func(s string) bool { return strings.Contains(s, "commands:") }, ""},
+	}
+	for _, c := range cases {
+		code, out, errOut := cli(t, c.args...)
+		if code != c.code {
+			t.Errorf("%s: exit %d, want %d (stdout %q, stderr %q)", c.name, code, c.code, out, errOut)
+			continue
+		}
+		if c.out != nil && !c.out(out) {
+			t.Errorf("%s: unexpected output %q", c.name, out)
+		}
+		if c.err != "" && !strings.Contains(errOut, c.err) {
+			t.Errorf("%s: stderr %q does not mention %q", c.name, errOut, c.err)
+		}
+	}
+}
