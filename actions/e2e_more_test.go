@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/actions/ai"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
@@ -35,6 +36,9 @@ func TestOfflineProviderRunsEveryKindAndSaysSo(t *testing.T) {
 			if out := state(t, run, id); out["provider"] != "offline" {
 				t.Errorf("action %s output is not labelled offline: %v", id, out)
 			}
+		}
+		if u := actions.RunUsage(run.Steps); len(u) != 1 || u[0] != (ai.Usage{Provider: "offline", Model: "offline"}) {
+			t.Errorf("RunUsage = %+v, want one offline entry with no tokens", u)
 		}
 		got := b.post(p.ID)
 		want := "# Durable workflows\n\n<!-- toc max-level=2 -->\n**In this post**\n\n- [Why steps](#why-steps)\n\n<!-- /toc -->\n\n" +

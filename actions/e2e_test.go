@@ -292,6 +292,10 @@ func TestReviewWorkflowApproved(t *testing.T) {
 		if !hasRevision(revs, draft) || !hasRevision(revs, rev) {
 			t.Errorf("history must keep the draft and add the applied revision: %d revisions", len(revs))
 		}
+		want := []ai.Usage{{Provider: "openai", Model: "e2e-model", PromptTokens: 200, CompletionTokens: 40, TotalTokens: 240}}
+		if got := actions.RunUsage(run.Steps); len(got) != 1 || got[0] != want[0] {
+			t.Errorf("RunUsage = %+v, want %+v (ToC and grammar calls summed)", got, want)
+		}
 		// Resuming replayed add_ToC and grammar_review from their stored results.
 		if m.count("toc") != 1 || m.count("grammar") != 1 {
 			t.Errorf("model calls: toc %d, grammar %d; want one each", m.count("toc"), m.count("grammar"))
