@@ -26,9 +26,7 @@ func (s *Server) loginPage(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
 	f := templates.Form{}
-	if msg := c.QueryParam("error"); msg != "" {
-		f.Message = msg
-	}
+	f.Message = loginErrors[c.QueryParam("error")]
 	return s.render(c, http.StatusOK, templates.LoginPage(f, next, s.googleEnabled()))
 }
 

@@ -27,6 +27,8 @@ func (s *Server) routes() {
 	e.POST("/logout", s.logout)
 	e.GET("/setup", s.setupPage)
 	e.POST("/setup", s.setup)
+	e.GET("/auth/google", s.googleStart)
+	e.GET("/auth/google/callback", s.googleCallback)
 
 	// Public blog
 	e.GET("/", s.blogIndex)
