@@ -49,9 +49,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	var running sync.WaitGroup
 	slots := make(chan struct{}, e.opts.Concurrency)
 	freed := make(chan struct{}, 1)
+	skipSmall := false
 	for ctx.Err() == nil {
 		free := cap(slots) - len(slots)
 		claimed := 0
+		// Under load, slots free up one by one; claiming each alone would cost a statement per
+		// run. Wait until a quarter of the slots are free unless something new arrived.
+		if skipSmall && free < max(cap(slots)/4, 1) {
+			free = 0
+		}
 		if free > 0 {
 			runs, err := e.claim(ctx, min(free, claimBatch))
 			if err != nil && ctx.Err() == nil {
@@ -86,10 +92,12 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 		}
 		timer := time.NewTimer(wait)
+		skipSmall = false
 		select {
 		case <-ctx.Done():
 		case <-e.wake:
 		case <-freed:
+			skipSmall = len(slots) > 0
 		case <-timer.C:
 		}
 		timer.Stop()
