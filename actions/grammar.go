@@ -44,12 +44,18 @@ func (k *kit) grammarReview(ctx context.Context, in workflow.ActionInput) (any, 
 		if err != nil {
 			return nil, err
 		}
-		ans, err := k.ai.Grammar(ctx, ai.GrammarRequest{Post: k.aiPost(post, wc.Markdown), Inputs: in.Inputs})
+		// The model reviews the text without a ToC from an earlier action (fewer tokens, and
+		// nothing to mangle); the ToC goes back with anchors for the revised headings.
+		body, toc := StripTOC(wc.Markdown)
+		ans, err := k.ai.Grammar(ctx, ai.GrammarRequest{Post: k.aiPost(post, body), Inputs: in.Inputs})
 		if err != nil {
 			return nil, err
 		}
-		// A reworded heading changes its anchor: keep a ToC from an earlier action in step.
-		return &grammarOutput{workingCopy: wc.next(RefreshTOC(ans.Markdown)), Changes: ans.Changes,
+		revised := ans.Markdown
+		if toc != nil {
+			revised = RestoreTOC(revised, toc)
+		}
+		return &grammarOutput{workingCopy: wc.next(revised), Changes: ans.Changes,
 			Provider: k.ai.Name(), Usage: ans.Usage}, nil
 	}, aiStepOptions(in)...)
 	if err != nil {

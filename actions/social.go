@@ -69,7 +69,8 @@ func (k *kit) social(ctx context.Context, in workflow.ActionInput, network ai.Ne
 		if err != nil {
 			return nil, err
 		}
-		ans, err := k.ai.Social(ctx, ai.SocialRequest{Post: k.aiPost(post, wc.Markdown), Network: network,
+		body, _ := StripTOC(wc.Markdown)
+		ans, err := k.ai.Social(ctx, ai.SocialRequest{Post: k.aiPost(post, body), Network: network,
 			Count: count, Tone: tone, Inputs: in.Inputs})
 		if err != nil {
 			return nil, err

@@ -191,15 +191,20 @@ func StripTOC(markdown string) (string, *StrippedTOC) {
 }
 
 // RefreshTOC rebuilds a table of contents after the headings may have changed (a grammar
-// review reworded one): anchors are recomputed from the headings; labels are kept by
-// position when the number of headings is unchanged, else taken from the headings. Markdown
-// without a ToC is returned unchanged.
+// review reworded one). Markdown without a ToC is returned unchanged.
 func RefreshTOC(markdown string) string {
 	rest, old := StripTOC(markdown)
 	if old == nil {
 		return markdown
 	}
-	headings, at := Outline(rest)
+	return RestoreTOC(rest, old)
+}
+
+// RestoreTOC puts the table of contents old (from StripTOC) back into markdown whose
+// headings may have changed: anchors are recomputed from the headings; labels are kept by
+// position when the number of headings is unchanged, else taken from the headings.
+func RestoreTOC(markdown string, old *StrippedTOC) string {
+	headings, at := Outline(markdown)
 	entries := tocEntries(headings, old.MaxLevel)
 	for i := range entries {
 		if len(old.Entries) == len(entries) && strings.TrimSpace(old.Entries[i].Label) != "" {
@@ -207,9 +212,9 @@ func RefreshTOC(markdown string) string {
 		}
 	}
 	if len(entries) == 0 {
-		return rest
+		return markdown
 	}
-	return InsertTOC(rest, at, TOCMarkdown(old.Title, old.MaxLevel, entries))
+	return InsertTOC(markdown, at, TOCMarkdown(old.Title, old.MaxLevel, entries))
 }
 
 // tocEntries lists the headings up to maxLevel, labelled with their own text.
