@@ -45,6 +45,10 @@ type abortSignal struct{ reason string }
 
 type idemKey struct{}
 
+// beforeWaitStored, when set by a test, runs between a wait being reached and being stored:
+// the window in which an arriving event must not be missed.
+var beforeWaitStored func()
+
 // IdempotencyKey returns "runID:stepID" inside a Step.Run fn ("" elsewhere): a key for side
 // effects that must happen once even if fn runs twice.
 func IdempotencyKey(ctx context.Context) string {
@@ -351,6 +355,9 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 			return nil, NonRetriable(Errorf(EInvalid, "wait %q: the triggering event has no %s to match", id, w.Match))
 		}
 		matchVal = v
+	}
+	if beforeWaitStored != nil {
+		beforeWaitStored()
 	}
 	s.x.commitStep(row, func(tx *gorm.DB) error {
 		if err := s.x.e.lockEventNames(tx, names, true); err != nil {

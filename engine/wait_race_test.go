@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// An event committed after a wait is reached but before the wait is stored resumes the run:
+// the wait looks back for it under the event-name lock.
+func TestEventBetweenWaitReachedAndStoredIsNotMissed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "racer", Triggers: []Trigger{{Event: "race/start"}},
+			Handler: func(ctx context.Context, in *Input) (any, error) {
+				ev, err := in.Step.WaitForEvent(ctx, "go", Wait{Event: "race/go", Match: "data.k", Timeout: time.Hour})
+				if err != nil || ev == nil {
+					return "missed", err
+				}
+				return "caught", nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := false
+		beforeWaitStored = func() {
+			if fired {
+				return
+			}
+			fired = true
+			// The event commits completely inside the window: it finds no stored wait.
+			if _, err := e.Send(context.Background(), Event{Name: "race/go", Data: map[string]any{"k": "x"}}); err != nil {
+				t.Error(err)
+			}
+		}
+		t.Cleanup(func() { beforeWaitStored = nil })
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Start(ctx) }()
+		defer func() { cancel(); <-done }()
+		res, err := e.Send(ctx, Event{Name: "race/start", Data: map[string]any{"k": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			run, err := e.GetRun(ctx, res.Runs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status == StatusCompleted {
+				if string(run.Output) != `"caught"` {
+					t.Fatalf("output %s", run.Output)
+				}
+				break
+			}
+			if run.Status == StatusWaiting || time.Now().After(deadline) {
+				t.Fatalf("run is %s: the event sent while the wait was being stored was missed", run.Status)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if !fired {
+			t.Fatal("the window was never reached")
+		}
+	})
+}
