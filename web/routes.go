@@ -89,4 +89,5 @@ func (s *Server) routes() {
 	e.POST("/api/posts/:id/reject", endpoint(http.StatusOK, s.postActionAPI("reject")), approver)
 	e.POST("/api/posts/:id/publish", endpoint(http.StatusOK, s.postActionAPI("publish")), approver)
 	e.POST("/api/posts/:id/unpublish", endpoint(http.StatusOK, s.postActionAPI("unpublish")), approver)
+	s.workflowRoutes(viewer, admin) // /api/workflows..., /api/actions (api_workflows.go)
 }

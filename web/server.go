@@ -10,6 +10,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
 )
 
 // Config is what the server needs. DB, Engine and CMS are required.
@@ -35,6 +36,8 @@ type Config struct {
 	UploadDir string
 	// Google enables "Sign in with Google" when ClientID is set.
 	Google GoogleConfig
+	// Workflows stores admin-built workflows; nil answers the workflow API with 503.
+	Workflows *workflow.Store
 }
 
 // Server is inkflow's HTTP server.
