@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/inkflow/inkflow/bench"
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// SIGTERM stops a worker cleanly: it stops claiming, lets the runs in hand finish or hands
+// them back, and exits 0; another worker then finishes everything with no step repeated.
+func TestWorkerShutsDownOnSIGTERMLosingNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals processes")
+	}
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		bin := buildBinary(t)
+		sender, err := engine.New(engine.Options{DB: db.DB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sender.Register(bench.Functions(db.DB)...); err != nil {
+			t.Fatal(err)
+		}
+		const runs = 40
+		events := make([]engine.Event, runs)
+		for i := range events {
+			events[i] = engine.Event{Name: bench.EventSteps, Data: map[string]any{"steps": 3, "effects": true, "sleep_ms": 100}}
+		}
+		if _, err := sender.Send(context.Background(), events...); err != nil {
+			t.Fatal(err)
+		}
+		w := startWorker(t, bin, db.URL, 0)
+		// Wait until the worker is busy with runs, then ask it to stop.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var n int64
+			db.DB.Table("probe_effects").Count(&n)
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the worker never started a run")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		start := time.Now()
+		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.cmd.Wait(); err != nil {
+			t.Fatalf("worker exit after SIGTERM: %v", err)
+		}
+		took := time.Since(start)
+		var held int64
+		db.DB.Table("runs").Where("lease_owner <> ''").Count(&held)
+		if held != 0 {
+			t.Errorf("%d runs still leased by the stopped worker", held)
+		}
+		var done int64
+		db.DB.Table("runs").Where("status = 'completed'").Count(&done)
+
+		w2 := startWorker(t, bin, db.URL, 1)
+		defer func() { w2.cmd.Process.Kill(); w2.cmd.Wait() }()
+		deadline = time.Now().Add(60 * time.Second)
+		for {
+			var n int64
+			db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&n)
+			if n == runs {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d runs completed after the restart", n, runs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		var late int64
+		db.DB.Raw(`SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
+			WHERE s.status = 'completed' AND e.at > s.ended_at`).Scan(&late)
+		if late != 0 {
+			t.Errorf("%d step executions after their commit", late)
+		}
+		t.Logf("SIGTERM to exit: %s; %d of %d runs finished before exit, the rest by the next worker", took.Round(time.Millisecond), done, runs)
+	})
+}
