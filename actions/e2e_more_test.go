@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/inkflow/inkflow/actions"
@@ -152,6 +153,37 @@ func TestApplyRefusesToOverwriteAnEditorsChange(t *testing.T) {
 		}
 		if got := b.post(p.ID); got.Markdown != edited {
 			t.Errorf("the editor's text was overwritten:\n%s", got.Markdown)
+		}
+	})
+}
+
+func TestRetryAfterSchedulesTheNextAttempt(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		m := newModel(t)
+		m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":{"message":"Rate limit reached"}}`)
+			return true
+		}
+		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		_, runID := b.review(draft)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			run, err := b.eng.GetRun(context.Background(), runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.count("toc") == 1 && run.Status == engine.StatusQueued && run.DueAt != nil {
+				if wait := time.Until(*run.DueAt); wait < 55*time.Minute || wait > 61*time.Minute {
+					t.Errorf("next attempt in %v, want the hour the server asked for", wait)
+				}
+				return
+			}
+			if run.Status.Finished() || time.Now().After(deadline) {
+				t.Fatalf("run is %s after %d model calls; steps:\n%s", run.Status, m.count("toc"), stepsText(run))
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 }
