@@ -23,6 +23,9 @@ const (
  "properties":{"posts":{"type":"array","items":{"type":"string"}}}}`
 )
 
+// maxLabelChars bounds a ToC label: an entry is a heading's name, not a paragraph.
+const maxLabelChars = 120
+
 // decodeAnswer decodes a model's JSON object into v. It tolerates a markdown code fence
 // around the JSON (models without a response format like to add one) but nothing else.
 func decodeAnswer(content string, v any) error {
@@ -56,6 +59,9 @@ func checkTOC(a *TOCAnswer, headings []Heading) error {
 		}
 		if strings.TrimSpace(e.Label) == "" {
 			return fmt.Errorf("entry %d has an empty label", i+1)
+		}
+		if n := utf8.RuneCountInString(e.Label); n > maxLabelChars {
+			return fmt.Errorf("entry %d has a label of %d characters; keep labels under %d", i+1, n, maxLabelChars)
 		}
 	}
 	return nil

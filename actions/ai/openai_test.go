@@ -192,6 +192,7 @@ func TestMalformedAnswersAreAskedAgain(t *testing.T) {
 	}{
 		{"not JSON", "Sure! Here is your table of contents.", goodTOC, tocCall(headings), "not the expected JSON"},
 		{"wrong anchor", `{"entries":[{"anchor":"intro","label":"Intro"},{"anchor":"steps","label":"Steps"}]}`, goodTOC, tocCall(headings), `anchor "intro"`},
+		{"label too long", `{"entries":[{"anchor":"durable-workflows","label":"` + strings.Repeat("word ", 30) + `"},{"anchor":"steps","label":"Steps"}]}`, goodTOC, tocCall(headings), "keep labels under 120"},
 		{"missing entry", `{"entries":[{"anchor":"steps","label":"Steps"}]}`, goodTOC, tocCall(headings), "expected 2 entries"},
 		{"post over 280", toJSON(t, map[string]any{"posts": []string{longPost}}), `{"posts":["Durable workflows, explained https://blog.example/p"]}`, xCall, "281 characters"},
 		{"empty revision", `{"markdown":"","changes":[]}`, toJSON(t, ai.GrammarAnswer{Markdown: post.Markdown, Changes: []ai.Change{}}), grammarCall, "empty"},
