@@ -90,7 +90,7 @@ func (o *oidcServer) userinfo(w http.ResponseWriter, r *http.Request) {
 
 // googleLogin walks a browser through the whole dance and returns the final answer of our
 // callback.
-func googleLogin(t *testing.T, b *browser, next string) response {
+func googleLogin(t *testing.T, b *webClient, next string) response {
 	t.Helper()
 	r := b.get("/auth/google?next=" + url.QueryEscape(next))
 	if r.Status != http.StatusFound {
@@ -118,13 +118,13 @@ func TestGoogleSignIn(t *testing.T) {
 		}
 		ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
 
-		if r := ts.browser(t).get("/login"); len(findTestID(t, r.Body, "google-login")) != 1 {
+		if r := ts.client(t).get("/login"); len(findTestID(t, r.Body, "google-login")) != 1 {
 			t.Error("no Google button on the sign-in page")
 		}
 
 		// A new person from an allowed domain joins with the default role.
 		o.as("ann@example.com", true)
-		b := ts.browser(t)
+		b := ts.client(t)
 		r := googleLogin(t, b, "/admin/posts")
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/posts" {
 			t.Fatalf("callback = %d %s", r.Status, r.Header.Get("Location"))
@@ -147,7 +147,7 @@ func TestGoogleSignIn(t *testing.T) {
 		}
 		for _, c := range cases {
 			o.as(c.email, c.verified)
-			r := googleLogin(t, ts.browser(t), "/admin")
+			r := googleLogin(t, ts.client(t), "/admin")
 			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login?error="+c.wantError {
 				t.Errorf("%s: %d %s", c.name, r.Status, r.Header.Get("Location"))
 			}
@@ -158,28 +158,28 @@ func TestGoogleSignIn(t *testing.T) {
 		// An invited user signs in whatever their domain; a disabled one does not.
 		guest := ts.mustUser(t, "guest@elsewhere.org", cms.RoleViewer)
 		o.as("guest@elsewhere.org", true)
-		if r := googleLogin(t, ts.browser(t), "/admin"); r.Header.Get("Location") != "/admin" {
+		if r := googleLogin(t, ts.client(t), "/admin"); r.Header.Get("Location") != "/admin" {
 			t.Errorf("invited user: %s", r.Header.Get("Location"))
 		}
 		ts.CMS.Users.SetDisabled(ctx, guest.ID, true)
-		if r := googleLogin(t, ts.browser(t), "/admin"); r.Header.Get("Location") != "/login?error=disabled" {
+		if r := googleLogin(t, ts.client(t), "/admin"); r.Header.Get("Location") != "/login?error=disabled" {
 			t.Errorf("disabled user: %s", r.Header.Get("Location"))
 		}
 
 		// A callback whose state is not the one this browser started with is refused.
-		b2 := ts.browser(t)
+		b2 := ts.client(t)
 		b2.get("/auth/google")
 		if r := b2.get("/auth/google/callback?code=x&state=forged"); r.Status != http.StatusForbidden {
 			t.Errorf("forged state = %d", r.Status)
 		}
 		// A code replayed without the verifier fails at the provider: no session.
-		b3 := ts.browser(t)
+		b3 := ts.client(t)
 		start := b3.get("/auth/google")
 		loc, _ := url.Parse(start.Header.Get("Location"))
 		req, _ := http.NewRequest("GET", o.URL+"/authorize?"+loc.RawQuery, nil)
 		prov := b3.do(req)
 		cb, _ := url.Parse(prov.Header.Get("Location"))
-		other := ts.browser(t)
+		other := ts.client(t)
 		other.get("/auth/google") // a different verifier and state in this browser
 		r = other.get("/auth/google/callback?" + cb.RawQuery)
 		if r.Status != http.StatusForbidden {

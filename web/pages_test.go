@@ -101,7 +101,7 @@ func TestScriptInMarkdownIsInert(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ts := newTestServer(t, db, newEngine(t, db))
 		ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
-		b := ts.browser(t)
+		b := ts.client(t)
 		b.login("admin@example.com")
 
 		r := b.post("/admin/preview", url.Values{"markdown": {hostile}})
@@ -156,7 +156,7 @@ func TestEditorPages(t *testing.T) {
 		ctx := context.Background()
 		ts := newTestServer(t, db, newEngine(t, db))
 		ts.mustUser(t, "ed@example.com", cms.RoleEditor)
-		b := ts.browser(t)
+		b := ts.client(t)
 		b.login("ed@example.com")
 
 		// A refused form keeps what was typed and names the field; nothing is stored.
@@ -264,7 +264,7 @@ func TestReviewPage(t *testing.T) {
 		}
 		ts.CMS.Posts.MarkNeedsApproval(ctx, p.ID)
 
-		own := ts.browser(t)
+		own := ts.client(t)
 		own.login("ap1@example.com")
 		r := own.get(pathf("/admin/posts/%d/review", p.ID))
 		if r.Status != 200 || len(findTestID(t, r.Body, "own-post")) != 1 || len(findTestID(t, r.Body, "approve")) != 0 {
@@ -274,7 +274,7 @@ func TestReviewPage(t *testing.T) {
 			t.Errorf("author approves = %d", r.Status)
 		}
 
-		b := ts.browser(t)
+		b := ts.client(t)
 		b.login("ap2@example.com")
 		r = b.get(pathf("/admin/posts/%d/review", p.ID))
 		diff := findTestID(t, r.Body, "diff")
@@ -341,7 +341,7 @@ func TestPublicBlog(t *testing.T) {
 		tagged := mk("Go & you", "About Go.", []string{"go"}, true)
 		draft := mk("Secret draft", "", []string{"go"}, false)
 
-		b := ts.browser(t)
+		b := ts.client(t)
 		r := b.get("/")
 		if n := len(findTestID(t, r.Body, "post-item")); n != 10 {
 			t.Errorf("page 1 has %d posts, want 10", n)
@@ -436,7 +436,7 @@ func TestUsersAndTokensPages(t *testing.T) {
 		ctx := context.Background()
 		ts := newTestServer(t, db, nil)
 		ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
-		b := ts.browser(t)
+		b := ts.client(t)
 		b.login("admin@example.com")
 
 		r := b.post("/admin/users", url.Values{"email": {"bad"}, "role": {"editor"}})
@@ -451,7 +451,7 @@ func TestUsersAndTokensPages(t *testing.T) {
 		if err != nil || u.Role != cms.RoleEditor {
 			t.Fatalf("invited: %v %v", u, err)
 		}
-		nb := ts.browser(t)
+		nb := ts.client(t)
 		nb.post("/login", url.Values{"email": {"new@example.com"}, "password": {"temporary password"}})
 		if r := nb.get("/admin"); r.Status != 200 {
 			t.Fatalf("invited user signs in: %d", r.Status)

@@ -133,16 +133,16 @@ func TestRouteRoleTable(t *testing.T) {
 	ctx := context.Background()
 	author := ts.mustUser(t, "author@example.com", cms.RoleEditor)
 	roles := []cms.Role{"", cms.RoleViewer, cms.RoleEditor, cms.RoleApprover, cms.RoleAdmin}
-	browsers := map[cms.Role]*browser{"": ts.browser(t)}
+	browsers := map[cms.Role]*webClient{"": ts.client(t)}
 	for _, role := range roles[1:] {
 		ts.mustUser(t, string(role)+"@example.com", role)
-		browsers[role] = ts.browser(t)
+		browsers[role] = ts.client(t)
 	}
 	for _, c := range table {
 		for _, role := range roles {
 			b := browsers[role]
 			if role != "" {
-				b = ts.browser(t) // fresh session per case: /logout and disable end sessions
+				b = ts.client(t) // fresh session per case: /logout and disable end sessions
 				b.login(string(role) + "@example.com")
 			}
 			p := postInState(t, ts, author, c.state)

@@ -56,23 +56,23 @@ func (ts *testServer) mustUser(t *testing.T, email string, role cms.Role) *cms.U
 	return u
 }
 
-// browser is an HTTP client with cookies, like a browser; it never follows redirects so
+// webClient is an HTTP client with cookies, like a browser; it never follows redirects so
 // tests see them.
-type browser struct {
+type webClient struct {
 	t    *testing.T
 	ts   *testServer
 	http *http.Client
 }
 
-func (ts *testServer) browser(t *testing.T) *browser {
+func (ts *testServer) client(t *testing.T) *webClient {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, ts: ts, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &webClient{t: t, ts: ts, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
 
 // csrf returns the browser's CSRF cookie, fetching a page first if needed.
-func (b *browser) csrf() string {
+func (b *webClient) csrf() string {
 	u, _ := url.Parse(b.ts.URL)
 	for _, c := range b.http.Jar.Cookies(u) {
 		if c.Name == csrfCookie {
@@ -95,7 +95,7 @@ type response struct {
 	Body   string
 }
 
-func (b *browser) do(req *http.Request) response {
+func (b *webClient) do(req *http.Request) response {
 	b.t.Helper()
 	res, err := b.http.Do(req)
 	if err != nil {
@@ -106,14 +106,14 @@ func (b *browser) do(req *http.Request) response {
 	return response{res.StatusCode, res.Header, string(body)}
 }
 
-func (b *browser) get(path string) response {
+func (b *webClient) get(path string) response {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, b.ts.URL+path, nil)
 	return b.do(req)
 }
 
 // post sends a form with the CSRF token, as the pages do.
-func (b *browser) post(path string, form url.Values) response {
+func (b *webClient) post(path string, form url.Values) response {
 	b.t.Helper()
 	if form == nil {
 		form = url.Values{}
@@ -127,7 +127,7 @@ func (b *browser) post(path string, form url.Values) response {
 }
 
 // send makes a JSON request with the CSRF header, as htmx and the editor do.
-func (b *browser) send(method, path string, body any) response {
+func (b *webClient) send(method, path string, body any) response {
 	b.t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -141,7 +141,7 @@ func (b *browser) send(method, path string, body any) response {
 }
 
 // login signs the browser in with the test password.
-func (b *browser) login(email string) {
+func (b *webClient) login(email string) {
 	b.t.Helper()
 	res := b.post("/login", url.Values{"email": {email}, "password": {"correct horse battery"}})
 	if res.Status != http.StatusSeeOther {
@@ -183,7 +183,7 @@ func (ts *testServer) token(t *testing.T, u *cms.User) string {
 func TestServerBasics(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ts := newTestServer(t, db, nil)
-		b := ts.browser(t)
+		b := ts.client(t)
 
 		if r := b.get("/healthz"); r.Status != 200 {
 			t.Errorf("healthz = %d", r.Status)
@@ -219,7 +219,7 @@ func TestServerBasics(t *testing.T) {
 func TestSetupThenLogin(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ts := newTestServer(t, db, nil)
-		b := ts.browser(t)
+		b := ts.client(t)
 		if r := b.get("/login"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/setup" {
 			t.Fatalf("fresh install /login = %d %s, want redirect to /setup", r.Status, r.Header.Get("Location"))
 		}
@@ -240,7 +240,7 @@ func TestSetupThenLogin(t *testing.T) {
 		if r := b.get("/setup"); r.Status != 404 {
 			t.Errorf("/setup after setup = %d, want 404", r.Status)
 		}
-		if r := ts.browser(t).post("/setup", url.Values{"email": {"evil@example.com"}, "password": {"correct horse battery"}}); r.Status != 404 {
+		if r := ts.client(t).post("/setup", url.Values{"email": {"evil@example.com"}, "password": {"correct horse battery"}}); r.Status != 404 {
 			t.Errorf("second setup = %d, want 404", r.Status)
 		}
 
@@ -266,7 +266,7 @@ func TestLoginIsRateLimited(t *testing.T) {
 	db := testdb.SQLite(t)
 	ts := newTestServer(t, db, nil)
 	ts.mustUser(t, "ed@example.com", cms.RoleEditor)
-	b := ts.browser(t)
+	b := ts.client(t)
 	for i := range 10 {
 		if r := b.post("/login", url.Values{"email": {"ed@example.com"}, "password": {"wrong password!"}}); r.Status != 401 {
 			t.Fatalf("attempt %d = %d", i, r.Status)
@@ -282,7 +282,7 @@ func TestSessionCookieFlagsAndNewIDAtLogin(t *testing.T) {
 	db := testdb.SQLite(t)
 	ts := newTestServer(t, db, nil, func(c *Config) { c.SecureCookies = true })
 	ts.mustUser(t, "ed@example.com", cms.RoleEditor)
-	b := ts.browser(t)
+	b := ts.client(t)
 	// A session id planted before sign-in must not survive it.
 	u, _ := url.Parse(ts.URL)
 	b.http.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "planted", Path: "/"}})
@@ -307,7 +307,7 @@ func TestCSRF(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ts := newTestServer(t, db, nil)
 		admin := ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
-		b := ts.browser(t)
+		b := ts.client(t)
 		b.login("admin@example.com")
 
 		// A form without the token, or with another one, is refused and does nothing.
