@@ -8,9 +8,12 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/inkflow/inkflow/actions"
+	"github.com/inkflow/inkflow/actions/ai"
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/database"
 )
 
@@ -18,11 +21,12 @@ import (
 // and the CMS services. The same wiring serves `serve`, `worker` and the CLI commands, so a
 // worker process runs exactly what a server would.
 type app struct {
-	cfg    *config
-	log    *slog.Logger
-	db     *gorm.DB
-	engine *engine.Engine
-	cms    *cms.CMS
+	cfg       *config
+	log       *slog.Logger
+	db        *gorm.DB
+	engine    *engine.Engine
+	cms       *cms.CMS
+	workflows *workflow.Store
 }
 
 func newLogger(format string) *slog.Logger {
@@ -52,7 +56,22 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	}
 	a := &app{cfg: cfg, log: log, db: db, engine: eng}
 	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey})
-	if err := eng.Register(bench.Functions(db)...); err != nil {
+
+	// Action kinds: the generic ones and the blog's, then the store and the runner that
+	// executes enabled workflows for each event.
+	reg := workflow.NewRegistry()
+	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{AllowPrivateWebhooks: cfg.AllowPrivate, Logger: log}); err != nil {
+		return nil, fmt.Errorf("register built-in actions: %w", err)
+	}
+	model := ai.New(ai.Config{APIKey: cfg.OpenAIKey, BaseURL: cfg.OpenAIBase, Model: cfg.OpenAIModel})
+	if err := actions.Register(reg, actions.Deps{Posts: a.cms.Posts, AI: model, BaseURL: cfg.BaseURL}); err != nil {
+		return nil, fmt.Errorf("register blog actions: %w", err)
+	}
+	a.workflows = workflow.NewStore(db, reg)
+	fns := workflow.NewRunner(a.workflows).Functions()
+	fns = append(fns, cms.PublishAtFunction(a.cms.Posts))
+	fns = append(fns, bench.Functions(db)...)
+	if err := eng.Register(fns...); err != nil {
 		return nil, fmt.Errorf("register functions: %w", err)
 	}
 	return a, nil

@@ -93,7 +93,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer a.close()
-	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Logger: a.log, BaseURL: cfg.BaseURL,
+	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Workflows: a.workflows, Logger: a.log, BaseURL: cfg.BaseURL,
 		EventKey: cfg.EventKey, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}})
 	if err != nil {
 		return err
