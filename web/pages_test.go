@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/xml"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -477,4 +478,48 @@ func TestUsersAndTokensPages(t *testing.T) {
 			t.Error("the token is shown again")
 		}
 	})
+}
+
+func TestCoverUpload(t *testing.T) {
+	db := testdb.SQLite(t)
+	ts := newTestServer(t, db, newEngine(t, db), func(c *Config) { c.UploadLimit = 64 << 10 })
+	ed := ts.mustUser(t, "ed@example.com", cms.RoleEditor)
+	title := "With cover"
+	p, _ := ts.CMS.Posts.Create(context.Background(), ed, cms.PostInput{Title: &title})
+	b := ts.client(t)
+	b.login("ed@example.com")
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 100)...)
+	cases := []struct {
+		name   string
+		data   []byte
+		status int
+	}{
+		{"a script named .png", []byte("<script>alert(1)</script>"), 422},
+		{"too large", append(append([]byte{}, png...), make([]byte, 70<<10)...), 413},
+		{"a png", png, 303},
+	}
+	for _, c := range cases {
+		var body strings.Builder
+		mw := multipart.NewWriter(&body)
+		mw.WriteField("_csrf", b.csrf())
+		fw, _ := mw.CreateFormFile("cover", "cover.png")
+		fw.Write(c.data)
+		mw.Close()
+		req, _ := http.NewRequest("POST", ts.URL+pathf("/admin/posts/%d/cover", p.ID), strings.NewReader(body.String()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if r := b.do(req); r.Status != c.status {
+			t.Errorf("%s: %d, want %d (%s)", c.name, r.Status, c.status, snippet(r.Body))
+		}
+	}
+	got, _ := ts.CMS.Posts.Get(context.Background(), p.ID)
+	if !strings.HasPrefix(got.CoverImage, "/uploads/") || !strings.HasSuffix(got.CoverImage, ".png") {
+		t.Fatalf("cover = %q", got.CoverImage)
+	}
+	r := b.get(got.CoverImage)
+	if r.Status != 200 || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("serving the cover: %d %q", r.Status, r.Header.Get("Content-Type"))
+	}
+	if r := b.get("/uploads/..%2f..%2fetc%2fpasswd"); r.Status != 404 {
+		t.Errorf("path traversal = %d", r.Status)
+	}
 }

@@ -38,6 +38,10 @@ type Config struct {
 	Google GoogleConfig
 	// Workflows stores admin-built workflows; nil answers the workflow API with 503.
 	Workflows *workflow.Store
+	// TrustProxy takes the client's IP from X-Forwarded-For (set it only behind a reverse
+	// proxy that sets that header); otherwise the connection's address is used, so sign-in
+	// rate limits cannot be dodged with a forged header.
+	TrustProxy bool
 }
 
 // Server is inkflow's HTTP server.
@@ -88,6 +92,10 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	s.echo = e
 	s.middleware()
 	s.routes()
