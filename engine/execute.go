@@ -61,6 +61,7 @@ func (e *Engine) execute(ctx context.Context, run runRow) {
 	if ev.Name == EventRunFailed {
 		in.Error, _ = ev.Data["error"].(string)
 	}
+	ctx = withLog(ctx, e.log.With("run_id", run.ID, "function", run.FunctionID))
 	out, err, sig := x.call(ctx, in)
 	switch s := sig.(type) {
 	case abortSignal:

@@ -201,6 +201,7 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 // stack so a broken step never takes the worker down.
 func (s *Step) call(ctx context.Context, id string, fn func(ctx context.Context) (any, error), timeout time.Duration) (out any, err error) {
 	ctx = context.WithValue(ctx, idemKey{}, s.x.run.ID+":"+id)
+	ctx = withLog(ctx, Log(ctx).With("step_id", id))
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
