@@ -59,7 +59,32 @@
 // (no actions) is valid: it runs nothing. Errors are *engine.Error (EInvalid) whose message
 // names the action and whose Fields are keyed "actions.<id>.inputs.<name>", "edges[<i>].to"...
 //
+// Inputs. A kind declares each input's type: string, text, number, boolean, enum, duration
+// (Go/Inngest style: "90s", "1h30m", "7d", "1w"), event (an event name) and json (any JSON,
+// for event data, webhook bodies and set_state values; workflow-kit's TypeBox schemas can be
+// richer, the editor needs no more). Validation checks literals; a single ref is accepted
+// anywhere and checked once resolved, where plain conversions apply (a numeric string for a
+// number, a number for text); a resolved value that still does not fit fails the action
+// without retry, naming the input. Unset inputs take their default.
+//
+// Triggers are a workflow column, not part of the JSON: an event name, or
+// "cron: [TZ=Area/City ]<five-field expression>". Every minute the scheduler function
+// (CronFunctionID) sends ScheduledEvent {workflow_id, tick} with event id
+// "wf-<id>-<tick unix seconds>" for each enabled cron workflow whose schedule fired in that
+// minute, and the loader starts that workflow alone. The loader (Runner.Fanout) runs inside
+// the transaction that stores an event and returns one engine.RunMeta per enabled workflow
+// whose trigger is the event's name.
+//
 // Versions. Every save of a workflow's graph is a new immutable version; a run pins the
 // version it started with (engine.RunMeta), so editing, disabling or deleting a workflow never
-// changes a run in flight.
+// changes a run in flight (deleting hides the workflow but keeps its versions). A save may
+// carry base_version, the version the client edited; a stale one is refused (EConflict).
+//
+// Webhooks refuse loopback, private, link-local, CGNAT, multicast and unspecified addresses
+// (BuiltinConfig.AllowPrivateWebhooks lifts this). The check runs on the resolved address of
+// every connection, so a host name resolving to a private address and a redirect to one are
+// refused too; environment proxies are not used.
+//
+// Concurrency keys are stored with each workflow (a CEL expression over event) and checked on
+// save, but not yet enforced: the engine has no per-run concurrency key in RunMeta.
 package workflow
