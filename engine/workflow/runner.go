@@ -61,7 +61,7 @@ func (r *Runner) Functions() []*engine.Function {
 // workflow named in its data.
 func (r *Runner) Fanout(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
 	q := tx.WithContext(ctx).Model(&workflowRow{}).Select("id", "version").
-		Where("enabled = ? AND deleted_at IS NULL", true)
+		Where("enabled AND deleted_at IS NULL")
 	if ev.Name == ScheduledEvent {
 		id, ok := int64Of(ev.Data["workflow_id"])
 		if !ok {
@@ -125,7 +125,7 @@ func (r *Runner) Tick(ctx context.Context, in *engine.Input) (any, error) {
 func (s *Store) dueCron(ctx context.Context, tick time.Time) ([]engine.Event, error) {
 	var rows []workflowRow
 	err := s.db.WithContext(ctx).Select("id", "trigger").
-		Where(`enabled = ? AND deleted_at IS NULL AND "trigger" LIKE ?`, true, CronPrefix+"%").
+		Where(`enabled AND deleted_at IS NULL AND "trigger" LIKE ?`, CronPrefix+"%").
 		Order("id").Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list scheduled workflows: %w", err)
