@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -99,6 +100,18 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/api/runs/:id", min: V},
 		{method: "POST", route: "/api/runs/:id/cancel", min: A},
 		{method: "POST", route: "/api/runs/:id/rerun", min: A},
+		{method: "GET", route: "/api/actions", min: V},
+		{method: "GET", route: "/api/workflows", min: V},
+		{method: "POST", route: "/api/workflows", min: A},
+		{method: "POST", route: "/api/workflows/validate", min: V},
+		{method: "POST", route: "/api/workflows/import", min: A},
+		{method: "GET", route: "/api/workflows/:id", min: V},
+		{method: "PUT", route: "/api/workflows/:id", min: A},
+		{method: "DELETE", route: "/api/workflows/:id", min: A},
+		{method: "GET", route: "/api/workflows/:id/versions", min: V},
+		{method: "GET", route: "/api/workflows/:id/export", min: V},
+		{method: "POST", route: "/api/workflows/:id/enable", min: A},
+		{method: "POST", route: "/api/workflows/:id/disable", min: A},
 	}
 }
 
@@ -111,7 +124,11 @@ var roleExempt = map[string]string{
 
 func TestRouteRoleTable(t *testing.T) {
 	db := testdb.SQLite(t)
-	ts := newTestServer(t, db, newEngine(t, db))
+	reg := workflow.NewRegistry()
+	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, db, newEngine(t, db), func(c *Config) { c.Workflows = workflow.NewStore(db.DB, reg) })
 	table := roleTable()
 
 	// Every registered route has a row (or a reason to be elsewhere).
@@ -124,8 +141,9 @@ func TestRouteRoleTable(t *testing.T) {
 		if strings.HasPrefix(r.Name, "github.com/labstack") || r.Path == "" {
 			continue
 		}
-		if !have[key] && roleExempt[key] == "" && !strings.HasPrefix(r.Path, "/admin/workflows") && !strings.HasPrefix(r.Path, "/api/workflows") &&
-			!strings.HasPrefix(r.Path, "/admin/runs") && !strings.HasPrefix(r.Path, "/admin/events") && !strings.HasPrefix(r.Path, "/api/actions") && !strings.HasPrefix(r.Path, "/e/") {
+		// Pages other parts are still adding are checked by their own tests for now.
+		if !have[key] && roleExempt[key] == "" && !strings.HasPrefix(r.Path, "/admin/workflows") &&
+			!strings.HasPrefix(r.Path, "/admin/runs") && !strings.HasPrefix(r.Path, "/admin/events") && !strings.HasPrefix(r.Path, "/e/") {
 			t.Errorf("route %s has no row in the role table", key)
 		}
 	}
@@ -164,7 +182,7 @@ func TestRouteRoleTable(t *testing.T) {
 			switch {
 			case strings.HasPrefix(path, "/api/"):
 				body := c.json
-				if c.method == "PUT" {
+				if c.method == "PUT" && p != nil {
 					body = map[string]any{"title": "Put", "updated_at": p.UpdatedAt}
 				}
 				res = b.send(c.method, path, body)
