@@ -29,6 +29,9 @@ type commitReq struct {
 type finishRec struct {
 	runID  string
 	output *string
+	// dropWaits: the run may have wait or cancel rows to delete (it registered CancelOn or
+	// waited); most runs have none, and the delete is skipped for them.
+	dropWaits bool
 }
 
 // maxGroup bounds one group commit.
@@ -153,11 +156,17 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 			if err != nil {
 				return err
 			}
+			var drop []string
 			for _, id := range ids {
 				ended[id] = true
 			}
-			if len(ids) > 0 {
-				if err := tx.Exec(`DELETE FROM waits WHERE run_id IN ?`, ids).Error; err != nil {
+			for _, f := range fins {
+				if f.dropWaits && ended[f.runID] {
+					drop = append(drop, f.runID)
+				}
+			}
+			if len(drop) > 0 {
+				if err := tx.Exec(`DELETE FROM waits WHERE run_id IN ?`, drop).Error; err != nil {
 					return fmt.Errorf("drop waits: %w", err)
 				}
 			}

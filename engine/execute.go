@@ -126,7 +126,7 @@ func (x *execution) finish(status Status, output []byte, errMsg string) {
 	if status == StatusCompleted && x.run.ParentRunID == "" {
 		// The common case goes through the group commit; failures and invoked runs have
 		// more to do in their transaction and take the path below.
-		err := x.e.commits.do(&commitReq{finish: &finishRec{runID: x.run.ID, output: out}})
+		err := x.e.commits.do(&commitReq{finish: &finishRec{runID: x.run.ID, output: out, dropWaits: x.mayHaveWaits()}})
 		if err != nil && !errors.Is(err, errLeaseLost) {
 			x.e.log.Warn("record run end", "run_id", x.run.ID, "err", err)
 		}
@@ -286,6 +286,22 @@ func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error 
 		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)"})
 	}
 	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
+}
+
+// mayHaveWaits reports whether rows in waits may belong to the run: CancelOn registrations
+// or a wait or invoke step.
+func (x *execution) mayHaveWaits() bool {
+	if len(x.reg.fn.CancelOn) > 0 {
+		return true
+	}
+	x.step.mu.Lock()
+	defer x.step.mu.Unlock()
+	for _, r := range x.step.memo {
+		if r.Kind == kindWait || r.Kind == kindInvoke {
+			return true
+		}
+	}
+	return false
 }
 
 // firstStep reports, once, whether the run has stored no step before: the run row then gets
