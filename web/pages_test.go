@@ -477,6 +477,15 @@ func TestUsersAndTokensPages(t *testing.T) {
 		if strings.Contains(r.Body, tok) {
 			t.Error("the token is shown again")
 		}
+
+		r = b.post("/admin/keys", url.Values{"name": {"github"}})
+		keys := findTestID(t, r.Body, "key-value")
+		if r.Status != 201 || len(keys) != 1 {
+			t.Fatalf("create event key = %d", r.Status)
+		}
+		if err := ts.CMS.EventKeys.Verify(ctx, strings.TrimSpace(text(keys[0]))); err != nil {
+			t.Errorf("new event key: %v", err)
+		}
 	})
 }
 

@@ -85,17 +85,25 @@ func (s *Server) saveSignupPolicy(c echo.Context) error {
 	return seeOther(c, "/admin/users?done=signup")
 }
 
-// tokensPage is /admin/tokens: the signed-in user's API tokens.
+// tokensPage is /admin/tokens: the signed-in user's API tokens (and, for admins, the event
+// keys).
 func (s *Server) tokensPage(c echo.Context) error {
-	return s.renderTokens(c, http.StatusOK, "", templates.Form{})
+	return s.renderTokens(c, http.StatusOK, templates.TokenAdmin{})
 }
 
-func (s *Server) renderTokens(c echo.Context, status int, newToken string, f templates.Form) error {
-	ts, err := s.cms.Tokens.List(c.Request().Context(), userOf(c).ID)
-	if err != nil {
+func (s *Server) renderTokens(c echo.Context, status int, d templates.TokenAdmin) error {
+	ctx := c.Request().Context()
+	u := userOf(c)
+	var err error
+	if d.Tokens, err = s.cms.Tokens.List(ctx, u.ID); err != nil {
 		return err
 	}
-	return s.render(c, status, templates.TokensPage(templates.TokenAdmin{Tokens: ts, New: newToken, Form: f}))
+	if u.Role.AtLeast(cms.RoleAdmin) {
+		if d.Keys, err = s.cms.EventKeys.List(ctx); err != nil {
+			return err
+		}
+	}
+	return s.render(c, status, templates.TokensPage(d))
 }
 
 // createToken makes a token and shows it once, in this response only.
@@ -106,9 +114,9 @@ func (s *Server) createToken(c echo.Context) error {
 		if !formErrors(err, &f) {
 			return err
 		}
-		return s.renderTokens(c, statusFor(err), "", f)
+		return s.renderTokens(c, statusFor(err), templates.TokenAdmin{Form: f})
 	}
-	return s.renderTokens(c, http.StatusCreated, tok, templates.Form{})
+	return s.renderTokens(c, http.StatusCreated, templates.TokenAdmin{New: tok})
 }
 
 // revokeToken revokes one of the user's tokens.
@@ -118,6 +126,31 @@ func (s *Server) revokeToken(c echo.Context) error {
 		return err
 	}
 	if err := s.cms.Tokens.Revoke(c.Request().Context(), userOf(c).ID, id); err != nil {
+		return err
+	}
+	return seeOther(c, "/admin/tokens")
+}
+
+// createEventKey makes an event key and shows it once, in this response only.
+func (s *Server) createEventKey(c echo.Context) error {
+	key, _, err := s.cms.EventKeys.Create(c.Request().Context(), c.FormValue("name"))
+	if err != nil {
+		var f templates.Form
+		if !formErrors(err, &f) {
+			return err
+		}
+		return s.renderTokens(c, statusFor(err), templates.TokenAdmin{KeyForm: f})
+	}
+	return s.renderTokens(c, http.StatusCreated, templates.TokenAdmin{NewKey: key})
+}
+
+// revokeEventKey revokes an event key.
+func (s *Server) revokeEventKey(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.cms.EventKeys.Revoke(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return seeOther(c, "/admin/tokens")

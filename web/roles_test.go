@@ -55,7 +55,7 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/admin/posts/new", min: E, ok: 200},
 		{method: "POST", route: "/admin/posts", min: E, ok: 303, form: func(*cms.Post) url.Values { return url.Values{"title": {"New"}} }},
 		{method: "POST", route: "/admin/preview", min: E, ok: 200, form: func(*cms.Post) url.Values { return url.Values{"markdown": {"# x"}} }},
-		{method: "GET", route: "/admin/posts/:id/edit", min: E, state: d, ok: 200},
+		{method: "GET", route: "/admin/posts/:id/edit", min: V, state: d, ok: 200},
 		{method: "POST", route: "/admin/posts/:id", min: E, state: d, ok: 303, form: edit},
 		{method: "POST", route: "/admin/posts/:id/autosave", min: E, state: d, ok: 200, form: edit},
 		{method: "POST", route: "/admin/posts/:id/cover", min: E, state: d, ok: 422},
@@ -81,6 +81,8 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/admin/tokens", min: V, ok: 200},
 		{method: "POST", route: "/admin/tokens", min: V, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"ci"}} }},
 		{method: "POST", route: "/admin/tokens/:id/revoke", min: V, ok: 404},
+		{method: "POST", route: "/admin/keys", min: A, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"github"}} }},
+		{method: "POST", route: "/admin/keys/:id/revoke", min: A, ok: 404},
 
 		{method: "GET", route: "/api/me", min: V, ok: 200},
 		{method: "GET", route: "/api/posts", min: V, ok: 200},

@@ -44,7 +44,7 @@ func (s *Server) routes() {
 	e.GET("/admin/posts/new", s.newPostPage, editor)
 	e.POST("/admin/posts", s.createPostPage, editor)
 	e.POST("/admin/preview", s.previewFragment, editor)
-	e.GET("/admin/posts/:id/edit", s.editPostPage, editor)
+	e.GET("/admin/posts/:id/edit", s.editPostPage, viewer) // read-only below editor
 	e.POST("/admin/posts/:id", s.savePostPage, editor)
 	e.POST("/admin/posts/:id/autosave", s.autosave, editor)
 	e.POST("/admin/posts/:id/cover", s.uploadCover, editor)
@@ -70,6 +70,8 @@ func (s *Server) routes() {
 	e.GET("/admin/tokens", s.tokensPage, viewer)
 	e.POST("/admin/tokens", s.createToken, viewer)
 	e.POST("/admin/tokens/:id/revoke", s.revokeToken, viewer)
+	e.POST("/admin/keys", s.createEventKey, admin)
+	e.POST("/admin/keys/:id/revoke", s.revokeEventKey, admin)
 
 	// JSON API
 	e.POST("/api/events", s.sendEvents) // editor+ or an event key: checked inside
