@@ -60,6 +60,11 @@ func (s *Server) routes() {
 	e.POST("/admin/posts/:id/unpublish", s.postActionPage("unpublish"), approver)
 	e.POST("/admin/posts/:id/schedule", s.schedulePage, approver)
 
+	// Admin pages: workflows and the visual editor (pages_workflow.go)
+	e.GET("/admin/workflows", s.workflowsPage, viewer)
+	e.POST("/admin/workflows", s.createWorkflowPage, admin)
+	e.GET("/admin/workflows/:id/edit", s.workflowEditorPage, admin)
+
 	// Admin pages: people and tokens
 	e.GET("/admin/users", s.usersPage, admin)
 	e.POST("/admin/users", s.inviteUser, admin)

@@ -96,6 +96,15 @@ try {
   check((await page.locator('.react-flow__edge').count()) === 2, 'edges kept');
   await shot(page, 'editor.png');
   if (process.env.DOCS_DIR) await page.screenshot({ path: path.join(process.env.DOCS_DIR, 'editor.png') });
+
+  step('enable the workflow and start a test run');
+  await page.getByTestId('enabled').click(); // checked once the server confirms
+  await page.getByTestId('status').filter({ hasText: 'Enabled' }).waitFor();
+  await page.getByTestId('test-run').click();
+  await page.getByTestId('test-run-data').fill('{"id": 42}');
+  await page.getByTestId('test-run-send').click();
+  await page.waitForURL(/\/admin\/runs\/[^/]+$/);
+  console.log('RUN ' + decodeURIComponent(new URL(page.url()).pathname.split('/').pop()));
   console.log('RESULT ok');
 } finally {
   await close();

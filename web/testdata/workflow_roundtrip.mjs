@@ -3,7 +3,7 @@
 //
 // Env: BASE_URL, SESSION_COOKIE, EDIT_ID (a workflow seeded with FIXTURE), IMPORT_ID (an empty
 // workflow), FIXTURE (path of the workflow-kit JSON), OUT_DIR.
-const { launch, step, need } = await import(process.env.BROWSER_LIB);
+const { launch, step, need, check } = await import(process.env.BROWSER_LIB);
 import path from 'node:path';
 
 const base = need('BASE_URL');
@@ -23,6 +23,13 @@ try {
   await page.getByTestId('action-name').fill('Say hi');
   await page.getByTestId('save').click();
   await page.getByTestId('status').filter({ hasText: 'Saved' }).waitFor();
+
+  step('restore version 1 from the version list (not saved)');
+  await page.getByTestId('versions').click();
+  await page.getByTestId('restore-1').click();
+  await page.getByTestId('node-say').filter({ hasText: 'Say hello' }).waitFor();
+  check((await page.getByTestId('workflow-editor').getAttribute('data-dirty')) === 'true', 'restored graph is unsaved');
+  page.once('dialog', (d) => d.accept()); // leaving with unsaved changes asks first
 
   step('import the file into an empty workflow and save');
   await page.goto(`${base}/admin/workflows/${need('IMPORT_ID')}/edit`);

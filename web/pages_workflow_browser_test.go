@@ -1,0 +1,162 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine/workflow"
+	"github.com/inkflow/inkflow/internal/browser"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// editorSession starts a real server with workflows, an admin and their session cookie.
+func editorSession(t *testing.T, db *testdb.DB) (*testServer, *workflow.Store, string) {
+	t.Helper()
+	ts, store := workflowServer(t, db)
+	admin := ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+	secret, err := ts.CMS.Sessions.Create(context.Background(), admin.ID, "browser test", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts, store, sessionCookie + "=" + secret
+}
+
+// In a real Chromium, an admin drags two actions from the palette, connects them from
+// $source, sees the server's validation error on a node (and a refused save), fills the
+// inputs, lays the graph out, saves, reloads and finds the same graph, then enables the
+// workflow and starts a test run. The stored workflow must be what the user built.
+// INKFLOW_UPDATE_DOCS=1 also refreshes docs/editor.png.
+func TestWorkflowEditorInBrowser(t *testing.T) {
+	browser.Need(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts, store, cookie := editorSession(t, db)
+		name, trigger := "Blog review", "blog-post.updated"
+		rec, err := store.Create(context.Background(), workflow.Draft{Name: &name, Trigger: &trigger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"BASE_URL": ts.URL, "WORKFLOW_ID": strconv.FormatInt(rec.ID, 10), "SESSION_COOKIE": cookie}
+		if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" && t.Name() == "TestWorkflowEditorInBrowser/sqlite" {
+			root, _ := browser.RepoRoot()
+			env["DOCS_DIR"] = filepath.Join(root, "docs")
+		}
+		out := browser.Run(t, "testdata/workflow_editor.mjs", env)
+
+		got, err := store.Get(context.Background(), rec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := got.Workflow
+		type edge struct{ From, To string }
+		var edges []edge
+		for _, e := range w.Edges {
+			edges = append(edges, edge{e.From, e.To})
+		}
+		if want := []edge{{"$source", "log_1"}, {"log_1", "sleep_1"}}; !reflect.DeepEqual(edges, want) {
+			t.Errorf("stored edges = %v, want %v", edges, want)
+		}
+		if len(w.Actions) != 2 {
+			t.Fatalf("stored actions = %+v, want log_1 and sleep_1", w.Actions)
+		}
+		logA, sleepA := w.Action("log_1"), w.Action("sleep_1")
+		if logA == nil || logA.Kind != "log" || !reflect.DeepEqual(logA.Inputs, map[string]any{"message": "Post !ref($.event.data.id)", "level": "warn"}) {
+			t.Errorf("log_1 = %+v", logA)
+		}
+		if sleepA == nil || sleepA.Kind != "sleep" || !reflect.DeepEqual(sleepA.Inputs, map[string]any{"duration": "1h30m"}) {
+			t.Errorf("sleep_1 = %+v", sleepA)
+		}
+		// Version 1 was the empty workflow; the refused save stored nothing; one save.
+		if got.Version != 2 || !got.Enabled {
+			t.Errorf("version %d enabled %v, want version 2, enabled", got.Version, got.Enabled)
+		}
+
+		m := regexp.MustCompile(`(?m)^RUN (\S+)$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("the test run opened no run page:\n%s", out)
+		}
+		run, err := ts.Eng.GetRun(context.Background(), m[1])
+		if err != nil {
+			t.Fatalf("the test run's page names run %q: %v", m[1], err)
+		}
+		if run.WorkflowID == nil || *run.WorkflowID != rec.ID || run.WorkflowVersion == nil || *run.WorkflowVersion != 2 {
+			t.Errorf("test run = workflow %v v%v, want %d v2", run.WorkflowID, run.WorkflowVersion, rec.ID)
+		}
+	})
+}
+
+// A workflow-kit workflow with every shape its forks write (edge ids, names, conditions,
+// object inputs, unknown fields) goes through the editor losing nothing: exported as it
+// came, saved with only the user's change, imported into another workflow unchanged.
+func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
+	browser.Need(t)
+	fixture, err := filepath.Abs("testdata/workflow_kit_roundtrip.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts, store, cookie := editorSession(t, db)
+		ctx := context.Background()
+		name, trigger := "Round trip", "blog-post.updated"
+		edit, err := store.Create(ctx, workflow.Draft{Name: &name, Trigger: &trigger, Workflow: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		empty, err := store.Create(ctx, workflow.Draft{Name: &name, Trigger: &trigger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outDir, _ := filepath.Abs("testdata/out")
+		exported := filepath.Join(outDir, "roundtrip-export.json")
+		_ = os.Remove(exported)
+
+		browser.Run(t, "testdata/workflow_roundtrip.mjs", map[string]string{
+			"BASE_URL": ts.URL, "SESSION_COOKIE": cookie, "FIXTURE": fixture,
+			"EDIT_ID": strconv.FormatInt(edit.ID, 10), "IMPORT_ID": strconv.FormatInt(empty.ID, 10),
+		})
+
+		want := jsonObject(t, raw)
+		if b, err := os.ReadFile(exported); err != nil {
+			t.Errorf("no export downloaded: %v", err)
+		} else if got := jsonObject(t, b); !reflect.DeepEqual(got, want) {
+			t.Errorf("export differs from the workflow-kit JSON:\n got %s\nwant %s", b, raw)
+		}
+
+		renamed := jsonObject(t, raw)
+		renamed["actions"].([]any)[1].(map[string]any)["name"] = "Say hi"
+		if got := exportOf(t, store, edit.ID); !reflect.DeepEqual(got, renamed) {
+			t.Errorf("saved workflow is not the original with one action renamed:\n got %v\nwant %v", got, renamed)
+		}
+		if got := exportOf(t, store, empty.ID); !reflect.DeepEqual(got, want) {
+			t.Errorf("imported workflow differs from the file:\n got %v\nwant %v", got, want)
+		}
+	})
+}
+
+func exportOf(t *testing.T, store *workflow.Store, id int64) map[string]any {
+	t.Helper()
+	b, err := store.Export(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jsonObject(t, b)
+}
+
+func jsonObject(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return v
+}
