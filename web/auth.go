@@ -75,7 +75,14 @@ func (s *Server) requireRole(role cms.Role) echo.MiddlewareFunc {
 				if isAPI(c) || c.Request().Method != http.MethodGet {
 					return engine.Errorf(engine.EUnauthorized, "sign in first")
 				}
-				return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+				login := "/login?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+				if c.Request().Header.Get("HX-Request") == "true" {
+					// An htmx fragment (a polling list, say): send the whole page to sign-in
+					// rather than swapping the sign-in form into the fragment.
+					c.Response().Header().Set("HX-Redirect", "/login")
+					return engine.Errorf(engine.EUnauthorized, "sign in first")
+				}
+				return c.Redirect(http.StatusSeeOther, login)
 			}
 			if !u.Role.AtLeast(role) {
 				return engine.Errorf(engine.EForbidden, "this needs the %s role; you are %s", role, u.Role)
