@@ -3,6 +3,9 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -182,6 +185,13 @@ func TestRunsKeepTheirPinnedVersion(t *testing.T) {
 
 func TestBuiltinKindsOnEngine(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var hookKey, hookBody string
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			hookKey, hookBody = r.Header.Get("Idempotency-Key"), string(b)
+			w.Write([]byte(`{"accepted":true}`))
+		}))
+		defer hook.Close()
 		sys := startSystem(t, db)
 		sys.create("followup.done", `{"actions":[{"id":"got","kind":"set_state","inputs":{"values":{"n":"!ref($.event.data.n)"}}}],"edges":[{"from":"$source","to":"got"}]}`)
 		sys.create("kinds.go", `{"actions":[
@@ -190,9 +200,10 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 			{"id":"note","kind":"log","inputs":{"message":"n is !ref($.state.vals.n)"}},
 			{"id":"tell","kind":"send_event","inputs":{"name":"followup.done","data":{"n":"!ref($.state.vals.n)"}}},
 			{"id":"timeout","kind":"wait_for_event","inputs":{"event":"never.comes","timeout":"20ms"}},
-			{"id":"late","kind":"echo","inputs":{"value":"timed out"}}],
+			{"id":"late","kind":"echo","inputs":{"value":"timed out"}},
+			{"id":"hook","kind":"webhook","inputs":{"url":"`+hook.URL+`/in","body":{"n":"!ref($.state.vals.n)"}}}],
 			"edges":[{"from":"$source","to":"vals"},{"from":"vals","to":"nap"},{"from":"nap","to":"note"},{"from":"note","to":"timeout"},
-			{"from":"timeout","to":"late","conditional":{"type":"else","ref":"!ref($.output)"}},{"from":"late","to":"tell"}]}`)
+			{"from":"timeout","to":"late","conditional":{"type":"else","ref":"!ref($.output)"}},{"from":"late","to":"tell"},{"from":"vals","to":"hook"}]}`)
 		run := sys.await(sys.send("kinds.go", map[string]any{"n": 5, "who": "ana"})[0], engine.StatusCompleted)
 		var res Result
 		if err := json.Unmarshal(run.Output, &res); err != nil {
@@ -206,6 +217,12 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 		}
 		if res.State["timeout"] != nil || res.State["late"] != "timed out" {
 			t.Errorf("timeout branch: %s", dump(res.State))
+		}
+		if want := map[string]any{"status": 200.0, "body": map[string]any{"accepted": true}}; !reflect.DeepEqual(res.State["hook"], want) {
+			t.Errorf("webhook output %v", res.State["hook"])
+		}
+		if hookBody != `{"n":5}` || hookKey != run.ID+":hook" {
+			t.Errorf("webhook got body %s key %q", hookBody, hookKey)
 		}
 		ids, _ := res.State["tell"].(map[string]any)["ids"].([]any)
 		if len(ids) != 1 {
