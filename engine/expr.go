@@ -74,28 +74,69 @@ func (x *exprs) holds(src string, event, async map[string]any) bool {
 	return ok && b
 }
 
-// eventMap turns an event into the map CEL and match paths see (JSON field names).
+// eventMap turns an event into the map CEL and match paths see: the event as its stored JSON
+// would decode (numbers as float64, JSON field names), built without a JSON round trip.
 func eventMap(ev Event) map[string]any {
 	data := ev.Data
 	if data == nil {
 		data = map[string]any{}
 	}
-	m := map[string]any{"id": ev.ID, "name": ev.Name, "data": normalize(data), "ts": ev.TS}
+	m := map[string]any{"id": ev.ID, "name": ev.Name, "data": normalizeValue(data), "ts": float64(ev.TS)}
 	if ev.User != nil {
-		m["user"] = normalize(ev.User)
+		m["user"] = normalizeValue(ev.User)
+	}
+	if ev.V != "" {
+		m["v"] = ev.V
 	}
 	return m
 }
 
-// normalize round-trips v through JSON so that numbers are float64 and structs are maps,
-// exactly as a stored and reloaded event looks. Match values then compare the same way
-// whether the event came from Go code or from storage.
-func normalize(v map[string]any) map[string]any {
+// normalizeValue returns v as encoding/json would decode its JSON: float64 numbers,
+// map[string]any objects, []any arrays. Common types are converted directly; anything else
+// (a struct, say) takes the JSON round trip.
+func normalizeValue(v any) any {
+	switch t := v.(type) {
+	case nil, bool, string, float64:
+		return t
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = normalizeValue(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = normalizeValue(x)
+		}
+		return out
+	case int:
+		return float64(t)
+	case int64:
+		return float64(t)
+	case int32:
+		return float64(t)
+	case float32:
+		return float64(t)
+	case uint:
+		return float64(t)
+	case uint64:
+		return float64(t)
+	case json.Number:
+		f, _ := t.Float64()
+		return f
+	case []string:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = x
+		}
+		return out
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return v
 	}
-	var out map[string]any
+	var out any
 	if json.Unmarshal(b, &out) != nil {
 		return v
 	}
