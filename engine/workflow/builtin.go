@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -101,6 +102,9 @@ func waitKind() Kind {
 			if m != "" && src != "" {
 				return map[string]string{"if": "set match or if, not both"}
 			}
+			if m != "" && !strings.Contains(m, refPrefix) && !matchPathRE.MatchString(m) {
+				return map[string]string{"match": fmt.Sprintf("%q is not a dotted path such as data.id", m)}
+			}
 			if src != "" && !strings.Contains(src, refPrefix) {
 				if err := compileWaitCEL(src); err != nil {
 					return map[string]string{"if": err.Error()}
@@ -123,6 +127,8 @@ func waitKind() Kind {
 		},
 	}
 }
+
+var matchPathRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$`)
 
 // compileWaitCEL checks a wait condition in the engine's environment (event and async).
 func compileWaitCEL(src string) error {

@@ -96,7 +96,25 @@ func (r *Runner) Handle(ctx context.Context, in *engine.Input) (any, error) {
 		}
 		return nil, err
 	}
+	if missing := r.missingKinds(v.Workflow); len(missing) > 0 {
+		return nil, engine.NonRetriable(engine.Errorf(engine.EInvalid, "workflow %d version %d uses action kinds this server does not have: %s",
+			meta.WorkflowID, meta.WorkflowVersion, strings.Join(missing, ", ")))
+	}
 	return r.walker.Run(ctx, in, v.Workflow)
+}
+
+// missingKinds lists the kinds wf uses that are not registered (a kind removed since the
+// version was saved): such a run fails at once rather than half-way.
+func (r *Runner) missingKinds(wf *Workflow) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range wf.Actions {
+		if _, ok := r.store.reg.Kind(a.Kind); !ok && !seen[a.Kind] {
+			seen[a.Kind] = true
+			out = append(out, a.Kind)
+		}
+	}
+	return out
 }
 
 // Tick is the scheduler: for the minute the cron run stands for, it sends ScheduledEvent for

@@ -292,3 +292,21 @@ func TestCronSchedules(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// A run whose pinned version uses a kind this process no longer has fails at once, saying so.
+func TestRunFailsOnMissingKind(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		old := NewRegistry()
+		old.MustRegister(Kind{Name: "retired", Handler: func(ctx context.Context, in ActionInput) (any, error) { return nil, nil }})
+		trig := "retire.me"
+		if _, err := NewStore(db.DB, old).Create(context.Background(), Draft{Trigger: &trig, Enabled: ptr(true),
+			Workflow: json.RawMessage(`{"actions":[{"id":"r","kind":"retired"}],"edges":[{"from":"$source","to":"r"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		sys := startSystem(t, db)
+		run := sys.await(sys.send(trig, nil)[0], engine.StatusFailed)
+		if !strings.Contains(run.Error, "retired") || len(run.Steps) != 0 {
+			t.Errorf("error %q, steps %v", run.Error, stepIDs(run))
+		}
+	})
+}

@@ -38,6 +38,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"output in input", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.output)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `only defined on edge`},
 		{"bad cel edge", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"test"}],"edges":[` + entry + `,{"from":"a","to":"b","conditional":{"type":"if","ref":"cel: output.x +"}}]}`, "edges[1].conditional.ref", `edge 1 ("a" -> "b"): CEL`},
 		{"bad cel wait", `{"actions":[{"id":"a","kind":"wait_for_event","inputs":{"event":"x.y","if":"async.data.id =="}}],"edges":[` + entry + `]}`, "actions.a.inputs.if", `CEL`},
+		{"bad match path", `{"actions":[{"id":"a","kind":"wait_for_event","inputs":{"event":"x.y","match":"data id"}}],"edges":[` + entry + `]}`, "actions.a.inputs.match", `dotted path`},
 		{"bad cel if", `{"actions":[{"id":"a","kind":"builtin:if","inputs":{"condition":"cel: ))"}}],"edges":[` + entry + `]}`, "actions.a.inputs.condition", `CEL`},
 		{"bad logic op", `{"actions":[{"id":"a","kind":"builtin:if","inputs":{"condition":{"~~":[1,2]}}}],"edges":[` + entry + `]}`, "actions.a.inputs.condition", `unknown JSON-logic operator`},
 		{"bad condition type", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"test"}],"edges":[` + entry + `,{"from":"a","to":"b","conditional":{"type":"unless","ref":"!ref($.output)"}}]}`, "edges[1].conditional.type", `"unless" is not if, else or match`},
