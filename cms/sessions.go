@@ -39,8 +39,13 @@ func (s *Sessions) Create(ctx context.Context, userID int64, userAgent, ip strin
 		userAgent = userAgent[:300]
 	}
 	row := Session{ID: hashSecret(secret), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.ttl), LastSeenAt: now, UserAgent: userAgent, IP: ip}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	db := s.db.WithContext(ctx)
+	if err := db.Create(&row).Error; err != nil {
 		return "", fmt.Errorf("create session: %w", err)
+	}
+	// Sign-ins are rare enough to carry the cleanup of expired sessions.
+	if err := db.Where("expires_at < ?", now).Delete(&Session{}).Error; err != nil {
+		return "", fmt.Errorf("prune sessions: %w", err)
 	}
 	return secret, nil
 }

@@ -139,6 +139,14 @@ func TestSessions(t *testing.T) {
 		if _, err := f.Sessions.Lookup(ctx, s2); code(err) != engine.EUnauthorized {
 			t.Errorf("expired session = %v", err)
 		}
+		if _, err := f.Sessions.Create(ctx, u.ID, "test", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		var left int64
+		db.Table("sessions").Count(&left)
+		if left != 1 {
+			t.Errorf("%d sessions stored after a new sign-in, want the expired one pruned", left)
+		}
 	})
 }
 
