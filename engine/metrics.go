@@ -47,7 +47,7 @@ func NewMetrics(e *Engine) *Metrics {
 		e:       e,
 		Lag:     2 * time.Second,
 		Timeout: 5 * time.Second,
-		mark:    ms(e.now()),
+		mark:    ms(e.now()) - 1,
 		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "inkflow_events_received_total",
 			Help: "Events stored (all senders: API, intake, CMS, steps, cron), database-wide."}),
 		started: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inkflow_runs_started_total",

@@ -20,6 +20,7 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.POST("/e/:key", s.intake) // Inngest-compatible event intake; the key is checked inside (intake.go)
+	e.GET("/metrics", s.metrics()) // Prometheus (metrics.go)
 	e.GET("/static/*", s.static)
 
 	// Sign-in

@@ -1,0 +1,8 @@
+-- +goose Up
+-- Operations (metrics, retention): find runs by when they ended. Metrics count the runs that
+-- finished since the last scrape; retention deletes finished runs older than the window.
+-- Partial, so live runs (ended_at NULL) cost nothing here.
+CREATE INDEX runs_ended ON runs (ended_at) WHERE ended_at IS NOT NULL;
+
+-- +goose Down
+DROP INDEX runs_ended;
