@@ -13,6 +13,7 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/browser"
+	"github.com/inkflow/inkflow/internal/database"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -32,7 +33,6 @@ func editorSession(t *testing.T, db *testdb.DB) (*testServer, *workflow.Store, s
 // $source, sees the server's validation error on a node (and a refused save), fills the
 // inputs, lays the graph out, saves, reloads and finds the same graph, then enables the
 // workflow and starts a test run. The stored workflow must be what the user built.
-// INKFLOW_UPDATE_DOCS=1 also refreshes docs/editor.png.
 func TestWorkflowEditorInBrowser(t *testing.T) {
 	browser.Need(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
@@ -43,10 +43,6 @@ func TestWorkflowEditorInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := map[string]string{"BASE_URL": ts.URL, "WORKFLOW_ID": strconv.FormatInt(rec.ID, 10), "SESSION_COOKIE": cookie}
-		if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" && t.Name() == "TestWorkflowEditorInBrowser/sqlite" {
-			root, _ := browser.RepoRoot()
-			env["DOCS_DIR"] = filepath.Join(root, "docs")
-		}
 		out := browser.Run(t, "testdata/workflow_editor.mjs", env)
 
 		got, err := store.Get(context.Background(), rec.ID)
@@ -94,6 +90,7 @@ func TestWorkflowEditorInBrowser(t *testing.T) {
 // A workflow-kit workflow with every shape its forks write (edge ids, names, conditions,
 // object inputs, unknown fields) goes through the editor losing nothing: exported as it
 // came, saved with only the user's change, imported into another workflow unchanged.
+// INKFLOW_UPDATE_DOCS=1 also refreshes docs/editor.png.
 func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 	browser.Need(t)
 	fixture, err := filepath.Abs("testdata/workflow_kit_roundtrip.json")
@@ -120,10 +117,15 @@ func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 		exported := filepath.Join(outDir, "roundtrip-export.json")
 		_ = os.Remove(exported)
 
-		browser.Run(t, "testdata/workflow_roundtrip.mjs", map[string]string{
+		env := map[string]string{
 			"BASE_URL": ts.URL, "SESSION_COOKIE": cookie, "FIXTURE": fixture,
 			"EDIT_ID": strconv.FormatInt(edit.ID, 10), "IMPORT_ID": strconv.FormatInt(empty.ID, 10),
-		})
+		}
+		if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" && db.Dialect == database.SQLite {
+			root, _ := browser.RepoRoot()
+			env["DOCS_DIR"] = filepath.Join(root, "docs")
+		}
+		browser.Run(t, "testdata/workflow_roundtrip.mjs", env)
 
 		want := jsonObject(t, raw)
 		if b, err := os.ReadFile(exported); err != nil {

@@ -3,10 +3,8 @@
 // $source, sees the server's validation error on the node (and a refused save), fills the
 // input, saves, reloads and finds the same graph.
 //
-// Env: BASE_URL, WORKFLOW_ID, SESSION_COOKIE ("name=value"), DOCS_DIR (optional: also write
-// the editor screenshot there, for docs/editor.png).
+// Env: BASE_URL, WORKFLOW_ID, SESSION_COOKIE ("name=value").
 const { launch, shot, check, step, need } = await import(process.env.BROWSER_LIB);
-import path from 'node:path';
 
 const base = need('BASE_URL');
 const id = need('WORKFLOW_ID');
@@ -95,7 +93,6 @@ try {
   check((await page.getByTestId('input-level').inputValue()) === 'warn', 'level kept');
   check((await page.locator('.react-flow__edge').count()) === 2, 'edges kept');
   await shot(page, 'editor.png');
-  if (process.env.DOCS_DIR) await page.screenshot({ path: path.join(process.env.DOCS_DIR, 'editor.png') });
 
   step('enable the workflow and start a test run');
   await page.getByTestId('enabled').click(); // checked once the server confirms

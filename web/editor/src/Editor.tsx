@@ -70,7 +70,9 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
       draft.workflow.edges.map((e, i) => {
         const key = M.edgeKey(e, i);
         const c = e.conditional as M.JSONObject | undefined;
-        const label = c && typeof c === 'object' ? conditionLabel(c) : typeof e.name === 'string' ? e.name : undefined;
+        const name = typeof e.name === 'string' && e.name ? e.name : '';
+        const cond = c && typeof c === 'object' ? conditionLabel(c) : '';
+        const label = name && cond ? `${name}: ${cond}` : name || cond || undefined;
         const bad = !!problems.edges[i];
         return {
           id: key,
@@ -339,7 +341,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
           >
             <Background />
             <Controls />
-            <MiniMap pannable zoomable />
+            <MiniMap pannable zoomable nodeColor={minimapColor} />
           </ReactFlow>
           {problems.general.length > 0 && (
             <div className="wf-general-problems" data-testid="general-problems">
@@ -412,6 +414,11 @@ function withPreset(next: Workflow, prev: Workflow, from: string, kinds: Map<str
 
 function currentPositions(ns: EditorNode[]): Record<string, Position> {
   return Object.fromEntries(ns.map((n) => [n.id, n.position]));
+}
+
+function minimapColor(n: EditorNode): string {
+  if (n.type === 'source') return '#a4bcfd';
+  return n.data.problems.length ? '#f97066' : '#d0d5dd';
 }
 
 function conditionLabel(c: M.JSONObject): string {
