@@ -53,11 +53,26 @@ type cronSchedule struct {
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// ParseCron parses a five-field cron schedule with an optional "TZ=Area/City " prefix.
-func ParseCron(spec string) (cron.Schedule, error) {
-	s, err := cronParser.Parse(strings.TrimSpace(spec))
+// ParseCron parses a five-field cron schedule (or a descriptor such as @daily) with an
+// optional "TZ=Area/City " prefix. Without one the schedule is in UTC, whatever the server's
+// local zone, so every instance agrees on the ticks.
+func ParseCron(spec string) (s cron.Schedule, err error) {
+	spec = strings.TrimSpace(spec)
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		if !strings.Contains(spec, " ") {
+			return nil, Errorf(EInvalid, "cron schedule %q: a time zone needs a schedule after it, as in \"TZ=Europe/Lisbon 0 4 * * *\"", spec)
+		}
+	} else if spec != "" {
+		spec = "TZ=UTC " + spec
+	}
+	defer func() {
+		if r := recover(); r != nil { // the parser has panicked on odd input before: never let it take us down
+			s, err = nil, Errorf(EInvalid, "cron schedule %q is not valid", spec)
+		}
+	}()
+	s, err = cronParser.Parse(spec)
 	if err != nil {
-		return nil, Errorf(EInvalid, "cron schedule %q: %v", spec, err)
+		return nil, Errorf(EInvalid, "cron schedule %q: %v", strings.TrimPrefix(spec, "TZ=UTC "), err)
 	}
 	return s, nil
 }

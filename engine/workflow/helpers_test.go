@@ -3,8 +3,11 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -52,42 +55,50 @@ func testRegistry(t testing.TB) *Registry {
 	return reg
 }
 
-// memWalk walks wf in memory: each batch's actions are called directly, in parallel
-// goroutines as Step.Parallel would, and the batches are recorded. It exercises the planner;
-// the same workflows also run on the real engine in runner_test.go.
+// memWalk walks wf in memory: actions are called directly and parallel groups run in
+// goroutines, as Step.Parallel would; the groups started together are returned, sorted. It
+// exercises the planner; the same workflows also run on the real engine in runner_test.go.
 func memWalk(t testing.TB, reg *Registry, wf *Workflow, ev engine.Event) (*Result, [][]string, error) {
 	t.Helper()
-	var batches [][]string
-	res, err := walk(context.Background(), wf, ev, func(ctx context.Context, batch []*Action, state map[string]any) ([]any, error) {
-		var ids []string
-		outs := make([]any, len(batch))
-		errs := make([]error, len(batch))
-		var wg sync.WaitGroup
-		for i, a := range batch {
-			ids = append(ids, a.ID)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				k, ai, err := prepare(reg, a, ev, state)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				ai.Workflow = wf
-				out, err := k.Handler(ctx, ai)
-				outs[i], errs[i] = jsonValue(out), err
-			}()
-		}
-		wg.Wait()
-		batches = append(batches, ids)
-		for _, err := range errs {
-			if err != nil {
-				return nil, err
-			}
-		}
-		return outs, nil
+	var mu sync.Mutex
+	var groups [][]string
+	res, err := walk(context.Background(), wf, ev, memExecutor{reg: reg, wf: wf, ev: ev}, func(ids []string) {
+		mu.Lock()
+		groups = append(groups, ids)
+		mu.Unlock()
 	})
-	return res, batches, err
+	sort.Slice(groups, func(i, j int) bool { return strings.Join(groups[i], ",") < strings.Join(groups[j], ",") })
+	return res, groups, err
+}
+
+type memExecutor struct {
+	reg *Registry
+	wf  *Workflow
+	ev  engine.Event
+}
+
+func (x memExecutor) run(ctx context.Context, a *Action, state map[string]any) (any, error) {
+	k, ai, err := prepare(x.reg, a, x.ev, state)
+	if err != nil {
+		return nil, err
+	}
+	ai.Workflow = x.wf
+	out, err := k.Handler(ctx, ai)
+	return jsonValue(out), err
+}
+
+func (x memExecutor) parallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // eventForFuzz is the trigger the fuzzer walks workflows with.

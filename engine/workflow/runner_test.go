@@ -310,3 +310,33 @@ func TestRunFailsOnMissingKind(t *testing.T) {
 		}
 	})
 }
+
+// An independent chain runs to its end while another branch waits for an event.
+func TestBranchesDoNotWaitForEachOther(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		sys := startSystem(t, db)
+		sys.create("order.placed", `{"actions":[
+			{"id":"pay","kind":"wait_for_event","inputs":{"event":"order.paid","match":"data.order","timeout":"1h"}},
+			{"id":"pack","kind":"echo","inputs":{"value":"packed"}},{"id":"label","kind":"echo","inputs":{"text":"label for !ref($.event.data.order)"}},
+			{"id":"ship","kind":"echo","inputs":{"value":["!ref($.state.pay.data.order)","!ref($.state.label)"]}}],
+			"edges":[{"from":"$source","to":"pay"},{"from":"$source","to":"pack"},{"from":"pack","to":"label"},{"from":"pay","to":"ship"},{"from":"label","to":"ship"}]}`)
+		id := sys.send("order.placed", map[string]any{"order": "A1"})[0]
+		run := sys.await(id, engine.StatusWaiting)
+		done := map[string]bool{}
+		for _, st := range run.Steps {
+			done[st.ID] = st.Status == "completed"
+		}
+		if !done["pack"] || !done["label"] || done["ship"] {
+			t.Fatalf("while pay waits: steps %s", dump(run.Steps))
+		}
+		sys.send("order.paid", map[string]any{"order": "A1"})
+		run = sys.await(id, engine.StatusCompleted)
+		var res Result
+		if err := json.Unmarshal(run.Output, &res); err != nil {
+			t.Fatal(err)
+		}
+		if want := []any{"A1", "label for A1"}; !reflect.DeepEqual(res.State["ship"], want) {
+			t.Errorf("ship = %v, want %v", res.State["ship"], want)
+		}
+	})
+}

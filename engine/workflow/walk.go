@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
@@ -24,74 +25,147 @@ type Walker struct {
 	Registry *Registry
 }
 
-// Run walks wf for the run described by in: actions whose incoming edges are all resolved
-// run together as parallel durable steps, joined before their successors; an action none of
-// whose incoming edges holds is skipped, and so is everything reachable only through it.
-// The engine suspends a sleeping or waiting run by unwinding the handler (a panic it
-// recovers), so nothing here may recover panics.
+// Run walks wf for the run described by in. An action starts as soon as every incoming edge
+// is resolved (its source finished or was skipped); it runs if at least one incoming edge
+// holds, and is skipped otherwise, and so is everything reachable only through it. Actions
+// that become ready together run as parallel branches of the step tool, and a branch goes on
+// with the actions its completion makes ready, so an independent chain never waits behind a
+// sleeping or waiting one. The engine suspends a sleeping or waiting run by unwinding the
+// handler (a panic it recovers), so nothing here may recover panics.
 func (wk *Walker) Run(ctx context.Context, in *engine.Input, wf *Workflow) (*Result, error) {
-	return walk(ctx, wf, in.Event, func(ctx context.Context, batch []*Action, state map[string]any) ([]any, error) {
-		return wk.runBatch(ctx, in, wf, batch, state)
-	})
+	return walk(ctx, wf, in.Event, engineExecutor{wk: wk, in: in, wf: wf}, nil)
 }
 
-// batchFunc runs actions that are ready together and returns their outputs in order.
-type batchFunc func(ctx context.Context, batch []*Action, state map[string]any) ([]any, error)
+// executor runs actions for the walk: on the engine's step tool, or in memory in tests.
+type executor interface {
+	run(ctx context.Context, a *Action, state map[string]any) (any, error)
+	parallel(ctx context.Context, fns ...func(ctx context.Context) error) error
+}
+
+type engineExecutor struct {
+	wk *Walker
+	in *engine.Input
+	wf *Workflow
+}
+
+func (x engineExecutor) run(ctx context.Context, a *Action, state map[string]any) (any, error) {
+	return x.wk.runAction(ctx, x.in, x.wf, a, state)
+}
+
+func (x engineExecutor) parallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
+	return x.in.Step.Parallel(ctx, fns...)
+}
 
 const (
 	pending = iota
+	running
 	done
 	skipped
 )
 
-// walk plans the graph: it decides which actions are ready, which are skipped, and hands each
-// ready batch to run. It is deterministic, so a replayed run makes the same decisions.
-func walk(ctx context.Context, wf *Workflow, ev engine.Event, run batchFunc) (*Result, error) {
-	g := newGraph(wf)
-	event := eventValue(ev)
-	state := map[string]any{}
-	status := map[string]int{}
-	res := &Result{State: state}
-	for {
-		var batch []*Action
-		progressed := false
-		for _, id := range g.order {
-			if status[id] != pending || !g.resolved(id, status) {
+// walker holds one walk's progress. Its decisions depend only on the event and the actions'
+// outputs (memoized by the engine), never on timing, so a replay makes the same ones.
+type walker struct {
+	g     *graph
+	wf    *Workflow
+	event map[string]any
+	ex    executor
+	// trace, when set, is told each group of actions started together (tests).
+	trace func(ids []string)
+
+	mu     sync.Mutex
+	status map[string]int
+	state  map[string]any
+}
+
+func walk(ctx context.Context, wf *Workflow, ev engine.Event, ex executor, trace func([]string)) (*Result, error) {
+	w := &walker{g: newGraph(wf), wf: wf, event: eventValue(ev), ex: ex, trace: trace,
+		status: map[string]int{}, state: map[string]any{}}
+	if err := w.advance(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{State: w.state}
+	for _, id := range w.g.order {
+		if w.status[id] == skipped {
+			res.Skipped = append(res.Skipped, id)
+		}
+	}
+	return res, nil
+}
+
+// advance starts every action that is ready now (in parallel when several are) and returns
+// when they and everything they lead to have finished.
+func (w *walker) advance(ctx context.Context) error {
+	w.mu.Lock()
+	ready, err := w.decide()
+	snap := make(map[string]any, len(w.state))
+	for id, v := range w.state {
+		snap[id] = v
+	}
+	w.mu.Unlock()
+	if err != nil || len(ready) == 0 {
+		return err
+	}
+	if w.trace != nil {
+		ids := make([]string, len(ready))
+		for i, a := range ready {
+			ids[i] = a.ID
+		}
+		w.trace(ids)
+	}
+	if len(ready) == 1 {
+		return w.start(ctx, ready[0], snap)
+	}
+	fns := make([]func(ctx context.Context) error, len(ready))
+	for i, a := range ready {
+		fns[i] = func(ctx context.Context) error { return w.start(ctx, a, snap) }
+	}
+	return w.ex.parallel(ctx, fns...)
+}
+
+// start runs one action, records its output, and goes on with what that makes ready.
+func (w *walker) start(ctx context.Context, a *Action, state map[string]any) error {
+	out, err := w.ex.run(ctx, a, state)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.state[a.ID] = out
+	w.status[a.ID] = done
+	w.mu.Unlock()
+	return w.advance(ctx)
+}
+
+// decide (with w.mu held) skips every pending action none of whose resolved incoming edges
+// holds, repeating until nothing changes, and marks running and returns those that start.
+func (w *walker) decide() ([]*Action, error) {
+	var ready []*Action
+	for changed := true; changed; {
+		changed = false
+		for _, id := range w.g.order {
+			if w.status[id] != pending || !w.g.resolved(id, w.status) {
 				continue
 			}
-			ok, err := g.anyHolds(id, status, scope{RootEvent: event, RootState: state})
+			ok, err := w.g.anyHolds(id, w.status, scope{RootEvent: w.event, RootState: w.state})
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				batch = append(batch, wf.Action(id))
+				w.status[id] = running
+				ready = append(ready, w.wf.Action(id))
 				continue
 			}
-			status[id] = skipped
-			res.Skipped = append(res.Skipped, id)
-			progressed = true
-		}
-		if len(batch) == 0 {
-			if progressed {
-				continue
-			}
-			return res, nil
-		}
-		outs, err := run(ctx, batch, state)
-		if err != nil {
-			return nil, err
-		}
-		for i, a := range batch {
-			state[a.ID] = outs[i]
-			status[a.ID] = done
+			w.status[id] = skipped
+			changed = true
 		}
 	}
+	return ready, nil
 }
 
 // resolved reports whether every edge into id comes from $source or a finished action.
 func (g *graph) resolved(id string, status map[string]int) bool {
 	for _, ei := range g.in[id] {
-		if from := g.edges[ei].From; from != Source && status[from] == pending {
+		if from := g.edges[ei].From; from != Source && (status[from] == pending || status[from] == running) {
 			return false
 		}
 	}
@@ -118,28 +192,6 @@ func (g *graph) anyHolds(id string, status map[string]int, sc scope) (bool, erro
 		}
 	}
 	return false, nil
-}
-
-// runBatch runs one action directly, or several as parallel branches of the step tool.
-func (wk *Walker) runBatch(ctx context.Context, in *engine.Input, wf *Workflow, batch []*Action, state map[string]any) ([]any, error) {
-	outs := make([]any, len(batch))
-	if len(batch) == 1 {
-		out, err := wk.runAction(ctx, in, wf, batch[0], state)
-		outs[0] = out
-		return outs, err
-	}
-	fns := make([]func(ctx context.Context) error, len(batch))
-	for i, a := range batch {
-		fns[i] = func(ctx context.Context) error {
-			out, err := wk.runAction(ctx, in, wf, a, state)
-			outs[i] = out
-			return err
-		}
-	}
-	if err := in.Step.Parallel(ctx, fns...); err != nil {
-		return nil, err
-	}
-	return outs, nil
 }
 
 // runAction runs one action as a durable step (or, for Steps kinds, lets the handler drive

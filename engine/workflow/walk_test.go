@@ -15,7 +15,7 @@ var walkCases = []struct {
 	data    map[string]any
 	state   map[string]any
 	skipped []string
-	batches [][]string // in-memory only: which actions ran together
+	batches [][]string // in-memory only: which actions started together, sorted
 }{
 	{
 		name:    "linear chain",
@@ -43,7 +43,7 @@ var walkCases = []struct {
 		data:    map[string]any{"score": 9.0},
 		state:   map[string]any{"check": map[string]any{"result": true}, "high": "high", "end": "end"},
 		skipped: []string{"low", "after_low"},
-		batches: [][]string{{"check"}, {"high"}, {"end"}},
+		batches: [][]string{{"check"}, {"end"}, {"high"}},
 	},
 	{
 		name: "else branch",
@@ -71,7 +71,7 @@ var walkCases = []struct {
 		data:    map[string]any{"lang": "pt", "n": 4.0},
 		state:   map[string]any{"pick": "pt", "pt": "pt", "num": 8.0, "is8": true},
 		skipped: []string{"en", "is8text"},
-		batches: [][]string{{"pick", "num"}, {"pt", "is8"}},
+		batches: [][]string{{"is8"}, {"pick", "num"}, {"pt"}},
 	},
 	{
 		name: "refs into event and state keep their types",
@@ -87,7 +87,7 @@ var walkCases = []struct {
 			"age":     60.0,
 			"missing": nil,
 		},
-		batches: [][]string{{"user", "missing"}, {"greet", "age"}},
+		batches: [][]string{{"greet", "age"}, {"user", "missing"}},
 	},
 	{
 		name: "cel condition on an entry edge",
