@@ -70,6 +70,7 @@ func (s *Server) routes() {
 	// Admin pages: people and tokens
 	e.GET("/admin/users", s.usersPage, admin)
 	e.POST("/admin/users", s.inviteUser, admin)
+	e.GET("/admin/system", s.systemPage, admin) // workers, queue, cron (pages_system.go)
 	e.POST("/admin/users/:id/role", s.setUserRole, admin)
 	e.POST("/admin/users/:id/disable", s.setUserDisabled(true), admin)
 	e.POST("/admin/users/:id/enable", s.setUserDisabled(false), admin)
