@@ -39,11 +39,13 @@
 //
 // Walk. workflow-kit visits actions breadth-first, one at a time, and runs a join once, but
 // still runs actions behind a failed condition if another path reaches them. Here an action
-// runs when every incoming edge is resolved (its source finished or was skipped, and its
-// condition evaluated); it runs if at least one incoming edge holds, and is skipped
-// otherwise, and so is everything reachable only through skipped actions. Actions ready
-// together run as parallel durable steps (engine Step.Parallel) and are joined before their
-// successors. The decisions depend only on the event and memoized outputs, so replays agree.
+// starts as soon as every incoming edge is resolved (its source finished or was skipped, and
+// its condition evaluated); it runs if at least one incoming edge holds, and is skipped
+// otherwise, and so is everything reachable only through skipped actions. Actions that become
+// ready together run as parallel durable steps (engine Step.Parallel), and each branch goes on
+// with what its completion makes ready, so a join runs once, after its last source, and an
+// independent chain never waits behind a sleeping or waiting branch. Decisions depend only on
+// the event and memoized outputs, never on timing, so replays agree.
 //
 // Steps. Each action is one durable step whose id is the action id (name: the action's name),
 // run with the action's optional "retries" and "timeout" (inkflow extensions on the action
