@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -89,7 +90,7 @@ func TestWorkflowEditorInBrowser(t *testing.T) {
 
 // A workflow-kit workflow with every shape its forks write (edge ids, names, conditions,
 // object inputs, unknown fields) goes through the editor losing nothing: exported as it
-// came, saved with only the user's change, imported into another workflow unchanged.
+// came, saved with only the user's changes (an action renamed, an edge's match value), imported into another workflow unchanged.
 // INKFLOW_UPDATE_DOCS=1 also refreshes docs/editor.png.
 func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 	browser.Need(t)
@@ -136,8 +137,9 @@ func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 
 		renamed := jsonObject(t, raw)
 		renamed["actions"].([]any)[1].(map[string]any)["name"] = "Say hi"
+		renamed["edges"].([]any)[3].(map[string]any)["conditional"].(map[string]any)["value"] = "warn"
 		if got := exportOf(t, store, edit.ID); !reflect.DeepEqual(got, renamed) {
-			t.Errorf("saved workflow is not the original with one action renamed:\n got %v\nwant %v", got, renamed)
+			t.Errorf("saved workflow is not the original with the user's two changes:\n got %v\nwant %v", got, renamed)
 		}
 		if got := exportOf(t, store, empty.ID); !reflect.DeepEqual(got, want) {
 			t.Errorf("imported workflow differs from the file:\n got %v\nwant %v", got, want)
@@ -161,4 +163,58 @@ func jsonObject(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("decode %s: %v", b, err)
 	}
 	return v
+}
+
+// Every workflow-kit example in ../shared/compat (when that folder is beside the checkout, as
+// on CI) and our own fixture, valid or invalid, goes through the editor's import and export
+// unchanged: the editor never drops or rewrites what it does not understand.
+func TestWorkflowEditorKeepsWorkflowKitExamples(t *testing.T) {
+	browser.Need(t)
+	examples := [][]byte{}
+	own, err := os.ReadFile("testdata/workflow_kit_roundtrip.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples = append(examples, own)
+	root, _ := browser.RepoRoot()
+	if b, err := os.ReadFile(filepath.Join(root, "..", "shared", "compat", "workflow-kit-examples.json")); err == nil {
+		var list []struct {
+			Workflow json.RawMessage `json:"workflow"`
+		}
+		if err := json.Unmarshal(b, &list); err != nil {
+			t.Fatalf("compat examples: %v", err)
+		}
+		for _, e := range list {
+			examples = append(examples, e.Workflow)
+		}
+	}
+	in, out := t.TempDir(), t.TempDir()
+	for i, e := range examples {
+		if err := os.WriteFile(filepath.Join(in, fmt.Sprintf("%02d.json", i)), e, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ts, store, cookie := editorSession(t, testdb.SQLite(t))
+	name := "Compat"
+	rec, err := store.Create(context.Background(), workflow.Draft{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Run(t, "testdata/workflow_compat.mjs", map[string]string{
+		"BASE_URL": ts.URL, "SESSION_COOKIE": cookie, "WORKFLOW_ID": strconv.FormatInt(rec.ID, 10),
+		"IN_DIR": in, "EXPORT_DIR": out,
+	})
+	for i, e := range examples {
+		f := fmt.Sprintf("%02d.json", i)
+		got, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Errorf("example %s: no export: %v", f, err)
+			continue
+		}
+		if !reflect.DeepEqual(jsonObject(t, got), jsonObject(t, e)) {
+			t.Errorf("example %s changed in the editor:\n got %s\nwant %s", f, got, e)
+		}
+	}
+	t.Logf("%d workflow-kit examples went through the editor unchanged", len(examples))
 }

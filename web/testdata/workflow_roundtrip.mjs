@@ -19,9 +19,17 @@ try {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
   await download.saveAs(path.join(need('OUT_DIR'), 'roundtrip-export.json'));
 
-  step('rename one action and save');
+  step('rename one action');
   await page.getByTestId('node-say').click();
   await page.getByTestId('action-name').fill('Say hi');
+
+  step('make the say -> tell edge match "warn" instead of "info"');
+  await page.getByTestId('rf__edge-e3:say->tell').click();
+  await page.getByTestId('edge-panel').waitFor();
+  check((await page.getByTestId('edge-type').inputValue()) === 'match', 'edge panel shows the match condition');
+  await page.getByTestId('edge-value').fill('warn');
+  step('save');
+  await page.getByTestId('node-say').click();
   await page.getByTestId('save').click();
   await page.getByTestId('status').filter({ hasText: 'Saved' }).waitFor();
   await shot(page, 'editor-roundtrip.png');

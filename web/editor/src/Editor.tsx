@@ -298,7 +298,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   }
 
   return (
-    <div className="wf-editor" data-testid="workflow-editor" data-dirty={dirty ? 'true' : 'false'}>
+    <div className="wf-editor" data-testid="workflow-editor" data-dirty={dirty ? 'true' : 'false'} data-undo-depth={hist.past.length}>
       <Toolbar
         client={client}
         id={id}
