@@ -30,18 +30,18 @@ const crashWorkflow = `{"actions":[
  {"id":"4","kind":"wait_for_approval"},{"id":"5","kind":"apply_changes"}],
  "edges":[{"from":"$source","to":"1"},{"from":"1","to":"2"},{"from":"2","to":"3"},{"from":"3","to":"4"},{"from":"4","to":"5"}]}`
 
-// TestWorkerKilledAfterGrammarReviewNeverAsksAgain runs the review workflow in a separate
-// worker process (this test binary re-executed as a worker, see TestMain), SIGKILLs it after grammar_review's model call returned (while
+// TestWorkerKilledAfterGrammarReviewNeverAsksAgain runs the review workflow in a real
+// `inkflow worker` process (built by the test), SIGKILLs it after grammar_review's model call returned (while
 // the next AI step is in flight), lets a fresh worker take the run over, approves, and
 // checks that the model never saw a second ToC or grammar request.
 func TestWorkerKilledAfterGrammarReviewNeverAsksAgain(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts and kills worker processes")
+		t.Skip("builds the binary and kills worker processes")
 	}
 	db := testdb.Postgres(t)
-	bin, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	bin := filepath.Join(t.TempDir(), "inkflow")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/inkflow/inkflow").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
 	// The model answers normally, except that the first tweet request hangs until the
@@ -126,7 +126,7 @@ func stepCompleted(run *engine.Run, id string) bool {
 	return false
 }
 
-// workerProcess is one worker process configured to use the test's model server.
+// workerProcess is one `inkflow worker` configured to use the test's model server.
 type workerProcess struct {
 	t   *testing.T
 	cmd *exec.Cmd
@@ -140,8 +140,8 @@ func startWorkerProcess(t *testing.T, bin, dbURL, modelURL string) *workerProces
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), workerEnv+"="+dbURL, "OPENAI_API_KEY=sk-crash", "OPENAI_BASE_URL="+modelURL, "OPENAI_MODEL=e2e-model")
+	cmd := exec.Command(bin, "worker", "--database-url", dbURL, "--lease", "1s")
+	cmd.Env = append(os.Environ(), "OPENAI_API_KEY=sk-crash", "OPENAI_BASE_URL="+modelURL, "OPENAI_MODEL=e2e-model")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
