@@ -79,6 +79,7 @@ func roleTable() []roleCase {
 		{method: "POST", route: "/admin/users/:id/enable", min: A, user: true, ok: 303},
 		{method: "POST", route: "/admin/settings/signup", min: A, ok: 303, form: func(*cms.Post) url.Values { return url.Values{"domains": {"example.com"}, "default_role": {"viewer"}} }},
 		{method: "GET", route: "/admin/tokens", min: V, ok: 200},
+		{method: "GET", route: "/admin/functions", min: V, ok: 200}, // runs dashboard (pages_functions.go)
 		{method: "POST", route: "/admin/tokens", min: V, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"ci"}} }},
 		{method: "POST", route: "/admin/tokens/:id/revoke", min: V, ok: 404},
 		{method: "POST", route: "/admin/keys", min: A, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"github"}} }},

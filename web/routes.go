@@ -67,6 +67,18 @@ func (s *Server) routes() {
 	e.POST("/admin/workflows", s.createWorkflowPage, admin)
 	e.GET("/admin/workflows/:id/edit", s.workflowEditorPage, admin)
 
+	// Admin pages: runs dashboard (pages_runs.go, pages_events.go, pages_functions.go, sse.go)
+	e.GET("/admin/runs", s.runsPage, viewer)
+	e.GET("/admin/runs/stream", s.runsStream, viewer)
+	e.GET("/admin/runs/:id", s.runPage, viewer)
+	e.GET("/admin/runs/:id/events", s.runEvents, viewer)
+	e.POST("/admin/runs/:id/cancel", s.cancelRunPage, admin)
+	e.POST("/admin/runs/:id/rerun", s.rerunPage("rerun"), admin)
+	e.POST("/admin/runs/:id/retry", s.rerunPage("retry"), admin)
+	e.GET("/admin/events", s.eventsPage, viewer)
+	e.POST("/admin/events", s.sendEventPage, editor)
+	e.GET("/admin/functions", s.functionsPage, viewer)
+
 	// Admin pages: people and tokens
 	e.GET("/admin/users", s.usersPage, admin)
 	e.POST("/admin/users", s.inviteUser, admin)
