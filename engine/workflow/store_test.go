@@ -54,10 +54,10 @@ func TestStoreLifecycle(t *testing.T) {
 			t.Errorf("version 1 = %s", out)
 		}
 		// Disable, then enable again.
-		if r, err := s.SetEnabled(ctx, rec.ID, false); err != nil || r.Enabled || r.Version != 2 {
+		if r, err := s.Disable(ctx, rec.ID); err != nil || r.Enabled || r.Version != 2 {
 			t.Fatalf("disable: %+v %v", r, err)
 		}
-		if r, err := s.SetEnabled(ctx, rec.ID, true); err != nil || !r.Enabled {
+		if r, err := s.Enable(ctx, rec.ID); err != nil || !r.Enabled {
 			t.Fatalf("enable: %+v %v", r, err)
 		}
 		list, err := s.List(ctx)
