@@ -274,10 +274,14 @@ func (s *Store) SetEnabled(ctx context.Context, id int64, enabled bool) (*Record
 }
 
 // Enable lets a workflow start runs again (it needs a trigger).
-func (s *Store) Enable(ctx context.Context, id int64) (*Record, error) { return s.SetEnabled(ctx, id, true) }
+func (s *Store) Enable(ctx context.Context, id int64) (*Record, error) {
+	return s.SetEnabled(ctx, id, true)
+}
 
 // Disable stops a workflow starting runs; runs in flight continue on their pinned version.
-func (s *Store) Disable(ctx context.Context, id int64) (*Record, error) { return s.SetEnabled(ctx, id, false) }
+func (s *Store) Disable(ctx context.Context, id int64) (*Record, error) {
+	return s.SetEnabled(ctx, id, false)
+}
 
 // Export returns the current version's workflow-kit JSON, as it was imported or saved.
 func (s *Store) Export(ctx context.Context, id int64) ([]byte, error) {
