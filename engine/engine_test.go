@@ -431,6 +431,11 @@ func TestInvokeSendEventAndParallel(t *testing.T) {
 		if string(run.Output) != `"49 \"L\" \"R\""` {
 			t.Errorf("output %s", run.Output)
 		}
+		for _, s := range run.Steps {
+			if s.ID == "announce" && (s.Kind != "send" || strings.Count(string(s.Output), `"`) != 4) {
+				t.Errorf("send step stored %s (kind %s), want the two event ids", s.Output, s.Kind)
+			}
+		}
 		deadline := time.Now().Add(10 * time.Second)
 		for notified.Load() < 2 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)

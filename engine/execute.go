@@ -267,12 +267,13 @@ func (x *execution) write(fn func(tx *gorm.DB) error) {
 // first proves this worker still owns the run. hook runs inside the transaction before the
 // row is written and may change it. A domain error (*Error) from hook is returned with
 // nothing written; any other failure unwinds the handler without writing more.
-func (x *execution) commitStep(row stepRow, hook func(tx *gorm.DB) error) error {
+func (x *execution) commitStep(row *stepRow, hook func(tx *gorm.DB) error) error {
 	now := ms(x.e.now())
 	var domain *Error
 	var err error
 	if hook == nil {
-		err = x.e.commits.do(&commitReq{step: &row, firstStep: x.firstStep()})
+		stored := *row
+		err = x.e.commits.do(&commitReq{step: &stored, firstStep: x.firstStep()})
 	} else {
 		err = x.commitAlone(row, hook, now)
 	}
@@ -317,7 +318,7 @@ func (x *execution) firstStep() bool {
 }
 
 // commitAlone stores a step whose hook has more to write, in a transaction of its own.
-func (x *execution) commitAlone(row stepRow, hook func(tx *gorm.DB) error, now int64) error {
+func (x *execution) commitAlone(row *stepRow, hook func(tx *gorm.DB) error, now int64) error {
 	return x.e.tx(context.Background(), func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?, step_count = step_count + 1
 			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
@@ -333,7 +334,7 @@ func (x *execution) commitAlone(row stepRow, hook func(tx *gorm.DB) error, now i
 				return err
 			}
 		}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(row).Error
 	})
 }
 

@@ -174,7 +174,7 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 	row.EndedAt = &ended
 	if callErr == nil {
 		row.Status, row.Output, row.Error, row.WakeAt = stepCompleted, strPtr(string(b)), "", nil
-		s.x.commitStep(row, nil)
+		s.x.commitStep(&row, nil)
 		s.remember(row)
 		return b, nil
 	}
@@ -185,13 +185,13 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 	row.Error = callErr.Error()
 	if IsNonRetriable(callErr) || attempt > retries {
 		row.Status, row.WakeAt = stepFailed, nil
-		s.x.commitStep(row, nil)
+		s.x.commitStep(&row, nil)
 		s.remember(row)
 		return nil, NonRetriable(&StepError{StepID: id, Attempts: attempt, Message: callErr.Error()})
 	}
 	wake := ended + s.x.e.backoff(attempt, callErr).Milliseconds()
 	row.Status, row.WakeAt = stepRetrying, &wake
-	s.x.commitStep(row, nil)
+	s.x.commitStep(&row, nil)
 	s.remember(row)
 	s.park(id)
 	return nil, nil // unreachable: park unwinds
@@ -267,12 +267,12 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 	if *row.WakeAt <= ms(now) {
 		ended := ms(now)
 		row.Status, row.EndedAt, row.Attempts = stepCompleted, &ended, 1
-		s.x.commitStep(row, nil)
+		s.x.commitStep(&row, nil)
 		s.remember(row)
 		return nil
 	}
 	if rec == nil {
-		s.x.commitStep(row, nil)
+		s.x.commitStep(&row, nil)
 		s.remember(row)
 	}
 	s.park(id)
@@ -280,8 +280,10 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 }
 
 // WaitForEvent suspends the run until a matching event arrives (returned) or the timeout
-// passes (nil, nil). A Timeout of zero waits without end. Only events received after the
-// wait is first reached count.
+// passes (nil, nil). A Timeout of zero waits without end. Events received since the run's
+// previous step began (or since it was queued) count, so an event sent in answer to that step
+// (an approval clicked the moment a post asks for it) is not lost; the event that started
+// the run and events consumed by its earlier waits do not.
 func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, error) {
 	id, rec, err := s.claimID(id)
 	if err != nil {
@@ -316,7 +318,7 @@ func (s *Step) resumeWait(id string, rec *stepRow, now time.Time) (*Event, error
 	// Timed out, unless an event got there first: whoever deletes the wait rows wins.
 	row := *rec
 	var won bool
-	s.x.commitStep(row, func(tx *gorm.DB) error {
+	s.x.commitStep(&row, func(tx *gorm.DB) error {
 		del := tx.Exec(`DELETE FROM waits WHERE run_id = ? AND step_id = ? AND kind = ?`, row.RunID, id, waitEvent)
 		if del.Error != nil {
 			return del.Error
@@ -360,18 +362,25 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	if beforeWaitStored != nil {
 		beforeWaitStored()
 	}
-	s.x.commitStep(row, func(tx *gorm.DB) error {
+	s.x.commitStep(&row, func(tx *gorm.DB) error {
 		if err := s.x.e.lockEventNames(tx, names, true); err != nil {
 			return err
 		}
-		// An event committed after this wait was reached but before it is stored: take it.
+		// Events that arrived since the run's latest step began count (or since it was
+		// queued), unless one of its earlier waits took them: the step before a wait often
+		// announces it (a post marked "needs approval"), and an approval clicked that very
+		// moment must not be lost.
+		since, taken := s.lookbackFrom()
 		var candidates []eventRow
-		if err := tx.Where("name IN ? AND received_at >= ?", names, started).Order("received_at, id").Find(&candidates).Error; err != nil {
+		if err := tx.Where("name IN ? AND received_at >= ?", names, since).Order("received_at, id").Find(&candidates).Error; err != nil {
 			return fmt.Errorf("look back for %v: %w", names, err)
 		}
 		for _, c := range candidates {
 			var m map[string]any
 			if json.Unmarshal([]byte(c.Payload), &m) != nil {
+				continue
+			}
+			if id, _ := m["id"].(string); taken[id] {
 				continue
 			}
 			if w.Match != "" {
@@ -404,6 +413,32 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	return nil, nil
 }
 
+// lookbackFrom returns when the run's latest step began (or when it was queued) and the
+// stored ids of the events its earlier waits consumed.
+func (s *Step) lookbackFrom() (int64, map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since := s.x.run.CreatedAt
+	taken := map[string]bool{}
+	if id, ok := s.x.trigger["id"].(string); ok {
+		taken[id] = true // a run never resumes on the event that started it
+	}
+	for _, r := range s.memo {
+		if r.StartedAt != nil && *r.StartedAt > since {
+			since = *r.StartedAt
+		}
+		if r.Kind == kindWait && r.Output != nil && *r.Output != "null" {
+			var ev struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal([]byte(*r.Output), &ev) == nil {
+				taken[ev.ID] = true
+			}
+		}
+	}
+	return since, taken
+}
+
 func decodeEvent(out *string) (*Event, error) {
 	if out == nil || *out == "null" || *out == "" {
 		return nil, nil
@@ -433,7 +468,7 @@ func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]str
 	if rec != nil {
 		row.Seq = rec.Seq
 	}
-	err = s.x.commitStep(row, func(tx *gorm.DB) error {
+	err = s.x.commitStep(&row, func(tx *gorm.DB) error {
 		res, err := s.x.e.SendTx(ctx, tx, events...)
 		if err != nil {
 			return err
@@ -477,7 +512,7 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 	started := ms(now)
 	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindInvoke, Status: stepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1, Input: strPtr(p.payload)}
-	s.x.commitStep(row, func(tx *gorm.DB) error {
+	s.x.commitStep(&row, func(tx *gorm.DB) error {
 		b := &batch{}
 		eventID := newID()
 		runID := s.x.e.queueRun(b, target, p, eventID, RunMeta{}, started, row.RunID, id)
@@ -496,7 +531,7 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 func (s *Step) resumeInvoke(id string, rec *stepRow, now time.Time) (json.RawMessage, error) {
 	row := *rec
 	if row.Status == stepWaiting && row.WakeAt != nil && *row.WakeAt <= ms(now) {
-		s.x.commitStep(row, func(tx *gorm.DB) error {
+		s.x.commitStep(&row, func(tx *gorm.DB) error {
 			ended := ms(now)
 			res := tx.Exec(`UPDATE steps SET status = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
 				stepFailed, "invoked function did not finish in time", ended, row.RunID, id, stepWaiting)

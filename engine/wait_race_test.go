@@ -69,3 +69,66 @@ func TestEventBetweenWaitReachedAndStoredIsNotMissed(t *testing.T) {
 		}
 	})
 }
+
+// The step before a wait announces it (a post marked "needs approval"); an answer sent during
+// that step, before the wait is reached, resumes the run. The trigger itself and an event an
+// earlier wait consumed do not.
+func TestAnswerToThePreviousStepIsNotMissed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "ask", Triggers: []Trigger{{Event: "q/ask"}},
+			Handler: func(ctx context.Context, in *Input) (any, error) {
+				_, err := in.Step.Run(ctx, "announce", func(ctx context.Context) (any, error) {
+					// Someone answers at once, before this step has even committed.
+					_, err := e.Send(ctx, Event{Name: "q/answer", Data: map[string]any{"k": in.Event.Data["k"], "n": 1}})
+					return nil, err
+				})
+				if err != nil {
+					return nil, err
+				}
+				first, err := in.Step.WaitForEvent(ctx, "first", Wait{Event: "q/answer", Match: "data.k", Timeout: time.Hour})
+				if err != nil || first == nil {
+					return "first missed", err
+				}
+				second, err := in.Step.WaitForEvent(ctx, "second", Wait{Event: "q/answer", Match: "data.k", Timeout: 200 * time.Millisecond})
+				if err != nil {
+					return nil, err
+				}
+				if second != nil {
+					return "the first answer was taken twice", nil
+				}
+				return "ok", nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Start(ctx) }()
+		defer func() { cancel(); <-done }()
+		res, err := e.Send(ctx, Event{Name: "q/ask", Data: map[string]any{"k": "a"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			run, err := e.GetRun(ctx, res.Runs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status.Finished() {
+				if string(run.Output) != `"ok"` {
+					t.Fatalf("run %s: %s %s", run.Status, run.Output, run.Error)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run still %s: %+v", run.Status, run.Steps)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+}
