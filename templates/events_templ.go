@@ -443,7 +443,7 @@ func sendEventForm(l EventList) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(l.Sent.Runs) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "It started no runs.")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "It started no runs (runs waiting for it resume by themselves).")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/templates"
 )
 
@@ -33,7 +34,35 @@ func (s *Server) functionsPage(c echo.Context) error {
 		row.Stats = stats
 		rows = append(rows, row)
 	}
-	return s.render(c, http.StatusOK, templates.FunctionsPage(rows, statsSample))
+	workflows, err := s.workflowTriggers(ctx)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.FunctionsPage(rows, workflows, statsSample))
+}
+
+// workflowTriggers lists the stored workflows with their triggers (none without a store).
+func (s *Server) workflowTriggers(ctx context.Context) ([]templates.WorkflowTrigger, error) {
+	if s.cfg.Workflows == nil {
+		return nil, nil
+	}
+	list, err := s.cfg.Workflows.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]templates.WorkflowTrigger, 0, len(list))
+	for _, w := range list {
+		wt := templates.WorkflowTrigger{ID: w.ID, Name: w.Name, Enabled: w.Enabled, Trigger: w.Trigger}
+		if rest, ok := strings.CutPrefix(w.Trigger, workflow.CronPrefix); ok {
+			spec, loc := cronZone(rest)
+			wt.Cron = &templates.FunctionCron{Spec: spec, Zone: loc.String()}
+			if sched, err := engine.ParseCron(rest); err == nil {
+				wt.Cron.Next = sched.Next(time.Now()).In(loc)
+			}
+		}
+		out = append(out, wt)
+	}
+	return out, nil
 }
 
 // functionRow describes fn; next are its cron triggers' next fire times, in trigger order.

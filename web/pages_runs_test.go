@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/testdb"
@@ -88,6 +90,27 @@ func testIDs(t *testing.T, body, id, attrName string) []string {
 	var out []string
 	for _, n := range findTestID(t, body, id) {
 		out = append(out, attr(n, attrName))
+	}
+	return out
+}
+
+// within returns the one element of body with data-testid id.
+func within(t *testing.T, body, id string) *html.Node {
+	t.Helper()
+	nodes := findTestID(t, body, id)
+	if len(nodes) != 1 {
+		t.Fatalf("%d elements %s", len(nodes), id)
+	}
+	return nodes[0]
+}
+
+// findIn returns the elements under n with data-testid id.
+func findIn(n *html.Node, id string) []*html.Node {
+	var out []*html.Node
+	for c := range n.Descendants() {
+		if c.Type == html.ElementNode && attr(c, "data-testid") == id {
+			out = append(out, c)
+		}
 	}
 	return out
 }
