@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/templates"
 )
 
@@ -177,7 +178,31 @@ func (s *Server) runDetail(ctx context.Context, id string) (templates.RunDetail,
 	}
 	g := runGraph(v.Workflow, run)
 	d.Graph = &g
+	nameSteps(v.Workflow, run)
 	return d, nil
+}
+
+// nameSteps gives steps that carry only their id (waits, sleeps) their action's name, so the
+// waterfall and the graph speak of the same things.
+func nameSteps(wf *workflow.Workflow, run *engine.Run) {
+	for i, st := range run.Steps {
+		if st.Name != st.ID {
+			continue
+		}
+		if id, own := stepAction(wf, st.ID); own && wf.Action(id).Name != "" {
+			run.Steps[i].Name = wf.Action(id).Name
+		}
+	}
+}
+
+// needEngine answers 503 on the dashboard's routes when the server runs without an engine.
+func (s *Server) needEngine(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.eng == nil {
+			return engine.Errorf(engine.EUnavailable, "this server runs without the engine")
+		}
+		return next(c)
+	}
 }
 
 // cancelRunPage is the Cancel button.
