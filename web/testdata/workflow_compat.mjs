@@ -13,6 +13,15 @@ const files = fs.readdirSync(need('IN_DIR')).filter((f) => f.endsWith('.json')).
 const { context, page, close } = await launch();
 try {
   await context.addCookies([{ name: cookieName, value: cookieValue, url: base }]);
+  await page.addInitScript(() => {
+    window.__exports = [];
+    const create = URL.createObjectURL;
+    URL.createObjectURL = (blob) => {
+      const slot = window.__exports.push(null) - 1;
+      blob.text().then((t) => (window.__exports[slot] = t));
+      return create(blob);
+    };
+  });
   await page.goto(`${base}/admin/workflows/${need('WORKFLOW_ID')}/edit`);
   await page.getByTestId('node-$source').waitFor();
   for (const [i, f] of files.entries()) {
@@ -20,8 +29,12 @@ try {
     await page.getByTestId('import-file').setInputFiles(path.join(need('IN_DIR'), f));
     // Each import is one undoable step: wait for it to land before exporting.
     await page.waitForFunction((n) => document.querySelector('[data-testid="workflow-editor"]').dataset.undoDepth === String(n), i + 1);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
-    await download.saveAs(path.join(need('EXPORT_DIR'), f));
+    // Read what Export hands to the browser (the Blob behind the download link); one real
+    // download is checked by workflow_roundtrip.mjs, and dozens in a row trip Chromium's
+    // download throttling.
+    await page.getByTestId('export').click();
+    const text = await page.waitForFunction((n) => window.__exports.length > n && window.__exports[n], i).then((h) => h.jsonValue());
+    fs.writeFileSync(path.join(need('EXPORT_DIR'), f), text);
   }
   console.log(`RESULT ${files.length} files`);
 } finally {

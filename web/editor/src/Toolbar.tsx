@@ -36,7 +36,8 @@ export function Toolbar(p: Props) {
     a.href = URL.createObjectURL(blob);
     a.download = `workflow-${p.id}.json`;
     a.click();
-    URL.revokeObjectURL(a.href);
+    // Revoking at once can cancel a download the browser has not started yet.
+    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
   };
   return (
     <header className="wf-toolbar">
