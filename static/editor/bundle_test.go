@@ -17,16 +17,7 @@ import (
 // it byte for byte with the committed bundle, so a source change without a rebuild (or a
 // hand-edited bundle) fails CI.
 func TestBundleMatchesSource(t *testing.T) {
-	root, err := browser.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		testdb.Need(t, "node is not installed (editor bundle check)")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "esbuild")); err != nil {
-		testdb.Need(t, "node_modules is missing: run npm ci (editor bundle check)")
-	}
+	root := needNode(t)
 	out := t.TempDir()
 	cmd := exec.Command("node", filepath.Join(root, "web", "editor", "build.mjs"), out)
 	cmd.Dir = root
@@ -60,4 +51,37 @@ func TestEmbeddedBundle(t *testing.T) {
 			t.Errorf("%s does not contain %q", name, want)
 		}
 	}
+}
+
+// TestEditorUnits runs the editor's own unit tests (web/editor/test, node's test runner): the
+// document edits that must keep unknown fields, the mapping of server errors onto nodes, the
+// layout, undo history and version diff.
+func TestEditorUnits(t *testing.T) {
+	root := needNode(t)
+	cmd := exec.Command("node", filepath.Join(root, "web", "editor", "test", "run.mjs"), t.TempDir())
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("editor unit tests failed: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# fail 0")) || bytes.Contains(out, []byte("# pass 0\n")) {
+		t.Fatalf("editor unit tests ran nothing or failed:\n%s", out)
+	}
+}
+
+// needNode returns the repository root, skipping the test (failing it under
+// INKFLOW_REQUIRE_ALL=1) when node or node_modules is missing.
+func needNode(t *testing.T) string {
+	t.Helper()
+	root, err := browser.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		testdb.Need(t, "node is not installed (editor build and unit tests)")
+	}
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "esbuild")); err != nil {
+		testdb.Need(t, "node_modules is missing: run npm ci (editor build and unit tests)")
+	}
+	return root
 }
