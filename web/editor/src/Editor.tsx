@@ -250,8 +250,21 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   };
   const testRun = async (data: M.JSONObject) => {
     const runs = await client.sendEvent(draft.trigger, data);
-    if (runs.length === 0) throw new Error('the event started no run: is the workflow enabled and its trigger this event?');
-    window.location.assign(runsURL + encodeURIComponent(runs[0]));
+    // The event may also start other workflows and functions: open this workflow's run.
+    let mine: string | undefined;
+    for (const r of runs) {
+      const run = await client.req<{ workflow_id?: number | null }>('GET', `/runs/${encodeURIComponent(r)}`).catch(() => null);
+      if (run && String(run.workflow_id) === String(id)) {
+        mine = r;
+        break;
+      }
+    }
+    if (!mine) {
+      throw new Error(
+        `the event started ${runs.length} run(s), none of this workflow: is it enabled, with this trigger?`,
+      );
+    }
+    window.location.assign(runsURL + encodeURIComponent(mine));
   };
 
   // --- side panel -----------------------------------------------------------------------------
