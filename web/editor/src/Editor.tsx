@@ -16,7 +16,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type ActionKind, type Client, type Version, type WorkflowRecord } from './api';
-import { body, fromRecord, type Draft } from './draft';
+import { body, CRON_PREFIX, fromRecord, SCHEDULED_EVENT, type Draft } from './draft';
 import * as H from './history';
 import { layout } from './layout';
 import * as M from './model';
@@ -249,7 +249,11 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     setStatus({ text: `Restored version ${v.version} into the editor. Save to make it the newest version.` });
   };
   const testRun = async (data: M.JSONObject) => {
-    const runs = await client.sendEvent(draft.trigger, data);
+    // A scheduled workflow is started by the scheduler's event naming it (engine/workflow).
+    const cron = draft.trigger.startsWith(CRON_PREFIX);
+    const runs = cron
+      ? await client.sendEvent(SCHEDULED_EVENT, { ...data, workflow_id: Number(id), tick: new Date().toISOString() })
+      : await client.sendEvent(draft.trigger, data);
     // The event may also start other workflows and functions: open this workflow's run.
     let mine: string | undefined;
     for (const r of runs) {

@@ -2,7 +2,7 @@
 // diff and restore), test run and save.
 import { useRef, useState } from 'react';
 import type { Client, Version } from './api';
-import { diff, versionLabel, type Draft } from './draft';
+import { CRON_PREFIX, diff, versionLabel, type Draft } from './draft';
 import type { JSONObject } from './model';
 
 interface Props {
@@ -177,7 +177,13 @@ function TestRun(p: Props & { close: () => void }) {
   return (
     <div className="wf-popover" data-testid="test-run-dialog">
       <h3>
-        Send <code>{p.draft.trigger || '(no trigger)'}</code>
+        {p.draft.trigger.startsWith(CRON_PREFIX) ? (
+          <>Run the schedule now</>
+        ) : (
+          <>
+            Send <code>{p.draft.trigger || '(no trigger)'}</code>
+          </>
+        )}
       </h3>
       <p className="wf-muted">
         Sends a real event with this data{p.dirty ? ' after saving' : ''}; the saved, enabled version runs and its run page opens.

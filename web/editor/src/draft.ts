@@ -3,6 +3,11 @@
 import type { Version, WorkflowRecord } from './api';
 import type { Workflow } from './model';
 
+/** CRON_PREFIX starts a schedule trigger; SCHEDULED_EVENT is what the scheduler sends to run
+ * one scheduled workflow (engine/workflow/trigger.go). */
+export const CRON_PREFIX = 'cron:';
+export const SCHEDULED_EVENT = 'inkflow/workflow.scheduled';
+
 export interface Draft {
   name: string;
   description: string;
