@@ -218,3 +218,26 @@ func TestWorkflowEditorKeepsWorkflowKitExamples(t *testing.T) {
 	}
 	t.Logf("%d workflow-kit examples went through the editor unchanged", len(examples))
 }
+
+// "Test run" on a scheduled workflow starts it now, through the scheduler's own event.
+func TestWorkflowEditorTestRunOfScheduledWorkflowInBrowser(t *testing.T) {
+	browser.Need(t)
+	ts, store, cookie := editorSession(t, testdb.SQLite(t))
+	name, trigger, on := "Nightly", "cron: TZ=Europe/Lisbon 0 4 * * *", true
+	rec, err := store.Create(context.Background(), workflow.Draft{Name: &name, Trigger: &trigger, Enabled: &on,
+		Workflow: []byte(`{"actions":[{"id":"note","kind":"log","inputs":{"message":"nightly"}}],"edges":[{"from":"$source","to":"note"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := browser.Run(t, "testdata/workflow_testrun.mjs", map[string]string{
+		"BASE_URL": ts.URL, "SESSION_COOKIE": cookie, "WORKFLOW_ID": strconv.FormatInt(rec.ID, 10),
+	})
+	m := regexp.MustCompile(`(?m)^RUN (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no run page opened:\n%s", out)
+	}
+	run, err := ts.Eng.GetRun(context.Background(), m[1])
+	if err != nil || run.WorkflowID == nil || *run.WorkflowID != rec.ID {
+		t.Fatalf("run %s = %+v, %v; want a run of workflow %d", m[1], run, err, rec.ID)
+	}
+}
