@@ -41,9 +41,6 @@ func RegisterEmail(r *Registry, cfg EmailConfig) error {
 // Message-ID (derived from the run and step), so mail systems that deduplicate by Message-ID
 // show it once.
 func EmailKind(cfg EmailConfig) Kind {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
-	}
 	return Kind{
 		Name:        "send_email",
 		Title:       "Send email",
@@ -96,6 +93,9 @@ func sendEmail(ctx context.Context, cfg EmailConfig, to, subject, body, key stri
 	}
 	id := messageID(key, srv.from)
 	msg := buildMessage(srv.from, rcpts, subject, body, id)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	if err := srv.deliver(ctx, rcpts, msg); err != nil {
@@ -106,7 +106,7 @@ func sendEmail(ctx context.Context, cfg EmailConfig, to, subject, body, key stri
 
 // smtpServer is a parsed SMTP_URL.
 type smtpServer struct {
-	addr, host string
+	addr, host  string
 	implicitTLS bool
 	auth        smtp.Auth
 	from        string

@@ -63,8 +63,11 @@ func TestSendEmail(t *testing.T) {
 	}
 	// Every attempt of one step sends the same Message-ID, so a resend after a crash can be
 	// recognised; another step gets another.
-	a, _ := sendEmail(context.Background(), EmailConfig{URL: srv.URL("")}, "a@example.com", "s", "b", "run-1:step-1")
-	b, _ := sendEmail(context.Background(), EmailConfig{URL: srv.URL("")}, "a@example.com", "s", "b", "run-1:step-2")
+	a, errA := sendEmail(context.Background(), EmailConfig{URL: srv.URL("")}, "a@example.com", "s", "b", "run-1:step-1")
+	b, errB := sendEmail(context.Background(), EmailConfig{URL: srv.URL("")}, "a@example.com", "s", "b", "run-1:step-2")
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
 	<-srv.Messages
 	<-srv.Messages
 	if a == nil || b == nil || a.MessageID != messageID("run-1:step-1", "inkflow@example.com") || a.MessageID == b.MessageID {
