@@ -72,6 +72,9 @@ try {
   await page.locator('[data-testid=step][data-step=approval] [data-testid=step-details] summary').click();
   await shot(page, 'run.png', { fullPage: true });
   if (process.env.DOCS_DIR) await page.screenshot({ path: path.join(process.env.DOCS_DIR, 'run.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot(page, 'run-phone.png', { fullPage: true });
+  await page.setViewportSize({ width: 1400, height: 1000 });
 
   step('the functions page');
   await page.goto(`${base}/admin/functions`);
