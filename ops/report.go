@@ -1,0 +1,212 @@
+package ops
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
+)
+
+// KindDeps is what the operations kinds read: the CMS (posts, users) and the database (runs,
+// steps).
+type KindDeps struct {
+	CMS *cms.CMS
+	DB  *gorm.DB
+}
+
+// RegisterKinds adds the operations action kinds: editorial_report (the week in numbers) and
+// admin_emails (who to tell). Pair them with send_email (workflow.RegisterEmail).
+func RegisterKinds(r *workflow.Registry, d KindDeps) error {
+	if d.CMS == nil || d.DB == nil {
+		return fmt.Errorf("ops: KindDeps.CMS and KindDeps.DB are required")
+	}
+	return r.Register(reportKind(d), adminEmailsKind(d))
+}
+
+// Report is the editorial_report action's output.
+type Report struct {
+	Subject string `json:"subject"`
+	// Text is the report as plain text, ready for an email body.
+	Text string `json:"text"`
+	// Admins is the enabled admins' addresses, comma separated (send_email's "to").
+	Admins             string   `json:"admins"`
+	Published          []string `json:"published"`
+	WaitingForApproval int64    `json:"waiting_for_approval"`
+	FailedRuns         int64    `json:"failed_runs"`
+	AITokens           int64    `json:"ai_tokens"`
+	Since              string   `json:"since"`
+}
+
+func reportKind(d KindDeps) workflow.Kind {
+	return workflow.Kind{
+		Name:        "editorial_report",
+		Title:       "Editorial report",
+		Description: "Sum up a period: posts published, posts waiting for approval, failed runs and AI tokens used. Output: a subject and a plain-text body for send_email, and the admins' addresses.",
+		Inputs: []workflow.InputSpec{
+			{Name: "period", Title: "Period", Type: workflow.TypeDuration, Default: "7d", Description: "How far back the report looks."},
+		},
+		Output: &workflow.Shape{Type: "object", Fields: map[string]*workflow.Shape{
+			"subject":              {Type: "string"},
+			"text":                 {Type: "string"},
+			"admins":               {Type: "string", Description: "Enabled admins' addresses, comma separated."},
+			"published":            {Type: "array", Items: &workflow.Shape{Type: "string"}},
+			"waiting_for_approval": {Type: "number"},
+			"failed_runs":          {Type: "number"},
+			"ai_tokens":            {Type: "number"},
+		}},
+		Handler: func(ctx context.Context, in workflow.ActionInput) (any, error) {
+			period, ok, err := in.Duration("period")
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				period = 7 * 24 * time.Hour
+			}
+			return buildReport(ctx, d, time.Now().Add(-period))
+		},
+	}
+}
+
+func adminEmailsKind(d KindDeps) workflow.Kind {
+	return workflow.Kind{
+		Name:        "admin_emails",
+		Title:       "Admins' email addresses",
+		Description: "The enabled admins' addresses, for send_email's To field: !ref($.state.<id>.emails).",
+		Output: &workflow.Shape{Type: "object", Fields: map[string]*workflow.Shape{
+			"emails": {Type: "string", Description: "Comma separated."},
+		}},
+		Handler: func(ctx context.Context, in workflow.ActionInput) (any, error) {
+			emails, err := adminEmails(ctx, d.CMS)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"emails": emails}, nil
+		},
+	}
+}
+
+// buildReport gathers the figures since since.
+func buildReport(ctx context.Context, d KindDeps, since time.Time) (*Report, error) {
+	r := &Report{Since: since.UTC().Format("2006-01-02 15:04 UTC"), Published: []string{}}
+	published, _, err := d.CMS.Posts.List(ctx, cms.PostFilter{Status: cms.StatusPublished, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range published {
+		if p.PublishedAt != nil && !p.PublishedAt.Before(since) {
+			r.Published = append(r.Published, p.Title)
+		}
+	}
+	if _, r.WaitingForApproval, err = d.CMS.Posts.List(ctx, cms.PostFilter{Status: cms.StatusNeedsApproval, Limit: 1}); err != nil {
+		return nil, err
+	}
+	db := d.DB.WithContext(ctx)
+	if err := db.Raw(`SELECT COUNT(*) FROM runs WHERE ended_at >= ? AND status = 'failed'`, since.UnixMilli()).Scan(&r.FailedRuns).Error; err != nil {
+		return nil, fmt.Errorf("count failed runs: %w", err)
+	}
+	if r.AITokens, err = tokensSince(ctx, d.DB, since); err != nil {
+		return nil, err
+	}
+	if r.Admins, err = adminEmails(ctx, d.CMS); err != nil {
+		return nil, err
+	}
+	r.Subject = fmt.Sprintf("inkflow weekly report: %d published, %d waiting for approval, %d failed runs", len(r.Published), r.WaitingForApproval, r.FailedRuns)
+	r.Text = r.text()
+	return r, nil
+}
+
+func (r *Report) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Since %s:\n\n", r.Since)
+	fmt.Fprintf(&b, "Posts published: %d\n", len(r.Published))
+	for _, t := range r.Published {
+		fmt.Fprintf(&b, "  - %s\n", t)
+	}
+	fmt.Fprintf(&b, "Posts waiting for approval: %d\n", r.WaitingForApproval)
+	fmt.Fprintf(&b, "Failed runs: %d\n", r.FailedRuns)
+	fmt.Fprintf(&b, "AI tokens used: %d\n", r.AITokens)
+	return b.String()
+}
+
+// tokensSince sums total_tokens over the usage that AI steps of runs started since since
+// recorded. Run ids are UUIDv7, so the run range is a primary-key range.
+func tokensSince(ctx context.Context, db *gorm.DB, since time.Time) (int64, error) {
+	var outputs []string
+	err := db.WithContext(ctx).Raw(`SELECT s.output FROM runs r JOIN steps s ON s.run_id = r.id
+		WHERE r.id >= ? AND s.kind = 'run' AND s.output LIKE '%"total_tokens"%'`, uuidv7Prefix(since.UnixMilli())).Scan(&outputs).Error
+	if err != nil {
+		return 0, fmt.Errorf("read AI usage: %w", err)
+	}
+	var total int64
+	for _, o := range outputs {
+		var out struct {
+			Usage *struct {
+				TotalTokens int64 `json:"total_tokens"`
+			} `json:"usage"`
+		}
+		if json.Unmarshal([]byte(o), &out) == nil && out.Usage != nil {
+			total += out.Usage.TotalTokens
+		}
+	}
+	return total, nil
+}
+
+// adminEmails lists the enabled admins' addresses, comma separated. No admin is an error a
+// retry cannot fix: the mail would go nowhere.
+func adminEmails(ctx context.Context, c *cms.CMS) (string, error) {
+	users, err := c.Users.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	var out []string
+	for _, u := range users {
+		if u.Role == cms.RoleAdmin && !u.Disabled {
+			out = append(out, u.Email)
+		}
+	}
+	if len(out) == 0 {
+		return "", engine.NonRetriable(engine.Errorf(engine.EInvalid, "there is no enabled admin to write to"))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", "), nil
+}
+
+//go:embed templates/*.json
+var templateFiles embed.FS
+
+// Template is a workflow template: the body POST /api/workflows/import takes.
+type Template struct {
+	// ID names the template in URLs ("weekly-report").
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// JSON is the import body: {"name", "description", "trigger", "workflow": {...}}.
+	JSON json.RawMessage `json:"-"`
+}
+
+// Templates lists the operations workflow templates, sorted by id.
+func Templates() []Template {
+	entries, _ := templateFiles.ReadDir("templates")
+	var out []Template
+	for _, e := range entries {
+		raw, err := templateFiles.ReadFile("templates/" + e.Name())
+		if err != nil {
+			continue
+		}
+		var head struct{ Name, Description string }
+		if json.Unmarshal(raw, &head) != nil {
+			continue
+		}
+		out = append(out, Template{ID: strings.TrimSuffix(e.Name(), ".json"), Name: head.Name, Description: head.Description, JSON: raw})
+	}
+	return out
+}
