@@ -20,10 +20,9 @@ type committer struct {
 }
 
 type commitReq struct {
-	step      *stepRow // a step record to store (firstStep: the run's first), or
-	firstStep bool
-	finish    *finishRec // a run's successful end
-	done      chan error
+	step   *stepRow   // a step record to store, or
+	finish *finishRec // a run's successful end
+	done   chan error
 }
 
 type finishRec struct {
@@ -101,15 +100,12 @@ func (c *committer) commit(group []*commitReq) {
 func (c *committer) write(group []*commitReq) ([]error, error) {
 	e := c.e
 	now := ms(e.now())
-	var stepRuns, finRuns, first []string
+	var stepRuns, finRuns []string
 	var steps []stepRow
 	var fins []*finishRec
 	for _, r := range group {
 		if r.step != nil {
 			stepRuns = append(stepRuns, r.step.RunID)
-			if r.firstStep {
-				first = append(first, r.step.RunID)
-			}
 		} else {
 			finRuns = append(finRuns, r.finish.runID)
 			fins = append(fins, r.finish)
@@ -130,12 +126,6 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 				stepRuns, e.opts.WorkerID).Scan(&ids).Error
 			if err != nil {
 				return fmt.Errorf("check leases: %w", err)
-			}
-			if len(first) > 0 {
-				// Runs storing their first step: mark them so a replay knows to load steps.
-				if err := tx.Exec(`UPDATE runs SET step_count = 1 WHERE id IN ? AND step_count = 0`, first).Error; err != nil {
-					return fmt.Errorf("mark runs with steps: %w", err)
-				}
 			}
 			for _, id := range ids {
 				owned[id] = true

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,12 +20,11 @@ type execution struct {
 	run     runRow
 	trigger map[string]any // the triggering event as CEL and match paths see it
 	step    *Step
-
-	mu sync.Mutex // guards run.StepCount between parallel steps
 }
 
 // execute replays a claimed run's handler and records how it ended.
-func (e *Engine) execute(ctx context.Context, run runRow) {
+// rows are the run's stored steps, loaded for the whole claim batch at once.
+func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	x := &execution{e: e, run: run}
 	defer func() {
 		if r := recover(); r != nil { // a bug in the engine itself: never take the worker down
@@ -46,14 +44,6 @@ func (e *Engine) execute(ctx context.Context, run runRow) {
 	}
 	if err := json.Unmarshal([]byte(run.Event), &x.trigger); err != nil {
 		x.trigger = map[string]any{}
-	}
-	var rows []stepRow
-	if run.StepCount == 0 {
-		// A run that never stored a step has none to replay: skip the query.
-	} else if err := e.db.WithContext(ctx).Where("run_id = ?", run.ID).Order("seq").Find(&rows).Error; err != nil {
-		e.log.Warn("load steps", "run_id", run.ID, "err", err)
-		x.release()
-		return
 	}
 	x.step = newStep(x, rows)
 	in := &Input{Event: ev, Step: x.step, Run: RunInfo{ID: run.ID, FunctionID: run.FunctionID, Attempt: run.Attempt,
@@ -273,7 +263,7 @@ func (x *execution) commitStep(row *stepRow, hook func(tx *gorm.DB) error) error
 	var err error
 	if hook == nil {
 		stored := *row
-		err = x.e.commits.do(&commitReq{step: &stored, firstStep: x.firstStep()})
+		err = x.e.commits.do(&commitReq{step: &stored})
 	} else {
 		err = x.commitAlone(row, hook, now)
 	}
@@ -305,22 +295,10 @@ func (x *execution) mayHaveWaits() bool {
 	return false
 }
 
-// firstStep reports, once, whether the run has stored no step before: the run row then gets
-// marked so that a later replay loads steps instead of skipping the query.
-func (x *execution) firstStep() bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.run.StepCount > 0 {
-		return false
-	}
-	x.run.StepCount = 1
-	return true
-}
-
 // commitAlone stores a step whose hook has more to write, in a transaction of its own.
 func (x *execution) commitAlone(row *stepRow, hook func(tx *gorm.DB) error, now int64) error {
 	return x.e.tx(context.Background(), func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?, step_count = step_count + 1
+		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
 			now, now+x.e.opts.Lease.Milliseconds(), x.run.ID, x.e.opts.WorkerID)
 		if res.Error != nil {

@@ -34,7 +34,6 @@ type runRow struct {
 	ParentStepID    string
 	Output          *string
 	Error           string
-	StepCount       int
 	CreatedAt       int64 `gorm:"autoCreateTime:false"`
 	StartedAt       *int64
 	EndedAt         *int64

@@ -159,7 +159,7 @@ func (b *batch) flush(tx *gorm.DB) error {
 		r := &b.runs[i]
 		return []any{r.ID, r.FunctionID, r.Status, r.EventID, r.EventName, r.Event, r.WorkflowID, r.WorkflowVersion,
 			r.ConcurrencyKey, r.Attempt, r.DueAt, r.LeaseOwner, r.LeaseUntil, r.ParentRunID, r.ParentStepID,
-			r.Output, r.Error, r.StepCount, r.CreatedAt, r.StartedAt, r.EndedAt, r.UpdatedAt}
+			r.Output, r.Error, r.CreatedAt, r.StartedAt, r.EndedAt, r.UpdatedAt}
 	})
 	if err != nil {
 		return fmt.Errorf("insert runs: %w", err)
@@ -185,7 +185,7 @@ func (b *batch) flush(tx *gorm.DB) error {
 var (
 	runCols = []string{"id", "function_id", "status", "event_id", "event_name", "event", "workflow_id", "workflow_version",
 		"concurrency_key", "attempt", "due_at", "lease_owner", "lease_until", "parent_run_id", "parent_step_id",
-		"output", "error", "step_count", "created_at", "started_at", "ended_at", "updated_at"}
+		"output", "error", "created_at", "started_at", "ended_at", "updated_at"}
 	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "if_expr", "trigger", "expires_at", "created_at"}
 	eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids"}
 )

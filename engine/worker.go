@@ -64,6 +64,12 @@ func (e *Engine) Start(ctx context.Context) error {
 				e.log.Warn("claim runs", "err", err)
 			}
 			claimed = len(runs)
+			steps, err := e.loadSteps(ctx, runs)
+			if err != nil {
+				e.log.Warn("load steps of claimed runs", "err", err)
+				e.releaseRuns(runs)
+				runs = nil
+			}
 			for _, r := range runs {
 				slots <- struct{}{}
 				running.Add(1)
@@ -76,7 +82,7 @@ func (e *Engine) Start(ctx context.Context) error {
 						default:
 						}
 					}()
-					e.execute(execCtx, r)
+					e.execute(execCtx, r, steps[r.ID])
 				}()
 			}
 		}
@@ -206,6 +212,37 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 	err := tx.Raw(`UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
 		started_at = COALESCE(started_at, ?) WHERE id IN ? RETURNING *`, e.opts.WorkerID, lease, now, now, ids).Scan(&runs).Error
 	return runs, err
+}
+
+// loadSteps reads the stored steps of claimed runs with one query, ordered for replay.
+func (e *Engine) loadSteps(ctx context.Context, runs []runRow) (map[string][]stepRow, error) {
+	out := make(map[string][]stepRow, len(runs))
+	if len(runs) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	var rows []stepRow
+	if err := e.db.WithContext(ctx).Where("run_id IN ?", ids).Order("run_id, seq").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.RunID] = append(out[r.RunID], r)
+	}
+	return out, nil
+}
+
+// releaseRuns hands claimed runs back untouched.
+func (e *Engine) releaseRuns(runs []runRow) {
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.ID
+	}
+	if err := e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0 WHERE id IN ? AND lease_owner = ?`, ids, e.opts.WorkerID).Error; err != nil {
+		e.log.Warn("release runs", "err", err)
+	}
 }
 
 // nextDue is when the earliest sleeping, waiting or backing-off run becomes due.
