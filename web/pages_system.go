@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/database"
+	"github.com/inkflow/inkflow/ops"
 	"github.com/inkflow/inkflow/templates"
 )
 
@@ -34,6 +35,9 @@ func (s *Server) systemPage(c echo.Context) error {
 	}
 	d := templates.System{Now: time.Now(), Database: string(database.DialectOf(s.cfg.DB)), QueueDepth: q.Depth, OldestDue: q.OldestDue,
 		Runs: map[string]int{}, Crons: s.cronFires()}
+	for _, t := range ops.Templates() {
+		d.Templates = append(d.Templates, templates.SystemTemplate{ID: t.ID, Name: t.Name, Description: t.Description})
+	}
 	for st, n := range counts {
 		d.Runs[string(st)] = n
 	}

@@ -2,13 +2,16 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/ops"
 )
 
 func TestSystemPage(t *testing.T) {
@@ -69,6 +72,70 @@ func TestSystemPage(t *testing.T) {
 		editor.login("editor@example.com")
 		if res := editor.get("/admin/system"); res.Status != 403 {
 			t.Errorf("editor: %d, want 403", res.Status)
+		}
+	})
+}
+
+// The operations templates import from the API and from the System page's buttons, as
+// disabled workflows.
+func TestImportOperationsTemplates(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cms.New(cms.Options{DB: db.DB, Engine: eng})
+		reg := workflow.NewRegistry()
+		if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := workflow.RegisterEmail(reg, workflow.EmailConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ops.RegisterKinds(reg, ops.KindDeps{CMS: c, DB: db.DB}); err != nil {
+			t.Fatal(err)
+		}
+		store := workflow.NewStore(db.DB, reg)
+		ts := newTestServer(t, db, eng, func(cfg *Config) { cfg.Workflows = store })
+		admin := ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+		token, _, err := ts.CMS.Tokens.Create(context.Background(), admin.ID, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		res := ts.api(t, token, "GET", "/api/templates", nil)
+		var list struct {
+			Templates []struct{ ID, Name string } `json:"templates"`
+		}
+		if err := json.Unmarshal([]byte(res.Body), &list); err != nil || res.Status != 200 || len(list.Templates) != 2 {
+			t.Fatalf("GET /api/templates: %d %s", res.Status, res.Body)
+		}
+		res = ts.api(t, token, "POST", "/api/templates/weekly-report/import", nil)
+		var rec struct {
+			ID      int64  `json:"id"`
+			Trigger string `json:"trigger"`
+			Enabled bool   `json:"enabled"`
+		}
+		if err := json.Unmarshal([]byte(res.Body), &rec); err != nil || res.Status != 201 || rec.Trigger != "cron: TZ=UTC 0 8 * * 1" || rec.Enabled {
+			t.Fatalf("import weekly-report: %d %s", res.Status, res.Body)
+		}
+		if res := ts.api(t, token, "POST", "/api/templates/nope/import", nil); res.Status != 404 {
+			t.Errorf("unknown template: %d", res.Status)
+		}
+
+		b := ts.client(t)
+		b.login("admin@example.com")
+		page := b.get("/admin/system")
+		if len(findTestID(t, page.Body, "import-failure-alert")) != 1 {
+			t.Fatal("the System page offers no failure-alert import")
+		}
+		res = b.post("/admin/system/templates/failure-alert", nil)
+		if res.Status != 303 || !strings.HasPrefix(res.Header.Get("Location"), "/admin/workflows/") {
+			t.Fatalf("import from the page: %d %s", res.Status, res.Header.Get("Location"))
+		}
+		all, err := store.List(context.Background())
+		if err != nil || len(all) != 2 {
+			t.Fatalf("workflows after two imports: %d %v", len(all), err)
 		}
 	})
 }

@@ -83,6 +83,7 @@ func (s *Server) routes() {
 	e.GET("/admin/users", s.usersPage, admin)
 	e.POST("/admin/users", s.inviteUser, admin)
 	e.GET("/admin/system", s.systemPage, admin) // workers, queue, cron (pages_system.go)
+	e.POST("/admin/system/templates/:id", s.importTemplatePage, admin) // pages_system_templates.go
 	e.POST("/admin/users/:id/role", s.setUserRole, admin)
 	e.POST("/admin/users/:id/disable", s.setUserDisabled(true), admin)
 	e.POST("/admin/users/:id/enable", s.setUserDisabled(false), admin)
@@ -111,5 +112,7 @@ func (s *Server) routes() {
 	e.POST("/api/posts/:id/reject", endpoint(http.StatusOK, s.postActionAPI("reject")), approver)
 	e.POST("/api/posts/:id/publish", endpoint(http.StatusOK, s.postActionAPI("publish")), approver)
 	e.POST("/api/posts/:id/unpublish", endpoint(http.StatusOK, s.postActionAPI("unpublish")), approver)
+	e.GET("/api/templates", endpoint(http.StatusOK, s.listTemplates), admin)
+	e.POST("/api/templates/:id/import", endpoint(http.StatusCreated, s.importTemplate), admin)
 	s.workflowRoutes(viewer, admin) // /api/workflows..., /api/actions (api_workflows.go)
 }
