@@ -567,3 +567,37 @@ func TestRunsListingAndRerun(t *testing.T) {
 		}
 	})
 }
+
+func TestRetryResumesAtTheFailedStep(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var first, second atomic.Int32
+		fn := &engine.Function{ID: "resumable", Triggers: []engine.Trigger{{Event: "t/resume"}}, Retries: engine.Retries(0),
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				if _, err := in.Step.Run(ctx, "first", func(ctx context.Context) (any, error) { return first.Add(1), nil }); err != nil {
+					return nil, err
+				}
+				return in.Step.Run(ctx, "second", func(ctx context.Context) (any, error) {
+					if second.Add(1) == 1 {
+						return nil, errors.New("downstream was down")
+					}
+					return "done", nil
+				})
+			}}
+		h := start(t, db, []*engine.Function{fn})
+		id := oneRun(t, h.send("t/resume", nil))
+		h.await(id, engine.StatusFailed)
+		if err := h.e.Retry(h.ctx, "nope"); engine.ErrorCode(err) != engine.ENotFound {
+			t.Errorf("retry unknown run: %v", err)
+		}
+		if err := h.e.Retry(h.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		run := h.await(id, engine.StatusCompleted)
+		if string(run.Output) != `"done"` || run.Error != "" || first.Load() != 1 || second.Load() != 2 {
+			t.Errorf("after retry: output %s error %q, first ran %d times (want 1), second %d (want 2)", run.Output, run.Error, first.Load(), second.Load())
+		}
+		if err := h.e.Retry(h.ctx, id); engine.ErrorCode(err) != engine.EConflict {
+			t.Errorf("retry of a completed run: %v", err)
+		}
+	})
+}

@@ -72,6 +72,53 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 	return id, nil
 }
 
+// Retry resumes a failed run at the step that failed: its completed steps keep their stored
+// results, the failed step gets a fresh set of attempts (a failed Invoke starts a new child),
+// and the run is queued again under the same id. EConflict unless the run has failed.
+func (e *Engine) Retry(ctx context.Context, runID string) error {
+	err := e.tx(ctx, func(tx *gorm.DB) error {
+		var run runRow
+		if err := tx.Where("id = ?", runID).Take(&run).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return Errorf(ENotFound, "run %s not found", runID)
+			}
+			return err
+		}
+		if run.Status != StatusFailed {
+			return Errorf(EConflict, "run %s is %s; only a failed run can be retried", runID, run.Status)
+		}
+		now := ms(e.now())
+		if err := tx.Exec(`DELETE FROM steps WHERE run_id = ? AND status = ? AND kind = ?`, runID, stepFailed, kindInvoke).Error; err != nil {
+			return err
+		}
+		err := tx.Exec(`UPDATE steps SET status = ?, attempts = 0, error = '', wake_at = ?, ended_at = NULL WHERE run_id = ? AND status = ?`,
+			stepRetrying, now, runID, stepFailed).Error
+		if err != nil {
+			return err
+		}
+		res := tx.Exec(`UPDATE runs SET status = ?, error = '', output = NULL, ended_at = NULL, attempt = 0, due_at = ?, updated_at = ?,
+			lease_owner = '', lease_until = 0 WHERE id = ? AND status = ?`, StatusQueued, now, now, runID, StatusFailed)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		if r := e.function(run.FunctionID); r != nil && len(r.fn.CancelOn) > 0 {
+			var p preparedEvent
+			p.payload = run.Event
+			_ = json.Unmarshal([]byte(run.Event), &p.m)
+			b := &batch{waits: cancelRows(r, p, runID, now)}
+			if err := b.flush(tx); err != nil {
+				return err
+			}
+		}
+		return e.notify(tx)
+	})
+	if err != nil {
+		return err
+	}
+	e.signal()
+	return nil
+}
+
 // GetRun returns a run with its steps and what it waits for; ENotFound if there is none.
 func (e *Engine) GetRun(ctx context.Context, runID string) (*Run, error) {
 	db := e.db.WithContext(ctx)

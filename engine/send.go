@@ -276,8 +276,15 @@ func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID stri
 		}
 	}
 	b.runs = append(b.runs, row)
+	b.waits = append(b.waits, cancelRows(r, p, id, now)...)
+	return id
+}
+
+// cancelRows are the CancelOn registrations of run runID of r triggered by p.
+func cancelRows(r *registered, p preparedEvent, runID string, now int64) []waitRow {
+	var rows []waitRow
 	for _, c := range r.fn.CancelOn {
-		w := waitRow{ID: newID(), Kind: waitCancel, RunID: id, EventName: c.Event, IfExpr: c.If,
+		w := waitRow{ID: newID(), Kind: waitCancel, RunID: runID, EventName: c.Event, IfExpr: c.If,
 			ExpiresAt: never, CreatedAt: now}
 		if c.Match != "" {
 			v, ok := matchValue(p.m, c.Match)
@@ -289,9 +296,9 @@ func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID stri
 		if c.If != "" {
 			w.Trigger = p.payload
 		}
-		b.waits = append(b.waits, w)
+		rows = append(rows, w)
 	}
-	return id
+	return rows
 }
 
 // notify tells other processes at commit that runs are due (PostgreSQL only).

@@ -786,7 +786,7 @@ func runActions(r *engine.Run) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<button type=\"submit\" data-testid=\"retry\" title=\"Starts a new run from the same event; completed steps run again.\">Retry from failed step</button></form><span class=\"hint\">Retry starts a new run from the same event (the engine does not resume failed runs yet).</span>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<button type=\"submit\" data-testid=\"retry\" title=\"Resumes this run at the step that failed; completed steps keep their results.\">Retry from failed step</button></form><span class=\"hint\">Retry starts a new run from the same event (the engine does not resume failed runs yet).</span>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

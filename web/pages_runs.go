@@ -141,7 +141,7 @@ func (s *Server) runEvents(c echo.Context) error {
 var runNotices = map[string]string{
 	"cancelled": "Cancelled: a sleeping or waiting run stops at once, a running one at its next step.",
 	"rerun":     "This run was started again from the same event.",
-	"retry":     "Started again from the same event (the engine does not resume a failed run at its failed step yet).",
+	"retry":     "Resumed at the failed step: completed steps keep their results.",
 }
 
 // runDetail loads a run with its steps and, for a workflow run, its graph.
@@ -214,9 +214,16 @@ func (s *Server) cancelRunPage(c echo.Context) error {
 	return seeOther(c, "/admin/runs/"+id+"?done=cancelled")
 }
 
+// retryRunPage resumes a failed run at its failed step (same run, completed steps kept).
+func (s *Server) retryRunPage(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.eng.Retry(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return seeOther(c, "/admin/runs/"+id+"?done=retry")
+}
+
 // rerunPage starts a new run from the same event (and workflow version) and opens it.
-// "Retry from failed step" (done=retry) is the same for now: the engine can only start a
-// run over; resuming at the failed step needs an engine call that keeps the completed steps.
 func (s *Server) rerunPage(done string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id, err := s.eng.Rerun(c.Request().Context(), c.Param("id"))

@@ -347,7 +347,18 @@ func TestRunPage(t *testing.T) {
 			t.Errorf("cancel twice: %d", r.Status)
 		}
 
-		for _, path := range []string{"rerun", "retry"} {
+		// Retry resumes the failed run itself: same id, its failed step tried afresh.
+		r = ad.post("/admin/runs/"+broke+"/retry", nil)
+		if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther || loc != "/admin/runs/"+broke+"?done=retry" {
+			t.Fatalf("retry: %d %s", r.Status, loc)
+		}
+		if again := awaitStatus(t, eng, broke, engine.StatusFailed); len(again.Steps) != 1 || again.Steps[0].Attempts != 2 {
+			t.Errorf("retried run: %+v", again.Steps)
+		}
+		if r := ad.post("/admin/runs/"+greet+"/retry", nil); r.Status != 409 {
+			t.Errorf("retry of a completed run: %d", r.Status)
+		}
+		for _, path := range []string{"rerun"} {
 			r = ad.post("/admin/runs/"+greet+"/"+path, nil)
 			loc := r.Header.Get("Location")
 			if r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/runs/") || strings.Contains(loc, greet) {
