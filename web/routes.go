@@ -19,7 +19,7 @@ func (s *Server) routes() {
 	// Operations
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.POST("/e/:key", s.intake) // Inngest-compatible event intake; the key is checked inside (intake.go)
+	e.POST("/e/:key", s.intake)    // Inngest-compatible event intake; the key is checked inside (intake.go)
 	e.GET("/metrics", s.metrics()) // Prometheus (metrics.go)
 	e.GET("/static/*", s.static)
 
@@ -82,7 +82,7 @@ func (s *Server) routes() {
 	// Admin pages: people and tokens
 	e.GET("/admin/users", s.usersPage, admin)
 	e.POST("/admin/users", s.inviteUser, admin)
-	e.GET("/admin/system", s.systemPage, admin) // workers, queue, cron (pages_system.go)
+	e.GET("/admin/system", s.systemPage, admin)                        // workers, queue, cron (pages_system.go)
 	e.POST("/admin/system/templates/:id", s.importTemplatePage, admin) // pages_system_templates.go
 	e.POST("/admin/users/:id/role", s.setUserRole, admin)
 	e.POST("/admin/users/:id/disable", s.setUserDisabled(true), admin)
