@@ -55,11 +55,18 @@ try {
   await page.getByTestId('save').click();
   await page.getByTestId('status').filter({ hasText: 'Not saved' }).waitFor();
 
-  step('delete a third node with the keyboard');
+  step('delete a third node with the keyboard, undo, redo');
   await page.getByTestId('palette-log').dragTo(canvas, { targetPosition: { x: 620, y: 260 } });
   await page.getByTestId('node-log_2').waitFor();
   await page.getByTestId('node-log_2').click();
+  const before = await page.getByTestId('node-log_2').boundingBox();
   await page.keyboard.press('Delete');
+  await waitCount(page, '[data-testid="node-log_2"]', 0);
+  await page.keyboard.press('Control+z');
+  await page.getByTestId('node-log_2').waitFor();
+  const after = await page.getByTestId('node-log_2').boundingBox();
+  check(Math.abs(before.x - after.x) < 2 && Math.abs(before.y - after.y) < 2, 'undo puts the deleted node back where it was');
+  await page.keyboard.press('Control+Shift+z');
   await waitCount(page, '[data-testid="node-log_2"]', 0);
 
   step('fill the inputs in the side panel');

@@ -50,6 +50,8 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   const [nodes, setNodes] = useState<EditorNode[]>([]);
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
   const selectNext = useRef<string | null>(null);
+  // Where each node was last drawn, so that undoing a delete puts the node back in place.
+  const lastSeen = useRef(new Map<string, Position>());
   const kindMap = useMemo(() => new Map(kinds.map((k) => [k.kind, k])), [kinds]);
   const dirty = draft !== saved;
 
@@ -62,7 +64,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
 
   // --- canvas nodes, derived from the draft ------------------------------------------------
   useEffect(() => {
-    setNodes((prev) => deriveNodes(prev, draft, kindMap, problems, selectNext));
+    setNodes((prev) => deriveNodes(prev, draft, kindMap, problems, selectNext, lastSeen.current));
   }, [draft, kindMap, problems]);
 
   const edges: FlowEdge[] = useMemo(
@@ -378,21 +380,26 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
 }
 
 // deriveNodes builds canvas nodes for the draft, keeping each existing node's view state.
-// Position: the saved one (metadata), else where it is on screen, else the auto-layout's.
+// Position: the saved one (metadata), else where it is on screen, else where it was last drawn
+// (an undone delete), else the auto-layout's.
 function deriveNodes(
   prev: EditorNode[],
   d: Draft,
   kinds: Map<string, ActionKind>,
   problems: Problems,
   selectNext: React.MutableRefObject<string | null>,
+  lastSeen: Map<string, Position>,
 ): EditorNode[] {
   const old = new Map(prev.map((n) => [n.id, n]));
+  for (const n of prev) lastSeen.set(n.id, n.position);
   const saved = M.positionsOf(d.workflow);
   let auto: Record<string, Position> | null = null;
   const pos = (id: string): Position => {
     if (saved[id]) return saved[id];
     const o = old.get(id);
     if (o) return o.position;
+    const seen = lastSeen.get(id);
+    if (seen) return seen;
     auto ??= layout(d.workflow);
     return auto[id] ?? { x: 0, y: 0 };
   };

@@ -135,11 +135,14 @@ export function updateEdge(w: Workflow, index: number, fn: (e: Edge) => Edge): W
 /** remove deletes actions (and every edge touching them) and edges by index. */
 export function remove(w: Workflow, actionIDs: Set<string>, edgeIndexes: Set<number>): Workflow {
   if (actionIDs.size === 0 && edgeIndexes.size === 0) return w;
-  return {
+  const next = {
     ...w,
     actions: w.actions.filter((a) => !actionIDs.has(a.id)),
     edges: w.edges.filter((e, i) => !edgeIndexes.has(i) && !actionIDs.has(e.from) && !actionIDs.has(e.to)),
   };
+  // Drop the removed actions' saved positions too (withPositions keeps only live ids).
+  const pos = positionsOf(w);
+  return Object.keys(pos).some((id) => actionIDs.has(id)) ? withPositions(next, pos) : next;
 }
 
 /** upstream lists the actions from which id can be reached, nearest first. */

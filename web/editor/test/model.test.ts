@@ -55,6 +55,9 @@ test('remove drops actions with every edge touching them, and edges by index', (
   const e = M.remove(w, new Set(), new Set([1]));
   assert.deepEqual(e.edges, [w.edges[0]]);
   assert.deepEqual(e.actions, w.actions);
+  const placed = M.withPositions(w, { a: { x: 1, y: 2 }, b: { x: 3, y: 4 } });
+  assert.deepEqual(M.positionsOf(M.remove(placed, new Set(['a']), new Set())), { b: { x: 3, y: 4 } });
+  assert.equal(M.remove(w, new Set(['a']), new Set()).metadata, w.metadata, 'no positions: metadata untouched');
 });
 
 test('positions go to metadata.inkflow.positions, beside the metadata already there', () => {
