@@ -103,7 +103,9 @@ func TestThreeInstancesShareOnePostgres(t *testing.T) {
 
 	// Stop one instance under load: it must leave with exit status 0 and hold no run.
 	victim := cluster[2]
-	waitFor(t, time.Minute, "some runs to complete", func() bool { return countRows(t, db, "runs", "function_id = 'bench-steps' AND status = 'completed'") > 200 })
+	waitFor(t, time.Minute, "some runs to complete", func() bool {
+		return countRows(t, db, "runs", "function_id = 'bench-steps' AND status = 'completed'") > 200
+	})
 	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
