@@ -202,8 +202,8 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 			{"id":"timeout","kind":"wait_for_event","inputs":{"event":"never.comes","timeout":"20ms"}},
 			{"id":"late","kind":"echo","inputs":{"value":"timed out"}},
 			{"id":"hook","kind":"webhook","inputs":{"url":"`+hook.URL+`/in","body":{"n":"!ref($.state.vals.n)"}}}],
-			"edges":[{"from":"$source","to":"vals"},{"from":"vals","to":"nap"},{"from":"nap","to":"note"},{"from":"note","to":"timeout"},
-			{"from":"timeout","to":"late","conditional":{"type":"else","ref":"!ref($.output)"}},{"from":"late","to":"tell"},{"from":"vals","to":"hook"}]}`)
+			"edges":[{"from":"$source","to":"vals"},{"from":"vals","to":"tell"},{"from":"tell","to":"timeout"},{"from":"timeout","to":"nap"},
+			{"from":"nap","to":"note"},{"from":"timeout","to":"late","conditional":{"type":"else","ref":"!ref($.output)"}},{"from":"vals","to":"hook"}]}`)
 		run := sys.await(sys.send("kinds.go", map[string]any{"n": 5, "who": "ana"})[0], engine.StatusCompleted)
 		var res Result
 		if err := json.Unmarshal(run.Output, &res); err != nil {
