@@ -31,6 +31,9 @@ type Engine struct {
 	funcs map[string]*registered
 
 	commits *committer
+	// inflight holds the ids of the runs this process is executing: heartbeats extend exactly
+	// these leases, so a run this process has given up on expires even while it lives.
+	inflight sync.Map
 
 	// wake is the in-process signal that runs may be due; LISTEN/NOTIFY feeds it on PostgreSQL.
 	wake chan struct{}

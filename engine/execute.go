@@ -26,6 +26,8 @@ type execution struct {
 // rows are the run's stored steps, loaded for the whole claim batch at once.
 func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	x := &execution{e: e, run: run}
+	e.inflight.Store(run.ID, struct{}{})
+	defer e.inflight.Delete(run.ID)
 	defer func() {
 		if r := recover(); r != nil { // a bug in the engine itself: never take the worker down
 			e.log.Error("run execution panicked", "run_id", run.ID, "panic", r, "stack", string(debug.Stack()))
@@ -56,6 +58,9 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	switch s := sig.(type) {
 	case abortSignal:
 		e.log.Info("run left without writing", "run_id", run.ID, "reason", s.reason)
+		if !s.leaseLost {
+			x.releaseLater()
+		}
 		return
 	case suspendSignal:
 		x.suspend()
@@ -134,6 +139,9 @@ func (x *execution) finish(status Status, output []byte, errMsg string) {
 		}
 		return x.e.afterEnd(context.Background(), tx, x.run, status, out, errMsg, now)
 	})
+	if x.run.ParentRunID != "" {
+		x.e.signal() // the invoking run is due now
+	}
 }
 
 var errLeaseLost = errors.New("lease lost")
@@ -145,6 +153,9 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 		return fmt.Errorf("drop waits: %w", err)
 	}
 	if run.ParentRunID != "" {
+		if err := e.lockRuns(tx, map[string]bool{run.ParentRunID: true}); err != nil {
+			return err
+		}
 		st, msg := stepCompleted, ""
 		if status != StatusCompleted {
 			st, msg = stepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
@@ -244,12 +255,25 @@ func (x *execution) release() {
 		x.run.ID, x.e.opts.WorkerID).Error
 }
 
-// write runs fn in a transaction; a failure means this worker cannot record the run's
-// progress, so it leaves the run for its lease to expire.
+// write runs fn in a transaction. If the database refuses it, the run is handed back to be
+// tried again shortly (its steps so far are safe); if that fails too, this worker stops
+// heartbeating it when the execution ends, so its lease expires and another worker takes it.
 func (x *execution) write(fn func(tx *gorm.DB) error) {
 	err := x.e.tx(context.Background(), fn)
 	if err != nil && !errors.Is(err, errLeaseLost) {
 		x.e.log.Warn("record run progress", "run_id", x.run.ID, "err", err)
+		x.releaseLater()
+	}
+}
+
+// releaseLater hands the run back, due after a short pause so a repeating database error
+// does not spin.
+func (x *execution) releaseLater() {
+	due := ms(x.e.now().Add(x.e.backoff(1, nil)))
+	err := x.e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0, due_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+		due, x.run.ID, x.e.opts.WorkerID).Error
+	if err != nil {
+		x.e.log.Warn("hand back run", "run_id", x.run.ID, "err", err)
 	}
 }
 
@@ -258,14 +282,20 @@ func (x *execution) write(fn func(tx *gorm.DB) error) {
 // row is written and may change it. A domain error (*Error) from hook is returned with
 // nothing written; any other failure unwinds the handler without writing more.
 func (x *execution) commitStep(row *stepRow, hook func(tx *gorm.DB) error) error {
+	return x.commitStepAfter(row, nil, hook)
+}
+
+// commitStepAfter is commitStep with pre run first in the transaction, before the run row is
+// locked: locks that must come before the run's (event names) are taken there.
+func (x *execution) commitStepAfter(row *stepRow, pre, hook func(tx *gorm.DB) error) error {
 	now := ms(x.e.now())
 	var domain *Error
 	var err error
-	if hook == nil {
+	if hook == nil && pre == nil {
 		stored := *row
 		err = x.e.commits.do(&commitReq{step: &stored})
 	} else {
-		err = x.commitAlone(row, hook, now)
+		err = x.commitAlone(row, pre, hook, now)
 	}
 	if err == nil {
 		return nil
@@ -274,7 +304,7 @@ func (x *execution) commitStep(row *stepRow, hook func(tx *gorm.DB) error) error
 		return domain
 	}
 	if errors.Is(err, errLeaseLost) {
-		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)"})
+		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)", leaseLost: true})
 	}
 	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
 }
@@ -296,8 +326,13 @@ func (x *execution) mayHaveWaits() bool {
 }
 
 // commitAlone stores a step whose hook has more to write, in a transaction of its own.
-func (x *execution) commitAlone(row *stepRow, hook func(tx *gorm.DB) error, now int64) error {
+func (x *execution) commitAlone(row *stepRow, pre, hook func(tx *gorm.DB) error, now int64) error {
 	return x.e.tx(context.Background(), func(tx *gorm.DB) error {
+		if pre != nil {
+			if err := pre(tx); err != nil {
+				return err
+			}
+		}
 		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
 			now, now+x.e.opts.Lease.Milliseconds(), x.run.ID, x.e.opts.WorkerID)

@@ -9,6 +9,9 @@ import (
 	"cel.dev/cel-go/cel"
 )
 
+// maxCachedExprs bounds the compiled-program cache.
+const maxCachedExprs = 512
+
 // exprs compiles CEL expressions once and caches the programs. Expressions see `event` (the
 // triggering event as a JSON object) and `async` (the candidate event, for waits and
 // cancellation), both dynamic maps.
@@ -43,6 +46,11 @@ func (x *exprs) compile(src string) (cel.Program, error) {
 	p, err := x.env.Program(ast)
 	if err != nil {
 		return nil, Errorf(EInvalid, "expression %q: %v", src, err)
+	}
+	if len(x.progs) >= maxCachedExprs {
+		// Waits carry expressions with per-run values filled in: start over rather than grow
+		// without bound (the hot ones come back on their next use).
+		x.progs = map[string]cel.Program{}
 	}
 	x.progs[src] = p
 	return p, nil

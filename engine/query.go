@@ -32,6 +32,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	if !ok {
 		return Errorf(EConflict, "run %s has already finished", runID)
 	}
+	e.signal() // an invoking parent may be due now
 	return nil
 }
 
@@ -88,10 +89,14 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 			return Errorf(EConflict, "run %s is %s; only a failed run can be retried", runID, run.Status)
 		}
 		now := ms(e.now())
-		if err := tx.Exec(`DELETE FROM steps WHERE run_id = ? AND status = ? AND kind = ?`, runID, stepFailed, kindInvoke).Error; err != nil {
+		// A failed invoke starts a new child; a wait left pending by a parallel branch lost its
+		// registration when the run ended, so it is declared afresh on replay.
+		err := tx.Exec(`DELETE FROM steps WHERE run_id = ? AND ((status = ? AND kind = ?) OR status = ?)`,
+			runID, stepFailed, kindInvoke, stepWaiting).Error
+		if err != nil {
 			return err
 		}
-		err := tx.Exec(`UPDATE steps SET status = ?, attempts = 0, error = '', wake_at = ?, ended_at = NULL WHERE run_id = ? AND status = ?`,
+		err = tx.Exec(`UPDATE steps SET status = ?, attempts = 0, error = '', wake_at = ?, ended_at = NULL WHERE run_id = ? AND status = ?`,
 			stepRetrying, now, runID, stepFailed).Error
 		if err != nil {
 			return err

@@ -3,27 +3,44 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
 // Send stores events and starts the runs they trigger, in one transaction.
+// A transaction PostgreSQL aborted to break a deadlock or a serialization conflict is tried
+// again, up to three times in all.
 func (e *Engine) Send(ctx context.Context, events ...Event) (SendResult, error) {
 	var res SendResult
-	err := e.tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		res, err = e.SendTx(ctx, tx, events...)
-		return err
-	})
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		err = e.tx(ctx, func(tx *gorm.DB) error {
+			var err error
+			res, err = e.SendTx(ctx, tx, events...)
+			return err
+		})
+		if !retryableTx(err) {
+			break
+		}
+	}
 	if err != nil {
 		return SendResult{}, err
 	}
 	e.signal()
 	return res, nil
+}
+
+// retryableTx reports whether PostgreSQL aborted the transaction for a deadlock (40P01) or a
+// serialization failure (40001): running it again is safe.
+func retryableTx(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // SendTx stores events inside the caller's transaction tx, so that a state change and its
@@ -347,64 +364,125 @@ type storedEvent struct {
 }
 
 // resolve delivers events to the runs waiting for them and cancels the runs whose CancelOn
-// they match, with one query for all the events of a send. It returns how many runs it woke
-// or cancelled.
+// they match. It looks up only the match paths that stored waits use, so any scalar path
+// matches however deep or wide the event, and it locks the affected runs in id order before
+// touching their waits and steps (the order every writer of a run follows). It returns how
+// many runs it woke or cancelled.
 func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent, now int64) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
 	var names []string
 	seenName := map[string]bool{}
-	seenPair := map[[2]string]bool{}
-	var pairs [][]any
-	evPairs := make([]map[[2]string]bool, len(events))
-	for i, ev := range events {
+	for _, ev := range events {
 		if !seenName[ev.ev.Name] {
 			seenName[ev.ev.Name] = true
 			names = append(names, ev.ev.Name)
-		}
-		evPairs[i] = map[[2]string]bool{}
-		for _, pr := range matchPairs(ev.m) {
-			evPairs[i][pr] = true
-			if !seenPair[pr] {
-				seenPair[pr] = true
-				pairs = append(pairs, []any{pr[0], pr[1]})
-			}
 		}
 	}
 	sort.Strings(names)
 	if err := e.lockEventNames(tx, names, false); err != nil {
 		return 0, err
 	}
-	var rows []waitRow
-	q := tx.Where("event_name IN ?", names)
-	if len(pairs) > 0 {
-		q = q.Where(tx.Where("match_path = ''").Or(clause.Expr{SQL: "(match_path, match_value) IN ?", Vars: []any{pairs}}))
-	} else {
-		q = q.Where("match_path = ''")
-	}
-	if err := q.Order("created_at").Find(&rows).Error; err != nil {
+	var paths []string
+	if err := tx.Raw(`SELECT DISTINCT match_path FROM waits WHERE event_name IN ?`, names).Scan(&paths).Error; err != nil {
 		return 0, fmt.Errorf("find waits for %v: %w", names, err)
+	}
+	if len(paths) == 0 {
+		return 0, nil
+	}
+	// The (path, value) keys under which each event could be awaited.
+	evKeys := make([]map[[2]string]bool, len(events))
+	seen := map[[2]string]bool{}
+	var keys [][2]string
+	anyIf := false
+	for i, ev := range events {
+		evKeys[i] = map[[2]string]bool{}
+		for _, path := range paths {
+			if path == "" {
+				anyIf = true
+				continue
+			}
+			if v, ok := matchValue(ev.m, path); ok {
+				k := [2]string{path, v}
+				evKeys[i][k] = true
+				if !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	var rows []waitRow
+	if anyIf {
+		if err := tx.Where("event_name IN ? AND match_path = ''", names).Find(&rows).Error; err != nil {
+			return 0, fmt.Errorf("find waits for %v: %w", names, err)
+		}
+	}
+	for start := 0; start < len(keys); start += 300 {
+		chunk := keys[start:min(len(keys), start+300)]
+		vals := make([][]any, len(chunk))
+		for i, k := range chunk {
+			vals[i] = []any{k[0], k[1]}
+		}
+		var more []waitRow
+		err := tx.Where("event_name IN ?", names).Where(clause.Expr{SQL: "(match_path, match_value) IN ?", Vars: []any{vals}}).Find(&more).Error
+		if err != nil {
+			return 0, fmt.Errorf("find waits for %v: %w", names, err)
+		}
+		rows = append(rows, more...)
 	}
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	n := 0
+	sort.Slice(rows, func(i, j int) bool { return rows[i].CreatedAt < rows[j].CreatedAt })
+	type delivery struct {
+		w  waitRow
+		ev storedEvent
+	}
+	var todo []delivery
+	runIDs := map[string]bool{}
 	for i, ev := range events {
 		for _, w := range rows {
-			if w.EventName != ev.ev.Name || (w.MatchPath != "" && !evPairs[i][[2]string{w.MatchPath, w.MatchValue}]) {
-				continue
-			}
-			ok, err := e.deliver(ctx, tx, w, ev, now)
-			if err != nil {
-				return n, err
-			}
-			if ok {
-				n++
+			if w.EventName == ev.ev.Name && (w.MatchPath == "" || evKeys[i][[2]string{w.MatchPath, w.MatchValue}]) {
+				todo = append(todo, delivery{w, ev})
+				runIDs[w.RunID] = true
 			}
 		}
 	}
+	if err := e.lockRuns(tx, runIDs); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range todo {
+		ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
 	return n, nil
+}
+
+// lockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that
+// changes several runs, or a run and its waits or steps, locks the runs first and in this
+// order, so two of them never wait on each other in a circle.
+func (e *Engine) lockRuns(tx *gorm.DB, ids map[string]bool) error {
+	if !e.pg || len(ids) == 0 {
+		return nil
+	}
+	sorted := make([]string, 0, len(ids))
+	for id := range ids {
+		sorted = append(sorted, id)
+	}
+	sort.Strings(sorted)
+	var got []string
+	if err := tx.Raw(`SELECT id FROM runs WHERE id IN ? ORDER BY id FOR UPDATE`, sorted).Scan(&got).Error; err != nil {
+		return fmt.Errorf("lock runs: %w", err)
+	}
+	return nil
 }
 
 // deliver applies one event to one wait or cancel registration it matched by name and path.

@@ -40,8 +40,13 @@ func (e *StepError) Error() string {
 // suspendSignal unwinds a handler whose run must leave the worker (sleep, wait, retry later).
 type suspendSignal struct{}
 
-// abortSignal unwinds a handler whose run this worker no longer owns (lease lost, cancelled).
-type abortSignal struct{ reason string }
+// abortSignal unwinds a handler whose progress cannot be recorded: the run is no longer this
+// worker's (leaseLost: cancelled, or taken over), or the database refused a write, in which
+// case the run is handed back to be tried again shortly.
+type abortSignal struct {
+	reason    string
+	leaseLost bool
+}
 
 type idemKey struct{}
 
@@ -68,10 +73,10 @@ func newStep(x *execution, rows []stepRow) *Step {
 	return s
 }
 
-// claimID returns the stored id for a call with id: the first use keeps id, the n-th repeat
+// claimID returns the stored id for a call of a step of kind with id: the first use keeps id, the n-th repeat
 // in the same run becomes "id:n" (as Inngest does for steps in loops). It also returns the
 // memoized row, if any.
-func (s *Step) claimID(id string) (string, *stepRow, error) {
+func (s *Step) claimID(id, kind string) (string, *stepRow, error) {
 	if id == "" {
 		return "", nil, NonRetriable(Errorf(EInvalid, "step id is required"))
 	}
@@ -83,6 +88,9 @@ func (s *Step) claimID(id string) (string, *stepRow, error) {
 		id = id + ":" + strconv.Itoa(n)
 	}
 	rec := s.memo[id]
+	if rec != nil && rec.Kind != kind {
+		return id, nil, NonRetriable(Errorf(EInvalid, "step id %q is used by a %s step and a %s step; ids must be unique within a run", id, rec.Kind, kind))
+	}
 	if rec == nil && len(s.memo) >= MaxStepsPerRun {
 		return id, nil, NonRetriable(&Error{Code: ETooLarge, Message: fmt.Sprintf("run has more than %d steps", MaxStepsPerRun)})
 	}
@@ -131,7 +139,7 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	id, rec, err := s.claimID(id)
+	id, rec, err := s.claimID(id, kindRun)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +256,7 @@ func (s *Step) SleepUntil(ctx context.Context, id string, t time.Time) error {
 }
 
 func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
-	id, rec, err := s.claimID(id)
+	id, rec, err := s.claimID(id, kindSleep)
 	if err != nil {
 		return err
 	}
@@ -285,7 +293,7 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 // (an approval clicked the moment a post asks for it) is not lost; the event that started
 // the run and events consumed by its earlier waits do not.
 func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, error) {
-	id, rec, err := s.claimID(id)
+	id, rec, err := s.claimID(id, kindWait)
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +361,11 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	}
 	var matchVal string
 	if w.Match != "" {
+		raw, _ := lookup(trig, w.Match)
+		switch raw.(type) {
+		case map[string]any, []any:
+			return nil, NonRetriable(Errorf(EInvalid, "wait %q: %s is an object or a list; match on a single value", id, w.Match))
+		}
 		v, ok := matchValue(trig, w.Match)
 		if !ok {
 			return nil, NonRetriable(Errorf(EInvalid, "wait %q: the triggering event has no %s to match", id, w.Match))
@@ -362,10 +375,8 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	if beforeWaitStored != nil {
 		beforeWaitStored()
 	}
-	s.x.commitStep(&row, func(tx *gorm.DB) error {
-		if err := s.x.e.lockEventNames(tx, names, true); err != nil {
-			return err
-		}
+	lockNames := func(tx *gorm.DB) error { return s.x.e.lockEventNames(tx, names, true) }
+	s.x.commitStepAfter(&row, lockNames, func(tx *gorm.DB) error {
 		// Events that arrived since the run's latest step began count (or since it was
 		// queued), unless one of its earlier waits took them: the step before a wait often
 		// announces it (a post marked "needs approval"), and an approval clicked that very
@@ -453,7 +464,7 @@ func decodeEvent(out *string) (*Event, error) {
 // SendEvent sends events once: on replay it returns the ids stored the first time. The events
 // and the step's record commit together.
 func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]string, error) {
-	id, rec, err := s.claimID(id)
+	id, rec, err := s.claimID(id, kindSend)
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +500,7 @@ func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]str
 // Invoke starts a run of function functionID with data as its event's data and waits for
 // its result. A failed child or a timeout (zero: none) fails the step without retry.
 func (s *Step) Invoke(ctx context.Context, id string, functionID string, data map[string]any, timeout time.Duration) (json.RawMessage, error) {
-	id, rec, err := s.claimID(id)
+	id, rec, err := s.claimID(id, kindInvoke)
 	if err != nil {
 		return nil, err
 	}

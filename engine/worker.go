@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -27,8 +28,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	var bg sync.WaitGroup
 	bg.Add(3)
+	// Heartbeats outlive the claim loop: runs in hand keep their leases until they finish.
+	beatCtx, stopBeats := context.WithCancel(context.WithoutCancel(ctx))
 	go func() { defer bg.Done(); e.listen(ctx) }()
-	go func() { defer bg.Done(); e.heartbeats(ctx) }()
+	go func() { defer bg.Done(); e.heartbeats(beatCtx) }()
 	go func() { defer bg.Done(); e.cronLoop(ctx) }()
 
 	// The group commit outlives the executions: they need it to record how they ended.
@@ -68,7 +71,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			if err != nil {
 				e.log.Warn("load steps of claimed runs", "err", err)
 				e.releaseRuns(runs)
-				runs = nil
+				runs, claimed = nil, 0 // wait for the next signal rather than spin
 			}
 			for _, r := range runs {
 				slots <- struct{}{}
@@ -117,6 +120,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		cancelExec()
 		<-done
 	}
+	stopBeats()
 	e.releaseAll()
 	bg.Wait()
 	_ = e.db.Exec(`DELETE FROM workers WHERE id = ?`, e.opts.WorkerID).Error
@@ -192,9 +196,22 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 	for _, b := range busy {
 		inUse[b.ConcurrencyKey] = b.N
 	}
+	var full []string
+	for k, n := range inUse {
+		if n >= r.fn.Concurrency.Limit {
+			full = append(full, k)
+		}
+	}
+	q := tx.Select("id, concurrency_key").Where(`function_id = ? AND status IN ('queued', 'running', 'sleeping', 'waiting')
+		AND due_at <= ? AND lease_until < ?`, r.fn.ID, now, now)
+	if len(full) > 0 {
+		q = q.Where("concurrency_key NOT IN ?", full) // saturated keys must not crowd out idle ones
+	}
+	if e.pg {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
 	var cands []runRow
-	if err := tx.Select("id, concurrency_key").Where(`function_id = ? AND status IN ('queued', 'running', 'sleeping', 'waiting')
-		AND due_at <= ? AND lease_until < ?`, r.fn.ID, now, now).Order("due_at").Limit(claimBatch).Find(&cands).Error; err != nil {
+	if err := q.Order("due_at").Limit(claimBatch).Find(&cands).Error; err != nil {
 		return nil, err
 	}
 	var ids []string
@@ -210,7 +227,8 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 	}
 	var runs []runRow
 	err := tx.Raw(`UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
-		started_at = COALESCE(started_at, ?) WHERE id IN ? RETURNING *`, e.opts.WorkerID, lease, now, now, ids).Scan(&runs).Error
+		started_at = COALESCE(started_at, ?) WHERE id IN ? AND status IN ('queued', 'running', 'sleeping', 'waiting')
+		AND due_at <= ? AND lease_until < ? RETURNING *`, e.opts.WorkerID, lease, now, now, ids, now, now).Scan(&runs).Error
 	return runs, err
 }
 
@@ -274,15 +292,20 @@ func (e *Engine) heartbeats(ctx context.Context) {
 
 func (e *Engine) heartbeat(ctx context.Context, first bool) error {
 	now := ms(e.now())
+	var ids []string
+	e.inflight.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
+	sort.Strings(ids) // lock rows in id order, as deliveries do
 	return e.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE runs SET lease_until = ? WHERE lease_owner = ? AND status = 'running'`,
-			now+e.opts.Lease.Milliseconds(), e.opts.WorkerID)
-		if res.Error != nil {
-			return fmt.Errorf("extend leases: %w", res.Error)
+		if len(ids) > 0 {
+			res := tx.Exec(`UPDATE runs SET lease_until = ? WHERE id IN ? AND lease_owner = ? AND status = 'running'`,
+				now+e.opts.Lease.Milliseconds(), ids, e.opts.WorkerID)
+			if res.Error != nil {
+				return fmt.Errorf("extend leases: %w", res.Error)
+			}
 		}
 		err := tx.Exec(`INSERT INTO workers (id, started_at, heartbeat_at, running, capacity) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running`,
-			e.opts.WorkerID, now, now, res.RowsAffected, e.opts.Concurrency).Error
+			e.opts.WorkerID, now, now, len(ids), e.opts.Concurrency).Error
 		if err != nil {
 			return fmt.Errorf("record worker: %w", err)
 		}
