@@ -23,14 +23,16 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":   {"serve HTTP and run workers (the default)", cmdServe},
-	"worker":  {"run workers only (no HTTP)", cmdWorker},
-	"migrate": {"apply database migrations and exit", cmdMigrate},
-	"send":    {"send an event: inkflow send NAME --data JSON", cmdSend},
-	"bench":   {"run the engine benchmarks: inkflow bench [--quick] [--json]", cmdBench},
-	"users":   {"create a user: inkflow users create --email E --role R [--password P]", cmdUsers},
-	"tokens":  {"create an API token: inkflow tokens create --email E [--name N]", cmdTokens},
-	"keys":    {"create an event key: inkflow keys create --name N", cmdKeys},
+	"serve":     {"serve HTTP and run workers (the default)", cmdServe},
+	"worker":    {"run workers only (no HTTP)", cmdWorker},
+	"migrate":   {"apply database migrations and exit", cmdMigrate},
+	"send":      {"send an event: inkflow send NAME --data JSON", cmdSend},
+	"bench":     {"run the engine benchmarks: inkflow bench [--quick] [--json]", cmdBench},
+	"users":     {"create a user: inkflow users create --email E --role R [--password P]", cmdUsers},
+	"tokens":    {"create an API token: inkflow tokens create --email E [--name N]", cmdTokens},
+	"keys":      {"create an event key: inkflow keys create --name N", cmdKeys},
+	"runs":      {"list, show or cancel runs on a server: inkflow runs list|show ID|cancel ID --server URL --token T", cmdRuns},
+	"workflows": {"export or import workflows on a server: inkflow workflows export ID|import FILE --server URL --token T", cmdWorkflows},
 }
 
 func main() {

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inkflow/inkflow/bench"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// The client commands against a real `inkflow serve`: list, show and cancel runs, export a
+// workflow and import it back, and the exit codes of the contract (2 for usage, 1 for a
+// refusal, with the reason on stderr).
+func TestClientCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server")
+	}
+	bin := buildBinary(t)
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		s := startServer(t, bin, db.URL)
+		conn := []string{"--server", s.url, "--token", s.token}
+		var sent struct{ Runs []string }
+		s.call(t, "POST", "/api/events", []map[string]any{
+			{"name": bench.EventWait, "data": map[string]any{"id": "cli"}},
+			{"name": bench.EventOneStep, "data": map[string]any{"n": 1}},
+		}, 200, &sent)
+		waiting, quick := sent.Runs[0], sent.Runs[1]
+		waitFor(t, 30*time.Second, "the runs to settle", func() bool {
+			return countRows(t, db, "runs", "id = ? AND status = 'waiting'", waiting) == 1 &&
+				countRows(t, db, "runs", "id = ? AND status = 'completed'", quick) == 1
+		})
+
+		code, out, errOut := cli(t, append([]string{"runs", "list", "--status", "waiting"}, conn...)...)
+		if code != 0 || !strings.Contains(out, waiting) || strings.Contains(out, quick) || !strings.HasPrefix(out, "ID") {
+			t.Fatalf("runs list: %d\n%s%s", code, out, errOut)
+		}
+		code, out, errOut = cli(t, append([]string{"runs", "show", quick}, conn...)...)
+		var shown struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+			Steps  []any  `json:"steps"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown.ID != quick || shown.Status != "completed" || len(shown.Steps) != 1 {
+			t.Fatalf("runs show: %d %s%s", code, out, errOut)
+		}
+		if code, out, errOut = cli(t, append([]string{"runs", "cancel", waiting}, conn...)...); code != 0 {
+			t.Fatalf("runs cancel: %d %s%s", code, out, errOut)
+		}
+		waitFor(t, 10*time.Second, "the cancel", func() bool {
+			return countRows(t, db, "runs", "id = ? AND status = 'cancelled'", waiting) == 1
+		})
+
+		wf := `{"name":"Echo","actions":[{"id":"a","kind":"log","inputs":{"message":"hi"}}],"edges":[{"from":"$source","to":"a"}]}`
+		file := filepath.Join(t.TempDir(), "wf.json")
+		if err := os.WriteFile(file, []byte(wf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = cli(t, append([]string{"workflows", "import", file, "--trigger", "cli.test"}, conn...)...)
+		if code != 0 {
+			t.Fatalf("workflows import: %d %s%s", code, out, errOut)
+		}
+		id := lastLine(out)
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		if err := os.WriteFile(bad, []byte(`{"actions":[{"id":"a","kind":"no_such_kind"}],"edges":[{"from":"$source","to":"a"}]}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = cli(t, append([]string{"workflows", "export", id}, conn...)...)
+		var exported struct {
+			Name    string           `json:"name"`
+			Actions []map[string]any `json:"actions"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &exported) != nil || exported.Name != "Echo" || len(exported.Actions) != 1 {
+			t.Fatalf("workflows export %s: %d %s%s", id, code, out, errOut)
+		}
+
+		for _, tc := range []struct {
+			name   string
+			args   []string
+			code   int
+			errHas string
+		}{
+			{"no token", []string{"runs", "list", "--server", s.url, "--token", ""}, 2, "API token is required"},
+			{"bad token", []string{"runs", "list", "--server", s.url, "--token", "nope"}, 1, "401"},
+			{"unknown run", append([]string{"runs", "show", "no-such-run"}, conn...), 1, "404"},
+			{"no run id", append([]string{"runs", "cancel"}, conn...), 2, "run id is required"},
+			{"invalid workflow", append([]string{"workflows", "import", bad}, conn...), 1, "no_such_kind"},
+			{"missing file", append([]string{"workflows", "import", "/nonexistent.json"}, conn...), 2, "does not exist"},
+			{"no subcommand", []string{"workflows"}, 2, "usage"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				code, _, errOut := cli(t, tc.args...)
+				if code != tc.code || !strings.Contains(errOut, tc.errHas) {
+					t.Errorf("exit %d (want %d), stderr %q (want it to mention %q)", code, tc.code, errOut, tc.errHas)
+				}
+			})
+		}
+	})
+}
