@@ -1,0 +1,116 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// Regression tests for bugs a review of the engine found.
+
+// A step whose write the database refuses (here a fan-out that fails once) hands its run
+// back; it used to stay "running" for as long as the worker lived.
+func TestRefusedWriteHandsTheRunBack(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var calls, childRuns atomic.Int32
+		h := start(t, db, []*engine.Function{
+			{ID: "child", Triggers: []engine.Trigger{{Event: "rv/child"}},
+				Fanout: func(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
+					if calls.Add(1) == 1 {
+						return nil, errors.New("transient")
+					}
+					return []engine.RunMeta{{}}, nil
+				},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) { childRuns.Add(1); return nil, nil }},
+			{ID: "sender", Triggers: []engine.Trigger{{Event: "rv/start"}},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					_, err := in.Step.SendEvent(ctx, "send", engine.Event{Name: "rv/child"})
+					return "sent", err
+				}},
+		})
+		h.await(oneRun(t, h.send("rv/start", nil)), engine.StatusCompleted)
+		if calls.Load() < 2 {
+			t.Errorf("fan-out called %d times", calls.Load())
+		}
+	})
+}
+
+// A wait matches on any scalar path, however deep, and events with many fields still reach it.
+func TestWaitMatchesDeepPathsAndWideEvents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		h := start(t, db, []*engine.Function{
+			{ID: "deep", Triggers: []engine.Trigger{{Event: "rv/deep"}},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					ev, err := in.Step.WaitForEvent(ctx, "w", engine.Wait{Event: "rv/deep-done", Match: "data.a.b.c.d", Timeout: time.Hour})
+					if err != nil || ev == nil {
+						return nil, err
+					}
+					return "ok", nil
+				}},
+		})
+		deep := map[string]any{"a": map[string]any{"b": map[string]any{"c": map[string]any{"d": 7}}}}
+		id := oneRun(t, h.send("rv/deep", deep))
+		h.await(id, engine.StatusWaiting)
+		wide := map[string]any{"a": deep["a"]}
+		for i := range 400 {
+			wide[fmt.Sprint("f", i)] = i
+		}
+		h.send("rv/deep-done", wide)
+		h.await(id, engine.StatusCompleted)
+	})
+}
+
+// One Send of thousands of events while waits exist does not exceed the drivers' limits.
+func TestLargeBatchSendWithWaits(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		h := start(t, db, []*engine.Function{
+			{ID: "waiter", Triggers: []engine.Trigger{{Event: "rv/wait"}},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					return in.Step.WaitForEvent(ctx, "w", engine.Wait{Event: "rv/many", Match: "data.id", Timeout: time.Hour})
+				}},
+		})
+		id := oneRun(t, h.send("rv/wait", map[string]any{"id": 5999}))
+		h.await(id, engine.StatusWaiting)
+		events := make([]engine.Event, 6000)
+		for i := range events {
+			events[i] = engine.Event{Name: "rv/many", Data: map[string]any{"id": i, "x": "y"}}
+		}
+		if _, err := h.e.Send(h.ctx, events...); err != nil {
+			t.Fatal(err)
+		}
+		h.await(id, engine.StatusCompleted)
+	})
+}
+
+// Runs of a saturated concurrency key do not hold back the runs of another key.
+func TestSaturatedKeyDoesNotStarveOthers(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		release := make(chan struct{})
+		h := start(t, db, []*engine.Function{
+			{ID: "keyed", Triggers: []engine.Trigger{{Event: "rv/keyed"}}, Concurrency: &engine.Concurrency{Limit: 1, Key: "event.data.k"},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					if in.Event.Data["k"] == "busy" {
+						<-release // the busy key's first run holds its only slot
+					}
+					return nil, nil
+				}},
+		})
+		defer close(release)
+		events := make([]engine.Event, 150)
+		for i := range events {
+			events[i] = engine.Event{Name: "rv/keyed", Data: map[string]any{"k": "busy"}}
+		}
+		if _, err := h.e.Send(h.ctx, events...); err != nil {
+			t.Fatal(err)
+		}
+		h.await(oneRun(t, h.send("rv/keyed", map[string]any{"k": "idle"})), engine.StatusCompleted)
+	})
+}
