@@ -114,3 +114,66 @@ func TestSaturatedKeyDoesNotStarveOthers(t *testing.T) {
 		h.await(oneRun(t, h.send("rv/keyed", map[string]any{"k": "idle"})), engine.StatusCompleted)
 	})
 }
+
+// A Fanout can give each run its own concurrency key; with KeyedOnly, runs without one are
+// not limited at all.
+func TestFanoutConcurrencyKeys(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var active, peak, unkeyedPeak, unkeyed atomic.Int32
+		gate := make(chan struct{})
+		h := start(t, db, []*engine.Function{
+			{ID: "fk", Triggers: []engine.Trigger{{Event: "rv/fk"}}, Concurrency: &engine.Concurrency{Limit: 1, KeyedOnly: true},
+				Fanout: func(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
+					if k, _ := ev.Data["k"].(string); k != "" {
+						return []engine.RunMeta{{ConcurrencyKey: "wf:" + k}}, nil
+					}
+					return []engine.RunMeta{{}}, nil
+				},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					_, err := in.Step.Run(ctx, "work", func(ctx context.Context) (any, error) {
+						if in.Event.Data["k"] == nil {
+							n := unkeyed.Add(1)
+							for {
+								if p := unkeyedPeak.Load(); n <= p || unkeyedPeak.CompareAndSwap(p, n) {
+									break
+								}
+							}
+							<-gate // both unkeyed runs must be able to wait here at once
+							unkeyed.Add(-1)
+							return nil, nil
+						}
+						n := active.Add(1)
+						for {
+							if p := peak.Load(); n <= p || peak.CompareAndSwap(p, n) {
+								break
+							}
+						}
+						time.Sleep(5 * time.Millisecond)
+						active.Add(-1)
+						return nil, nil
+					})
+					return nil, err
+				}},
+		})
+		var keyed []string
+		for range 6 {
+			keyed = append(keyed, oneRun(t, h.send("rv/fk", map[string]any{"k": "same"})))
+		}
+		u1 := oneRun(t, h.send("rv/fk", nil))
+		u2 := oneRun(t, h.send("rv/fk", nil))
+		deadline := time.Now().Add(10 * time.Second)
+		for unkeyed.Load() < 2 {
+			if time.Now().After(deadline) {
+				t.Fatal("two unkeyed runs never ran at once")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(gate)
+		for _, id := range append(keyed, u1, u2) {
+			h.await(id, engine.StatusCompleted)
+		}
+		if peak.Load() != 1 {
+			t.Errorf("runs with the same key ran %d at once, limit 1", peak.Load())
+		}
+	})
+}

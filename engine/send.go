@@ -287,7 +287,9 @@ func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID stri
 		wid, ver := meta.WorkflowID, meta.WorkflowVersion
 		row.WorkflowID, row.WorkflowVersion = &wid, &ver
 	}
-	if c := r.fn.Concurrency; c != nil && c.Key != "" {
+	if meta.ConcurrencyKey != "" {
+		row.ConcurrencyKey = meta.ConcurrencyKey
+	} else if c := r.fn.Concurrency; c != nil && c.Key != "" {
 		if v, err := e.exprs.eval(c.Key, p.m, nil); err == nil {
 			row.ConcurrencyKey = fmt.Sprint(v)
 		}

@@ -79,6 +79,9 @@ type RunInfo struct {
 type RunMeta struct {
 	WorkflowID      int64 `json:"workflow_id,omitempty"`
 	WorkflowVersion int   `json:"workflow_version,omitempty"`
+	// ConcurrencyKey, set by a Fanout, is the key under which the function's Concurrency
+	// limit applies to this run (instead of evaluating Concurrency.Key).
+	ConcurrencyKey string `json:"concurrency_key,omitempty"`
 }
 
 // Function is code that runs durably in response to events or a schedule.
@@ -117,6 +120,9 @@ type Trigger struct {
 type Concurrency struct {
 	Limit int
 	Key   string
+	// KeyedOnly limits only runs that have a key (from Key or a Fanout's RunMeta); runs
+	// without one run unlimited. The workflow runner uses it for per-workflow keys.
+	KeyedOnly bool
 }
 
 // CancelOn cancels a run when an event named Event arrives whose data.<Match> equals the

@@ -197,8 +197,9 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 		inUse[b.ConcurrencyKey] = b.N
 	}
 	var full []string
+	keyedOnly := r.fn.Concurrency.KeyedOnly
 	for k, n := range inUse {
-		if n >= r.fn.Concurrency.Limit {
+		if n >= r.fn.Concurrency.Limit && !(keyedOnly && k == "") {
 			full = append(full, k)
 		}
 	}
@@ -216,7 +217,8 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 	}
 	var ids []string
 	for _, c := range cands {
-		if len(ids) >= n || inUse[c.ConcurrencyKey] >= r.fn.Concurrency.Limit {
+		unlimited := keyedOnly && c.ConcurrencyKey == ""
+		if len(ids) >= n || (!unlimited && inUse[c.ConcurrencyKey] >= r.fn.Concurrency.Limit) {
 			continue
 		}
 		inUse[c.ConcurrencyKey]++

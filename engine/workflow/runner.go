@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"cel.dev/cel-go/cel"
 	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine"
@@ -30,6 +32,7 @@ const maxEventsPerStep = 100
 type Runner struct {
 	store  *Store
 	walker *Walker
+	keys   keyExprs
 }
 
 // NewRunner returns the runner for the workflows in store.
@@ -46,6 +49,9 @@ func (r *Runner) Functions() []*engine.Function {
 			Triggers: []engine.Trigger{{Event: "*"}},
 			Fanout:   r.Fanout,
 			Handler:  r.Handle,
+			// A workflow's concurrency key (a CEL expression over the event) lets one run per
+			// key value execute at a time; workflows without one are not limited.
+			Concurrency: &engine.Concurrency{Limit: 1, KeyedOnly: true},
 		},
 		{
 			ID:       CronFunctionID,
@@ -60,7 +66,7 @@ func (r *Runner) Functions() []*engine.Function {
 // workflow the event starts: those whose trigger is ev.Name, or for ScheduledEvent the one
 // workflow named in its data.
 func (r *Runner) Fanout(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
-	q := tx.WithContext(ctx).Model(&workflowRow{}).Select("id", "version").
+	q := tx.WithContext(ctx).Model(&workflowRow{}).Select("id", "version", "concurrency_key").
 		Where("enabled AND deleted_at IS NULL")
 	if ev.Name == ScheduledEvent {
 		id, ok := int64Of(ev.Data["workflow_id"])
@@ -77,9 +83,65 @@ func (r *Runner) Fanout(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]en
 	}
 	metas := make([]engine.RunMeta, 0, len(rows))
 	for _, row := range rows {
-		metas = append(metas, engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version})
+		meta := engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version}
+		if row.ConcurrencyKey != "" {
+			v, err := r.keys.eval(row.ConcurrencyKey, ev)
+			if err != nil {
+				// An event the expression cannot read (a missing field) runs under an empty
+				// value rather than being dropped: it is still limited, with its peers.
+				v = ""
+			}
+			meta.ConcurrencyKey = fmt.Sprintf("wf%d:%s", row.ID, v)
+		}
+		metas = append(metas, meta)
 	}
 	return metas, nil
+}
+
+// keyExprs compiles and caches workflows' concurrency-key expressions.
+type keyExprs struct {
+	mu    sync.Mutex
+	progs map[string]cel.Program
+}
+
+// eval returns the text of src's value over the event (as `event`).
+func (k *keyExprs) eval(src string, ev engine.Event) (string, error) {
+	k.mu.Lock()
+	p, ok := k.progs[src]
+	if !ok {
+		env, err := cel.NewEnv(cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)))
+		if err != nil {
+			k.mu.Unlock()
+			return "", err
+		}
+		ast, iss := env.Compile(src)
+		if iss != nil && iss.Err() != nil {
+			k.mu.Unlock()
+			return "", iss.Err()
+		}
+		if p, err = env.Program(ast); err != nil {
+			k.mu.Unlock()
+			return "", err
+		}
+		if k.progs == nil || len(k.progs) > 256 {
+			k.progs = map[string]cel.Program{}
+		}
+		k.progs[src] = p
+	}
+	k.mu.Unlock()
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "", err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", err
+	}
+	out, _, err := p.Eval(map[string]any{"event": m})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint(out.Value()), nil
 }
 
 // Handle runs one workflow run: it loads the version the run pinned and walks it. Its output

@@ -1,0 +1,52 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// Each run of a workflow with a concurrency key carries that workflow's key value, so the
+// engine lets one run per value execute at a time; other workflows' runs carry none.
+func TestFanoutSetsWorkflowConcurrencyKeys(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		s := NewStore(db.DB, testRegistry(t))
+		keyed, err := s.Create(ctx, Draft{Trigger: ptr("post.saved"), Enabled: ptr(true), ConcurrencyKey: ptr("event.data.post"),
+			Workflow: json.RawMessage(chainJSON)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := s.Create(ctx, Draft{Trigger: ptr("post.saved"), Enabled: ptr(true), Workflow: json.RawMessage(chainJSON)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewRunner(s)
+		var metas []engine.RunMeta
+		err = db.DB.Transaction(func(tx *gorm.DB) error {
+			metas, err = r.Fanout(ctx, tx, engine.Event{Name: "post.saved", Data: map[string]any{"post": 42}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int64]string{keyed.ID: fmt.Sprintf("wf%d:42", keyed.ID), plain.ID: ""}
+		if len(metas) != 2 {
+			t.Fatalf("metas %+v", metas)
+		}
+		for _, m := range metas {
+			if m.ConcurrencyKey != want[m.WorkflowID] {
+				t.Errorf("workflow %d: key %q, want %q", m.WorkflowID, m.ConcurrencyKey, want[m.WorkflowID])
+			}
+		}
+		if fn := r.Functions()[0]; fn.Concurrency == nil || !fn.Concurrency.KeyedOnly || fn.Concurrency.Limit != 1 {
+			t.Errorf("runner concurrency %+v", fn.Concurrency)
+		}
+	})
+}
