@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -120,15 +121,17 @@ func (m *Metrics) advance(ctx context.Context) error {
 	}
 	db := m.e.db.WithContext(ctx)
 	var events int64
-	if err := db.Raw(`SELECT COUNT(*) FROM events WHERE received_at > ? AND received_at <= ?`, from, to).Scan(&events).Error; err != nil {
+	// Event and run ids are UUIDv7: a window of time is a primary-key range.
+	lo, hi := idPrefix(from+1), idPrefix(to+1)
+	if err := db.Raw(`SELECT COUNT(*) FROM events WHERE id >= ? AND id < ?`, lo, hi).Scan(&events).Error; err != nil {
 		return err
 	}
 	var started []struct {
 		FunctionID string
 		N          int64
 	}
-	if err := db.Raw(`SELECT function_id, COUNT(*) AS n FROM runs WHERE created_at > ? AND created_at <= ? GROUP BY function_id`,
-		from, to).Scan(&started).Error; err != nil {
+	if err := db.Raw(`SELECT function_id, COUNT(*) AS n FROM runs WHERE id >= ? AND id < ? GROUP BY function_id`,
+		lo, hi).Scan(&started).Error; err != nil {
 		return err
 	}
 	var ended []struct {
@@ -234,6 +237,12 @@ func (m *Metrics) gauges(ctx context.Context, ch chan<- prometheus.Metric) error
 	ch <- prometheus.MustNewConstMetric(m.slots, prometheus.GaugeValue, float64(w.Slots))
 	ch <- prometheus.MustNewConstMetric(m.util, prometheus.GaugeValue, util)
 	return nil
+}
+
+// idPrefix is the text that every UUIDv7 made at or after ms (Unix milliseconds) sorts at or
+// after, and every one made before sorts before: its 48-bit timestamp, as UUID text starts.
+func idPrefix(ms int64) string {
+	return fmt.Sprintf("%08x-%04x", uint64(ms)>>16, uint64(ms)&0xffff)
 }
 
 // Queue is the work due now that no worker holds.
