@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,6 +30,11 @@ func (in eventIn) toEvent(prefix string) (engine.Event, error) {
 	ev := engine.Event{ID: in.ID, Name: in.Name, User: in.User, TS: in.TS, V: in.V}
 	if in.Name == "" {
 		return ev, engine.FieldError(prefix+"name", "is required")
+	}
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(in.Name, p) {
+			return ev, engine.FieldError(prefix+"name", "%q is reserved for inkflow's own events", p)
+		}
 	}
 	if len(bytes.TrimSpace(in.Data)) > 0 && string(bytes.TrimSpace(in.Data)) != "null" {
 		if err := json.Unmarshal(in.Data, &ev.Data); err != nil {
