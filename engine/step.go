@@ -356,7 +356,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	started := ms(now)
 	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindWait, Status: stepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1}
-	if b, err := json.Marshal(w); err == nil {
+	if b, err := json.Marshal(waitInput(w)); err == nil {
 		row.Input = strPtr(string(b))
 	}
 	var matchVal string
@@ -422,6 +422,24 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	}
 	s.park(id)
 	return nil, nil
+}
+
+// waitInput is how a wait shows on the dashboard: JSON names and a readable timeout.
+func waitInput(w Wait) map[string]any {
+	in := map[string]any{"event": w.Event}
+	if len(w.OrEvents) > 0 {
+		in["or_events"] = w.OrEvents
+	}
+	if w.Match != "" {
+		in["match"] = w.Match
+	}
+	if w.If != "" {
+		in["if"] = w.If
+	}
+	if w.Timeout > 0 {
+		in["timeout"] = w.Timeout.String()
+	}
+	return in
 }
 
 // lookbackFrom returns when the run's latest step began (or when it was queued) and the
