@@ -18,86 +18,103 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// opsHarness is an engine running workflows with the operations kinds, mail going to an SMTP
+// server inside the test, a function "broken" that fails at once on t/break, and both
+// templates imported and enabled. admins are created as admins, plus an editor.
+type opsHarness struct {
+	eng       *engine.Engine
+	cms       *cms.CMS
+	smtp      *mailtest.Server
+	workflows map[string]int64
+	admin     *cms.User
+}
+
+func newOpsHarness(t *testing.T, db *testdb.DB, admins ...string) *opsHarness {
+	t.Helper()
+	ctx := context.Background()
+	h := &opsHarness{smtp: mailtest.Start(t), workflows: map[string]int64{}}
+	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond,
+		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	h.cms = cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost})
+	reg := workflow.NewRegistry()
+	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := workflow.RegisterEmail(reg, workflow.EmailConfig{URL: h.smtp.URL("")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RegisterKinds(reg, KindDeps{CMS: h.cms, DB: db.DB}); err != nil {
+		t.Fatal(err)
+	}
+	store := workflow.NewStore(db.DB, reg)
+	broken := &engine.Function{ID: "broken", Triggers: []engine.Trigger{{Event: "t/break"}}, Retries: engine.Retries(0),
+		Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+			return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) { return nil, errors.New("disk on fire") })
+		}}
+	if err := eng.Register(append(workflow.NewRunner(store).Functions(), broken)...); err != nil {
+		t.Fatal(err)
+	}
+	for i, email := range admins {
+		u, err := h.cms.Users.Create(ctx, cms.NewUser{Email: email, Role: cms.RoleAdmin, Password: "correct horse battery"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			h.admin = u
+		}
+	}
+	if _, err := h.cms.Users.Create(ctx, cms.NewUser{Email: "eve@example.com", Role: cms.RoleEditor}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tpl := range Templates() {
+		rec, err := store.Import(ctx, tpl.JSON, workflow.Draft{Enabled: ptr(true)})
+		if err != nil {
+			t.Fatalf("import template %s: %v", tpl.ID, err)
+		}
+		h.workflows[tpl.ID] = rec.ID
+	}
+	if len(h.workflows) != 2 || h.workflows["weekly-report"] == 0 || h.workflows["failure-alert"] == 0 {
+		t.Fatalf("templates: %v", h.workflows)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- eng.Start(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return h
+}
+
 // The two templates, imported as an admin would, run on the real engine: the weekly report
-// mails the admins the week in numbers, and a run that fails for good mails them an alert
-// (once: the alert about a failing alert is not sent).
+// mails the admins the week in numbers, and a run that fails for good mails them an alert.
 func TestTemplatesMailTheAdmins(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ctx := context.Background()
-		smtp := mailtest.Start(t)
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond,
-			BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost})
-		reg := workflow.NewRegistry()
-		if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := workflow.RegisterEmail(reg, workflow.EmailConfig{URL: smtp.URL("")}); err != nil {
-			t.Fatal(err)
-		}
-		if err := RegisterKinds(reg, KindDeps{CMS: c, DB: db.DB}); err != nil {
-			t.Fatal(err)
-		}
-		store := workflow.NewStore(db.DB, reg)
-		broken := &engine.Function{ID: "broken", Triggers: []engine.Trigger{{Event: "t/break"}}, Retries: engine.Retries(0),
-			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
-				return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) { return nil, errors.New("disk on fire") })
-			}}
-		if err := eng.Register(append(workflow.NewRunner(store).Functions(), broken)...); err != nil {
-			t.Fatal(err)
-		}
-
-		admin, err := c.Users.Create(ctx, cms.NewUser{Email: "ada@example.com", Role: cms.RoleAdmin, Password: "correct horse battery"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range []cms.NewUser{{Email: "bob@example.com", Role: cms.RoleAdmin}, {Email: "eve@example.com", Role: cms.RoleEditor}} {
-			if _, err := c.Users.Create(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-		}
+		h := newOpsHarness(t, db, "ada@example.com", "bob@example.com")
 		for i, title := range []string{"Shipped", "Pending"} {
-			p, err := c.Posts.Create(ctx, admin, cms.PostInput{Title: ptr(title), Markdown: ptr("# " + title)})
+			p, err := h.cms.Posts.Create(ctx, h.admin, cms.PostInput{Title: ptr(title), Markdown: ptr("# " + title)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if i == 0 {
-				if _, err := c.Posts.Publish(ctx, admin, p.ID); err != nil {
+				if _, err := h.cms.Posts.Publish(ctx, h.admin, p.ID); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
 
-		ids := map[string]int64{}
-		for _, tpl := range Templates() {
-			rec, err := store.Import(ctx, tpl.JSON, workflow.Draft{Enabled: ptr(true)})
-			if err != nil {
-				t.Fatalf("import template %s: %v", tpl.ID, err)
-			}
-			ids[tpl.ID] = rec.ID
-		}
-		if len(ids) != 2 || ids["weekly-report"] == 0 || ids["failure-alert"] == 0 {
-			t.Fatalf("templates: %v", ids)
-		}
-
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- eng.Start(runCtx) }()
-		defer func() { stop(); <-done }()
-
 		// The weekly report, as its schedule would start it.
-		res, err := eng.Send(ctx, engine.Event{Name: workflow.ScheduledEvent, Data: map[string]any{"workflow_id": ids["weekly-report"]}})
+		res, err := h.eng.Send(ctx, engine.Event{Name: workflow.ScheduledEvent, Data: map[string]any{"workflow_id": h.workflows["weekly-report"]}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(res.Runs) != 1 {
 			t.Fatalf("the schedule started %d runs", len(res.Runs))
 		}
-		await(t, eng, res.Runs[0], engine.StatusCompleted)
-		m := receive(t, smtp)
+		await(t, h.eng, res.Runs[0], engine.StatusCompleted)
+		m := receive(t, h.smtp)
 		if strings.Join(m.To, ",") != "ada@example.com,bob@example.com" {
 			t.Errorf("report sent to %v, want the two admins", m.To)
 		}
@@ -108,15 +125,57 @@ func TestTemplatesMailTheAdmins(t *testing.T) {
 		}
 
 		// A run failing for good mails an alert.
-		res, err = eng.Send(ctx, engine.Event{Name: "t/break"})
+		res, err = h.eng.Send(ctx, engine.Event{Name: "t/break"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		await(t, eng, res.Runs[0], engine.StatusFailed)
-		m = receive(t, smtp)
+		await(t, h.eng, res.Runs[0], engine.StatusFailed)
+		m = receive(t, h.smtp)
 		if !strings.Contains(m.Data, "Subject: inkflow: a run of broken failed") || !strings.Contains(m.Data, res.Runs[0]) ||
 			!strings.Contains(m.Data, "disk on fire") {
 			t.Errorf("alert:\n%s", m.Data)
+		}
+	})
+}
+
+// An alert that fails (the mail server refuses the admin's address for good) fails its run
+// and nothing more: no failure event about the failed alert, so no loop of alerts.
+func TestFailingAlertDoesNotLoop(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		h := newOpsHarness(t, db, "reject@example.com")
+		res, err := h.eng.Send(ctx, engine.Event{Name: "t/break"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		await(t, h.eng, res.Runs[0], engine.StatusFailed)
+		alertRuns := func() []engine.Run {
+			runs, _, err := h.eng.ListRuns(ctx, engine.RunFilter{WorkflowID: h.workflows["failure-alert"], Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return runs
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			runs := alertRuns()
+			if len(runs) == 1 && runs[0].Status == engine.StatusFailed {
+				if !strings.Contains(runs[0].Error, "550") {
+					t.Errorf("alert run failed with %q, want the mail server's refusal", runs[0].Error)
+				}
+				break
+			}
+			if len(runs) > 1 || (len(runs) == 1 && runs[0].Status.Finished()) || time.Now().After(deadline) {
+				t.Fatalf("alert runs: %+v, want one that fails", runs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// The failure event of a failed run is stored with that failure, so by now it would be
+		// there: only the first one is.
+		var failures int64
+		db.DB.Table("events").Where("name = ?", engine.EventRunFailed).Count(&failures)
+		if failures != 1 || len(alertRuns()) != 1 {
+			t.Errorf("%d failure events and %d alert runs, want 1 and 1", failures, len(alertRuns()))
 		}
 	})
 }
