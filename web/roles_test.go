@@ -115,6 +115,12 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/api/workflows/:id/export", min: V},
 		{method: "POST", route: "/api/workflows/:id/enable", min: A},
 		{method: "POST", route: "/api/workflows/:id/disable", min: A},
+		// Operations (intake_test.go, metrics_test.go, pages_system_test.go).
+		{method: "GET", route: "/metrics", ok: 200},
+		{method: "GET", route: "/admin/system", min: A, ok: 200},
+		{method: "POST", route: "/admin/system/templates/:id", min: A},
+		{method: "GET", route: "/api/templates", min: A, ok: 200},
+		{method: "POST", route: "/api/templates/:id/import", min: A},
 	}
 }
 
