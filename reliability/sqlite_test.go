@@ -1,0 +1,107 @@
+package reliability
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/inkflow/inkflow/bench"
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/database"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// committedStep is a completed step as the database held it at one moment.
+type committedStep struct{ RunID, ID, Output string }
+
+// TestSQLiteWorkerKilledDuringWrites SIGKILLs an `inkflow worker` on a SQLite file again and
+// again while it commits steps. After the kills the file passes PRAGMA integrity_check, every
+// step seen committed at any kill is still there with the same output, and a fresh worker
+// finishes every run without repeating a committed step.
+func TestSQLiteWorkerKilledDuringWrites(t *testing.T) {
+	bin := binary(t)
+	db := testdb.SQLite(t)
+	sender, err := engine.New(engine.Options{DB: db.DB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sender.Register(bench.Functions(db.DB)...); err != nil {
+		t.Fatal(err)
+	}
+	const runs, kills = 500, 15
+	events := make([]engine.Event, runs)
+	for i := range events {
+		events[i] = engine.Event{Name: bench.EventSteps, Data: map[string]any{"steps": 5, "effects": true, "sleep_ms": 120}}
+	}
+	if _, err := sender.Send(context.Background(), events...); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := map[[2]string]string{}
+	for range kills {
+		w := startWorker(t, bin, db.URL)
+		time.Sleep(time.Duration(300+rand.IntN(500)) * time.Millisecond) // a random point mid-write
+		w.kill()
+		var rows []committedStep
+		if err := db.DB.Raw(`SELECT run_id, id, output FROM steps WHERE status = 'completed'`).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			seen[[2]string{r.RunID, r.ID}] = r.Output
+		}
+	}
+
+	// A fresh connection checks the file the killed processes left.
+	fresh, err := database.Open(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check string
+	if err := fresh.Raw(`PRAGMA integrity_check`).Scan(&check).Error; err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	if sqlDB, err := fresh.DB(); err == nil {
+		sqlDB.Close()
+	}
+	committedAtKills := len(seen)
+	if committedAtKills == runs*5 {
+		t.Fatalf("all work was done before the last kill: the kills hit no writes")
+	}
+
+	w := startWorker(t, bin, db.URL)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var n int64
+		db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&n)
+		if n == runs {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d runs completed after the kills:%s\nworker log:\n%s", n, runs, statusCounts(db), tail(w.logText()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.kill()
+	var final []committedStep
+	db.DB.Raw(`SELECT run_id, id, output FROM steps WHERE status = 'completed'`).Scan(&final)
+	have := map[[2]string]string{}
+	for _, r := range final {
+		have[[2]string{r.RunID, r.ID}] = r.Output
+	}
+	lost := 0
+	for k, out := range seen {
+		if have[k] != out {
+			lost++
+		}
+	}
+	var late, effects int64
+	db.DB.Raw(`SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
+		WHERE s.status = 'completed' AND e.at > s.ended_at`).Scan(&late)
+	db.DB.Raw(`SELECT COUNT(*) FROM probe_effects`).Scan(&effects)
+	if lost != 0 || late != 0 || len(final) != runs*5 {
+		t.Errorf("%d committed steps lost or changed, %d executions after commit, %d steps (want %d)", lost, late, len(final), runs*5)
+	}
+	t.Logf("RESULT sqlite-killed: %d runs, %d kills, integrity_check ok, %d steps committed at the kills all intact, %d steps, %d fn executions, %d after commit",
+		runs, kills, committedAtKills, len(final), effects, late)
+}
