@@ -115,6 +115,7 @@ func TestEventsAndRunsAPI(t *testing.T) {
 		}{
 			{"no name", editor, `{"data":{}}`, 422, `"name":"is required"`},
 			{"reserved name", editor, `{"name":"inkflow/run.failed","data":{}}`, 422, `reserved`},
+			{"reserved name with a key", key, `{"name":"inngest/x","data":{}}`, 422, `reserved`},
 			{"array element", editor, `[{"name":"a"},{"data":{}}]`, 422, `"events[1].name"`},
 			{"data not an object", editor, `{"name":"x","data":[1,2]}`, 422, `"data":"must be a JSON object"`},
 			{"malformed", editor, `{"name":`, 400, `invalid JSON`},
