@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -74,9 +75,11 @@ func (in *instance) sendBatch(t *testing.T, key string, events []map[string]any)
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
 	var out struct{ Runs []string }
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 || len(out.Runs) != len(events) {
-		t.Fatalf("POST /api/events to %s: %d, %d runs started for %d events (%v)", in.url, res.StatusCode, len(out.Runs), len(events), err)
+	if err := json.Unmarshal(raw, &out); err != nil || res.StatusCode != 200 || len(out.Runs) != len(events) {
+		log, _ := os.ReadFile(in.log)
+		t.Fatalf("POST /api/events to %s: %d %s: %d runs started for %d events\n%s", in.url, res.StatusCode, raw, len(out.Runs), len(events), log)
 	}
 }
 
@@ -184,6 +187,27 @@ func TestThreeInstancesShareOnePostgres(t *testing.T) {
 	cronRuns := countRows(t, db, "runs", "function_id = ?", workflow.CronFunctionID)
 	if ticks == 0 || cronRuns != ticks {
 		t.Errorf("%d cron ticks recorded and %d scheduler runs started; want one run per tick", ticks, cronRuns)
+	}
+
+	// /metrics on any instance reports the cluster: the runs all three finished (counted once
+	// the newest are a couple of seconds old), an empty queue, and the two workers still alive
+	// (the stopped one removed itself).
+	var metrics string
+	finished := fmt.Sprintf(`inkflow_runs_finished_total{function=%q,status="completed"} %d`, workflow.RunnerFunctionID, runs)
+	waitFor(t, 20*time.Second, "/metrics to count every run", func() bool {
+		res, err := http.Get(cluster[0].url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		metrics = string(raw)
+		return strings.Contains(metrics, finished+"\n")
+	})
+	for _, want := range []string{"inkflow_queue_depth 0", "inkflow_workers_alive 2"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 
 	// Every log line of every instance is JSON (--log-format json).
