@@ -227,7 +227,17 @@ func (f *fixture) audit(t *testing.T, m *model, want int) audit {
 			a.runs, want, a.notCompleted, a.eventsWithoutRun, a.eventsWithManyRuns)
 	}
 	if a.lateEffects != 0 || a.stepsWithoutEffect != 0 {
-		t.Errorf("probe steps: %d executions after their step committed, %d steps without an execution", a.lateEffects, a.stepsWithoutEffect)
+		var late []struct {
+			RunID, StepID          string
+			At, StartedAt, EndedAt int64
+			Attempts               int
+		}
+		f.db.DB.Raw(`SELECT e.run_id, e.step_id, e.at, s.started_at, s.ended_at, s.attempts FROM probe_effects e
+			JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id WHERE e.run_id IN (SELECT e2.run_id FROM probe_effects e2
+			JOIN steps s2 ON s2.run_id = e2.run_id AND s2.id = e2.step_id WHERE s2.status = 'completed' AND e2.at > s2.ended_at)
+			ORDER BY e.run_id, e.step_id, e.at`).Scan(&late)
+		t.Errorf("probe steps: %d executions after their step committed, %d steps without an execution; executions of those runs: %+v",
+			a.lateEffects, a.stepsWithoutEffect, late)
 	}
 	if a.lateModelCalls != 0 {
 		t.Errorf("%d model requests for an AI step after it committed", a.lateModelCalls)
