@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +88,19 @@ func TestClientCommands(t *testing.T) {
 		}
 		if code != 0 || json.Unmarshal([]byte(out), &exported) != nil || exported.Name != "Echo" || len(exported.Actions) != 1 {
 			t.Fatalf("workflows export %s: %d %s%s", id, code, out, errOut)
+		}
+
+		// apiSend, for `inkflow send --server`: the event goes through the API and starts a run.
+		evID, err := apiSend(context.Background(), &apiClient{server: s.url, token: s.token, http: http.DefaultClient}, "cli.sent", "", map[string]any{"x": 1})
+		if err != nil {
+			t.Fatalf("apiSend: %v", err)
+		}
+		if n := countRows(t, db, "events", "id = ? AND name = 'cli.sent'", evID); n != 1 {
+			t.Errorf("apiSend: event %s not stored", evID)
+		}
+		if _, err := apiSend(context.Background(), &apiClient{server: s.url, token: "wrong", http: http.DefaultClient}, "cli.sent", "", nil); err == nil ||
+			!strings.Contains(err.Error(), "401") {
+			t.Errorf("apiSend with a bad token: %v, want the server's 401", err)
 		}
 
 		for _, tc := range []struct {

@@ -297,3 +297,27 @@ func writeIndented(out io.Writer, raw []byte) error {
 	_, err := buf.WriteTo(out)
 	return err
 }
+
+// apiSend sends one event through a server's POST /api/events and returns its id: what
+// `inkflow send` does when given --server (or INKFLOW_SERVER) and a token, instead of writing
+// to the database. The token is a user's API token (editor or above) or an event key.
+func apiSend(ctx context.Context, c *apiClient, name, id string, data map[string]any) (string, error) {
+	if err := c.check(); err != nil {
+		return "", err
+	}
+	ev := map[string]any{"name": name, "data": data}
+	if id != "" {
+		ev["id"] = id
+	}
+	raw, err := c.do(ctx, "POST", "/api/events", ev)
+	if err != nil {
+		return "", err
+	}
+	var res struct {
+		IDs []string `json:"ids"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil || len(res.IDs) != 1 {
+		return "", fmt.Errorf("unexpected answer from %s: %s", c.server, raw)
+	}
+	return res.IDs[0], nil
+}
