@@ -25,5 +25,7 @@ USER 65532:65532
 ENV INKFLOW_ADDR=:8080 \
     INKFLOW_LOG_FORMAT=json
 EXPOSE 8080
+# Distroless has no curl: the binary asks its own /readyz.
+HEALTHCHECK --interval=10s --timeout=6s --start-period=20s CMD ["/usr/local/bin/inkflow", "ready"]
 ENTRYPOINT ["/usr/local/bin/inkflow"]
 CMD ["serve"]

@@ -103,6 +103,14 @@ func TestClientCommands(t *testing.T) {
 			t.Errorf("apiSend with a bad token: %v, want the server's 401", err)
 		}
 
+		// inkflow ready: the container health check.
+		if code, out, errOut := cli(t, "ready", "--addr", s.url); code != 0 || strings.TrimSpace(out) != "ready" {
+			t.Errorf("ready against a running server: %d %q %q", code, out, errOut)
+		}
+		if code, _, errOut := cli(t, "ready", "--addr", freePort(t)); code != 1 || !strings.Contains(errOut, "not ready") {
+			t.Errorf("ready with nothing listening: %d %q", code, errOut)
+		}
+
 		for _, tc := range []struct {
 			name   string
 			args   []string

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strings"
+	"time"
 
 	// The time zone database inside the binary: the retention schedule and cron triggers
 	// name zones (TZ=Europe/Paris), and the container image has no /usr/share/zoneinfo.
@@ -46,4 +51,38 @@ func opsFunctions(a *app) ([]*engine.Function, error) {
 		return nil, fmt.Errorf("retention (INKFLOW_RETENTION_AT, INKFLOW_TIMEZONE): %w", err)
 	}
 	return fns, nil
+}
+
+// cmdReady asks the local server's /readyz and exits 0 when it answers 200: a container
+// health check for images without curl (docker compose, the Dockerfile's distroless base).
+func cmdReady(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("ready", out)
+	addr := fs.String("addr", env("INKFLOW_ADDR", ":8080"), "the server's listen address (env INKFLOW_ADDR) or a base URL")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	u := *addr
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		if strings.HasPrefix(u, ":") {
+			u = "127.0.0.1" + u
+		}
+		u = "http://" + u
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(u, "/")+"/readyz", nil)
+	if err != nil {
+		return usagef("--addr %q: %v", *addr, err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("not ready: %w", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: %d %s", res.StatusCode, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintln(out, "ready")
+	return nil
 }

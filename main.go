@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"keys":      {"create an event key: inkflow keys create --name N", cmdKeys},
 	"runs":      {"list, show or cancel runs on a server: inkflow runs list|show ID|cancel ID --server URL --token T", cmdRuns},
 	"workflows": {"export or import workflows on a server: inkflow workflows export ID|import FILE --server URL --token T", cmdWorkflows},
+	"ready":     {"exit 0 when the local server answers /readyz (container health check)", cmdReady},
 }
 
 func main() {
