@@ -39,6 +39,7 @@ func newLogger(format string) *slog.Logger {
 // openApp connects to the database, applies migrations and registers every function.
 func openApp(ctx context.Context, cfg *config) (*app, error) {
 	log := newLogger(cfg.LogFormat)
+	slog.SetDefault(log) // engine.Log outside a run, and libraries, log the same way
 	db, err := database.Open(cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -67,10 +68,18 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	if err := actions.Register(reg, actions.Deps{Posts: a.cms.Posts, AI: model, BaseURL: cfg.BaseURL}); err != nil {
 		return nil, fmt.Errorf("register blog actions: %w", err)
 	}
+	if err := opsKinds(a, reg); err != nil {
+		return nil, err
+	}
 	a.workflows = workflow.NewStore(db, reg)
 	fns := workflow.NewRunner(a.workflows).Functions()
 	fns = append(fns, cms.PublishAtFunction(a.cms.Posts))
 	fns = append(fns, bench.Functions(db)...)
+	opsFns, err := opsFunctions(a)
+	if err != nil {
+		return nil, err
+	}
+	fns = append(fns, opsFns...)
 	if err := eng.Register(fns...); err != nil {
 		return nil, fmt.Errorf("register functions: %w", err)
 	}

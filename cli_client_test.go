@@ -98,6 +98,10 @@ func TestClientCommands(t *testing.T) {
 		if n := countRows(t, db, "events", "id = ? AND name = 'cli.sent'", evID); n != 1 {
 			t.Errorf("apiSend: event %s not stored", evID)
 		}
+		code, out, errOut = cli(t, "send", "cli.via-cli", "--server", s.url, "--token", s.token, "--data", `{"x": 2}`)
+		if code != 0 || countRows(t, db, "events", "id = ? AND name = 'cli.via-cli'", strings.TrimSpace(out)) != 1 {
+			t.Errorf("inkflow send --server: %d %q %q", code, out, errOut)
+		}
 		if _, err := apiSend(context.Background(), &apiClient{server: s.url, token: "wrong", http: http.DefaultClient}, "cli.sent", "", nil); err == nil ||
 			!strings.Contains(err.Error(), "401") {
 			t.Errorf("apiSend with a bad token: %v, want the server's 401", err)

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -37,6 +39,7 @@ func cmdSend(ctx context.Context, args []string, out io.Writer) error {
 	cfg := loadConfig(fs)
 	data := fs.String("data", "{}", "the event's data, a JSON object")
 	id := fs.String("id", "", "idempotency id: the same id within 24h starts nothing again")
+	client := clientFlags(fs)
 	// Accept the name before or after the flags.
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -54,6 +57,17 @@ func cmdSend(ctx context.Context, args []string, out io.Writer) error {
 	var d map[string]any
 	if err := json.Unmarshal([]byte(*data), &d); err != nil {
 		return usagef("--data must be a JSON object: %v", err)
+	}
+	viaAPI := os.Getenv("INKFLOW_SERVER") != ""
+	fs.Visit(func(f *flag.Flag) { viaAPI = viaAPI || f.Name == "server" })
+	if viaAPI {
+		// Given a server, send through its API (token required) rather than the database.
+		evID, err := apiSend(ctx, client, name, *id, d)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, evID)
+		return nil
 	}
 	a, err := openApp(ctx, cfg)
 	if err != nil {
