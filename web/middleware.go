@@ -35,6 +35,15 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// loggedPath is a request path fit for the log: the event key in /e/{key} is a secret, so it
+// is replaced by a placeholder.
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, "/e/") {
+		return "/e/{key}"
+	}
+	return p
+}
+
 // logRequests writes one slog line per request, after the error handler has answered, so the
 // status logged is the status sent.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
@@ -46,7 +55,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		attrs := []any{
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", loggedPath(r.URL.Path)),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
 			slog.Duration("duration", time.Since(start)),
