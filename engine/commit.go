@@ -189,10 +189,12 @@ func completeRuns(tx *gorm.DB, fins []*finishRec, now int64, owner string) ([]st
 	}
 	args = append(args, now, now, owner)
 	var ids []string
+	// UPDATE ... FROM joins the values once (a correlated subquery per row would compare every
+	// pair); both PostgreSQL and SQLite (3.33+) support it.
 	err := tx.Raw(`WITH v(id, output) AS (VALUES `+strings.Join(values, ", ")+`)
-		UPDATE runs SET status = 'completed', output = (SELECT v.output FROM v WHERE v.id = runs.id), error = '',
+		UPDATE runs SET status = 'completed', output = v.output, error = '',
 			ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
-		WHERE id IN (SELECT id FROM v) AND lease_owner = ? AND status = 'running' RETURNING id`, args...).Scan(&ids).Error
+		FROM v WHERE runs.id = v.id AND runs.lease_owner = ? AND runs.status = 'running' RETURNING runs.id`, args...).Scan(&ids).Error
 	if err != nil {
 		return nil, fmt.Errorf("complete runs: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,6 +175,30 @@ func TestFanoutConcurrencyKeys(t *testing.T) {
 		}
 		if peak.Load() != 1 {
 			t.Errorf("runs with the same key ran %d at once, limit 1", peak.Load())
+		}
+	})
+}
+
+// A step fn that ignores its context is abandoned at its timeout and retried; the run does
+// not hang.
+func TestStepIgnoringItsContextIsAbandonedAtTimeout(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		stuck := make(chan struct{})
+		defer close(stuck) // let the abandoned goroutines end with the test
+		var calls atomic.Int32
+		h := start(t, db, []*engine.Function{
+			{ID: "hangs", Triggers: []engine.Trigger{{Event: "rv/hang"}}, Retries: engine.Retries(1),
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					return in.Step.Run(ctx, "hang", func(ctx context.Context) (any, error) {
+						calls.Add(1)
+						<-stuck // ignores ctx
+						return nil, nil
+					}, engine.WithTimeout(50*time.Millisecond))
+				}},
+		})
+		run := h.await(oneRun(t, h.send("rv/hang", nil)), engine.StatusFailed)
+		if calls.Load() != 2 || run.Steps[0].Attempts != 2 || !strings.Contains(run.Error, "timed out after 50ms") {
+			t.Errorf("calls %d, attempts %d, error %q", calls.Load(), run.Steps[0].Attempts, run.Error)
 		}
 	})
 }

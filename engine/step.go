@@ -215,20 +215,47 @@ func (s *Step) call(ctx context.Context, id string, fn func(ctx context.Context)
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	if timeout <= 0 {
+		return callFn(ctx, fn)
+	}
+	// With a timeout the fn runs aside, so that one which ignores its context is abandoned at
+	// the deadline (its goroutine ends whenever fn returns) and the step fails and is retried.
+	type result struct {
+		out any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := callFn(ctx, fn)
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			r.err = fmt.Errorf("step timed out after %s", timeout)
+		}
+		return r.out, r.err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("step timed out after %s", timeout)
+		}
+		return nil, fmt.Errorf("step interrupted: %w", ctx.Err())
+	}
+}
+
+// callFn calls fn, turning a panic into an error carrying its stack.
+func callFn(ctx context.Context, fn func(ctx context.Context) (any, error)) (out any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			switch r.(type) {
 			case suspendSignal, abortSignal:
-				panic(r) // a step inside a step: not supported, but do not swallow control flow
+				err = NonRetriable(errors.New("steps cannot be called inside a step's fn"))
+				return
 			}
 			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
 		}
 	}()
-	out, err = fn(ctx)
-	if err == nil && timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("step timed out after %s", timeout)
-	}
-	return out, err
+	return fn(ctx)
 }
 
 func encodeOutput(id string, out any) ([]byte, error) {

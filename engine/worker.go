@@ -74,6 +74,11 @@ func (e *Engine) Start(ctx context.Context) error {
 				runs, claimed = nil, 0 // wait for the next signal rather than spin
 			}
 			for _, r := range runs {
+				if _, busy := e.inflight.Load(r.ID); busy {
+					// Our own run, still executing here, whose lease lapsed while the database
+					// was away: the claim renewed it; a second execution would repeat steps.
+					continue
+				}
 				slots <- struct{}{}
 				running.Add(1)
 				go func() {

@@ -16,7 +16,25 @@ import (
 // middleware installs the chain every request goes through, outermost first.
 func (s *Server) middleware() {
 	s.echo.Pre(s.recoverPanics)
-	s.echo.Use(s.logRequests, s.limitBody, s.securityHeaders, s.authenticate, s.checkCSRF)
+	s.echo.Use(s.logRequests, s.limitBody, s.securityHeaders, refuseNUL, s.authenticate, s.checkCSRF)
+}
+
+// refuseNUL answers 422 for a NUL byte in the path or a query parameter: no legitimate
+// request has one, and PostgreSQL refuses it in text (which would otherwise surface as 500).
+func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.ContainsRune(c.Request().URL.Path, 0) {
+			return newBadRequest("", "the path contains a NUL byte")
+		}
+		for name, values := range c.QueryParams() {
+			for _, v := range values {
+				if strings.ContainsRune(v, 0) || strings.ContainsRune(name, 0) {
+					return engine.FieldError(name, "contains a NUL byte")
+				}
+			}
+		}
+		return next(c)
+	}
 }
 
 // recoverPanics turns a panic in a handler into an "internal error" answer and a log line

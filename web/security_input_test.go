@@ -26,6 +26,7 @@ var injections = []string{
 	"\\'; SELECT pg_sleep(5); --",
 	"completed' AND (SELECT COUNT(*) FROM users) > 0 --",
 	"-1 OR 1=1",
+	"nul\x00byte", // PostgreSQL refuses NUL in text: must be a 4xx, not a 500
 }
 
 // TestSQLInjectionInFilters puts each injection into every filter parameter of /api/runs,
