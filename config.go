@@ -42,7 +42,7 @@ func loadConfig(fs *flag.FlagSet) *config {
 		SMTPURL:      os.Getenv("SMTP_URL"),
 		AllowPrivate: os.Getenv("INKFLOW_WEBHOOK_ALLOW_PRIVATE") == "1",
 	}
-	conc, _ := strconv.Atoi(env("INKFLOW_CONCURRENCY", "64"))
+	conc, _ := strconv.Atoi(env("INKFLOW_CONCURRENCY", "256"))
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", "sqlite://data/inkflow.db"), "database: postgres://... or sqlite://PATH (env DATABASE_URL)")
 	fs.StringVar(&c.Addr, "addr", env("INKFLOW_ADDR", ":8080"), "HTTP listen address (env INKFLOW_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", env("INKFLOW_BASE_URL", ""), "public URL, e.g. https://blog.example.com (env INKFLOW_BASE_URL)")

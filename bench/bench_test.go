@@ -23,7 +23,7 @@ func eachDB(b *testing.B, fn func(b *testing.B, bn *bencher)) {
 			} else {
 				db = testdb.Postgres(b)
 			}
-			e, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Concurrency: 256, Logger: quietLogger()})
+			e, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Concurrency: concurrencyFor(db.DB), Logger: quietLogger()})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -22,7 +22,7 @@ type Options struct {
 	Now func() time.Time
 	// WorkerID names this process in leases; default host:pid:random.
 	WorkerID string
-	// Concurrency is how many runs this process executes at once (default 64).
+	// Concurrency is how many runs this process executes at once (default 256).
 	Concurrency int
 	// Lease is how long a claimed run stays with this worker without a heartbeat (default 30s).
 	Lease time.Duration

@@ -96,7 +96,7 @@ func New(opts Options) (*Engine, error) {
 		opts.WorkerID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), randomHex(4))
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 64
+		opts.Concurrency = 256
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 30 * time.Second

@@ -115,7 +115,7 @@ func TestMetricsCountWhatTheDatabaseHolds(t *testing.T) {
 			"inkflow_queue_depth":                                               0,
 			"inkflow_queue_oldest_due_seconds":                                  0,
 			"inkflow_workers_alive":                                             1,
-			"inkflow_worker_slots":                                              64,
+			"inkflow_worker_slots":                                              256,             // the default Options.Concurrency
 			"inkflow_events_received_total":                                     float64(stored), // the failure event too
 			"inkflow_runs_started_total{function=m-ok}":                         3,
 			"inkflow_runs_finished_total{function=m-ok,status=completed}":       3,

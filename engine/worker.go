@@ -17,7 +17,7 @@ import (
 const ShutdownGrace = 20 * time.Second
 
 // claimBatch bounds how many runs one claim statement takes.
-const claimBatch = 100
+const claimBatch = 500
 
 // Start runs workers, the cron scheduler and the wake-up listener until ctx is done, then
 // stops claiming, lets runs in hand finish (up to ShutdownGrace) or releases them, and
