@@ -152,6 +152,12 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 	if err := tx.Exec(`DELETE FROM waits WHERE run_id = ?`, run.ID).Error; err != nil {
 		return fmt.Errorf("drop waits: %w", err)
 	}
+	if status == StatusCancelled {
+		// Runs it invoked have no one left to answer to.
+		if err := e.cancelChildren(ctx, tx, run.ID, "", "the invoking run was cancelled", now); err != nil {
+			return err
+		}
+	}
 	if run.ParentRunID != "" {
 		if err := e.lockRuns(tx, map[string]bool{run.ParentRunID: true}); err != nil {
 			return err
@@ -182,6 +188,25 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 		}})
 		if err != nil {
 			return fmt.Errorf("announce failure: %w", err)
+		}
+	}
+	return nil
+}
+
+// cancelChildren cancels the unfinished runs that run parentID invoked (from step stepID
+// only, when given). Children have later ids than their parent, so locks stay in id order.
+func (e *Engine) cancelChildren(ctx context.Context, tx *gorm.DB, parentID, stepID, reason string, now int64) error {
+	q := tx.Model(&runRow{}).Where("parent_run_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')", parentID)
+	if stepID != "" {
+		q = q.Where("parent_step_id = ?", stepID)
+	}
+	var ids []string
+	if err := q.Order("id").Pluck("id", &ids).Error; err != nil {
+		return fmt.Errorf("find invoked runs of %s: %w", parentID, err)
+	}
+	for _, id := range ids {
+		if _, err := e.cancelRun(ctx, tx, id, reason, now); err != nil {
+			return err
 		}
 	}
 	return nil

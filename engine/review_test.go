@@ -202,3 +202,37 @@ func TestStepIgnoringItsContextIsAbandonedAtTimeout(t *testing.T) {
 		}
 	})
 }
+
+// Cancelling a run cancels the runs it invoked; an invoke that times out cancels its child.
+func TestInvokedRunsEndWithTheirCaller(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		h := start(t, db, []*engine.Function{
+			{ID: "slow-child", Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				return nil, in.Step.Sleep(ctx, "long", time.Hour)
+			}},
+			{ID: "caller", Triggers: []engine.Trigger{{Event: "rv/invoke"}}, Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				timeout := time.Hour
+				if in.Event.Data["short"] == true {
+					timeout = 100 * time.Millisecond
+				}
+				return in.Step.Invoke(ctx, "call", "slow-child", nil, timeout)
+			}},
+		})
+		cancelled := oneRun(t, h.send("rv/invoke", nil))
+		h.await(cancelled, engine.StatusWaiting)
+		timedOut := oneRun(t, h.send("rv/invoke", map[string]any{"short": true}))
+		if err := h.e.Cancel(h.ctx, cancelled); err != nil {
+			t.Fatal(err)
+		}
+		h.await(timedOut, engine.StatusFailed)
+		var live int64
+		if err := db.DB.Table("runs").Where("function_id = 'slow-child' AND status NOT IN ('completed', 'failed', 'cancelled')").Count(&live).Error; err != nil {
+			t.Fatal(err)
+		}
+		var ended int64
+		db.DB.Table("runs").Where("function_id = 'slow-child' AND status = 'cancelled'").Count(&ended)
+		if live != 0 || ended != 2 {
+			t.Errorf("children: %d still live, %d cancelled (want 0 and 2)", live, ended)
+		}
+	})
+}

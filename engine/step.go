@@ -594,6 +594,11 @@ func (s *Step) resumeInvoke(id string, rec *stepRow, now time.Time) (json.RawMes
 			if res.Error != nil {
 				return res.Error
 			}
+			if res.RowsAffected > 0 {
+				if err := s.x.e.cancelChildren(context.Background(), tx, row.RunID, id, "the invoking step timed out", ended); err != nil {
+					return err
+				}
+			}
 			return tx.Where("run_id = ? AND id = ?", row.RunID, id).Take(&row).Error
 		})
 		s.remember(row)
