@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -38,6 +40,12 @@ func newLogger(format string) *slog.Logger {
 
 // openApp connects to the database, applies migrations and registers every function.
 func openApp(ctx context.Context, cfg *config) (*app, error) {
+	if len(cfg.bad) > 0 {
+		return nil, usagef("%s", strings.Join(cfg.bad, "; "))
+	}
+	if cfg.Lease < time.Second || cfg.Concurrency < 1 {
+		return nil, usagef("--lease must be at least 1s and --concurrency above 0")
+	}
 	log := newLogger(cfg.LogFormat)
 	slog.SetDefault(log) // engine.Log outside a run, and libraries, log the same way
 	db, err := database.Open(cfg.DatabaseURL)

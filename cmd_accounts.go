@@ -12,8 +12,11 @@ import (
 // DATABASE_URL): they are how the first users, tokens and event keys come to exist.
 
 func cmdUsers(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "set-password" {
+		return cmdSetPassword(ctx, args[1:], out)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: inkflow users create --email E --role viewer|editor|approver|admin [--password P] [--name N]")
+		return usageOrHelp(args, out, "usage: inkflow users create --email E --role viewer|editor|approver|admin [--password P] [--name N]\n       inkflow users set-password --email E --password P")
 	}
 	fs := flags("users create", out)
 	cfg := loadConfig(fs)
@@ -44,9 +47,40 @@ func cmdUsers(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// cmdSetPassword sets a user's password (for local sign-in) and signs them out everywhere.
+func cmdSetPassword(ctx context.Context, args []string, out io.Writer) error {
+	fs := flags("users set-password", out)
+	cfg := loadConfig(fs)
+	email := fs.String("email", "", "whose password (required)")
+	password := fs.String("password", "", "the new password (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *email == "" || *password == "" {
+		return usagef("--email and --password are required")
+	}
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.cms.Users.GetByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	if err := a.cms.Users.SetPassword(ctx, u.ID, *password); err != nil {
+		return err
+	}
+	if err := a.cms.Sessions.RevokeUser(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "password set for %s; their sessions were ended\n", u.Email)
+	return nil
+}
+
 func cmdTokens(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: inkflow tokens create --email E [--name N]")
+		return usageOrHelp(args, out, "usage: inkflow tokens create --email E [--name N]")
 	}
 	fs := flags("tokens create", out)
 	cfg := loadConfig(fs)
@@ -77,7 +111,7 @@ func cmdTokens(ctx context.Context, args []string, out io.Writer) error {
 
 func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("usage: inkflow keys create --name N")
+		return usageOrHelp(args, out, "usage: inkflow keys create --name N")
 	}
 	fs := flags("keys create", out)
 	cfg := loadConfig(fs)

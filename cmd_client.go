@@ -30,7 +30,7 @@ type apiClient struct {
 func clientFlags(fs *flag.FlagSet) *apiClient {
 	c := &apiClient{http: &http.Client{Timeout: 30 * time.Second}}
 	fs.StringVar(&c.server, "server", env("INKFLOW_SERVER", "http://localhost:8080"), "the server's base URL (env INKFLOW_SERVER)")
-	fs.StringVar(&c.token, "token", os.Getenv("INKFLOW_TOKEN"), "an API token from `inkflow tokens create` (env INKFLOW_TOKEN)")
+	fs.StringVar(&c.token, "token", os.Getenv("INKFLOW_TOKEN"), "an API token from inkflow tokens create (env INKFLOW_TOKEN)")
 	return c
 }
 
@@ -111,8 +111,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any) ([]by
 
 func cmdRuns(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: inkflow runs list [--status S] [--function F] [--event NAME] [--limit N] | show ID | cancel ID   (--server URL --token T)"
-	if len(args) == 0 {
-		return usagef(use)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		return usageOrHelp(args, out, use)
 	}
 	sub, args := args[0], args[1:]
 	fs := flags("runs "+sub, out)
@@ -194,8 +194,8 @@ func runsList(ctx context.Context, c *apiClient, q url.Values, out io.Writer) er
 
 func cmdWorkflows(ctx context.Context, args []string, out io.Writer) error {
 	const use = "usage: inkflow workflows export ID | import FILE|- [--name N] [--trigger T] [--enabled]   (--server URL --token T)"
-	if len(args) == 0 {
-		return usagef(use)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		return usageOrHelp(args, out, use)
 	}
 	sub, args := args[0], args[1:]
 	fs := flags("workflows "+sub, out)

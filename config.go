@@ -8,7 +8,8 @@ import (
 )
 
 // config is what every command may need, from the environment with flags of the same
-// meaning taking precedence. Secrets come only from the environment.
+// meaning taking precedence. Secrets come only from the environment. Values are checked in
+// openApp, after flags are parsed.
 type config struct {
 	DatabaseURL  string
 	Addr         string
@@ -24,6 +25,8 @@ type config struct {
 	Concurrency  int
 	Lease        time.Duration
 	AllowPrivate bool
+	// bad lists environment values that did not parse; openApp refuses to start with them.
+	bad []string
 }
 
 func env(name, def string) string {
@@ -42,16 +45,21 @@ func loadConfig(fs *flag.FlagSet) *config {
 		SMTPURL:      os.Getenv("SMTP_URL"),
 		AllowPrivate: os.Getenv("INKFLOW_WEBHOOK_ALLOW_PRIVATE") == "1",
 	}
-	conc, _ := strconv.Atoi(env("INKFLOW_CONCURRENCY", "256"))
+	conc, err := strconv.Atoi(env("INKFLOW_CONCURRENCY", "256"))
+	if err != nil || conc < 1 {
+		c.bad = append(c.bad, "INKFLOW_CONCURRENCY must be a whole number above 0")
+		conc = 256
+	}
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", "sqlite://data/inkflow.db"), "database: postgres://... or sqlite://PATH (env DATABASE_URL)")
 	fs.StringVar(&c.Addr, "addr", env("INKFLOW_ADDR", ":8080"), "HTTP listen address (env INKFLOW_ADDR)")
-	fs.StringVar(&c.BaseURL, "base-url", env("INKFLOW_BASE_URL", ""), "public URL, e.g. https://blog.example.com (env INKFLOW_BASE_URL)")
+	fs.StringVar(&c.BaseURL, "base-url", env("INKFLOW_BASE_URL", "http://localhost:8080"), "public URL, e.g. https://blog.example.com (env INKFLOW_BASE_URL)")
 	fs.StringVar(&c.OpenAIBase, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible API base URL (env OPENAI_BASE_URL)")
 	fs.StringVar(&c.OpenAIModel, "openai-model", env("OPENAI_MODEL", "gpt-4o-mini"), "model name (env OPENAI_MODEL)")
 	fs.StringVar(&c.GoogleID, "google-client-id", env("GOOGLE_CLIENT_ID", ""), "Google OAuth client id (env GOOGLE_CLIENT_ID)")
-	fs.StringVar(&c.LogFormat, "log-format", env("INKFLOW_LOG_FORMAT", "text"), "log format: text or json")
+	fs.StringVar(&c.LogFormat, "log-format", env("INKFLOW_LOG_FORMAT", "text"), "log format: text or json (env INKFLOW_LOG_FORMAT)")
 	lease, err := time.ParseDuration(env("INKFLOW_LEASE", "30s"))
-	if err != nil {
+	if err != nil || lease < time.Second {
+		c.bad = append(c.bad, "INKFLOW_LEASE must be a duration of at least 1s, such as 30s or 2m")
 		lease = 30 * time.Second
 	}
 	fs.DurationVar(&c.Lease, "lease", lease, "how long a worker keeps a run without heartbeat before others take it over (env INKFLOW_LEASE)")

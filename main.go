@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/inkflow/inkflow/engine"
 )
 
 // command is one subcommand: its one-line summary and its body.
@@ -77,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "inkflow %s: %s\n", name, ue.msg)
 		return 2
+	case engine.ErrorCode(err) == engine.EInvalid:
+		fmt.Fprintf(stderr, "inkflow %s: %s\n", name, engine.ErrorMessage(err))
+		return 2
 	default:
 		fmt.Fprintf(stderr, "inkflow %s: %v\n", name, err)
 		return 1
@@ -96,10 +102,22 @@ func usage(w io.Writer) {
 	}
 }
 
-// flags returns a FlagSet for a command that reports errors instead of exiting.
+// flags returns a FlagSet for a command that reports errors instead of exiting. Only --help
+// prints (the flags, on out, exit 0); a bad flag becomes a usage error that run writes to
+// stderr (exit 2), so stdout only ever carries a command's result.
 func flags(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("inkflow "+name, flag.ContinueOnError)
-	fs.SetOutput(out)
+	var failed bytes.Buffer // the flag package writes a parse error here before calling Usage
+	fs.SetOutput(&failed)
+	fs.Usage = func() {
+		if failed.Len() > 0 {
+			return
+		}
+		fmt.Fprintf(out, "usage of %s:\n", fs.Name())
+		fs.SetOutput(out)
+		fs.PrintDefaults()
+		fs.SetOutput(&failed)
+	}
 	return fs
 }
 
@@ -112,4 +130,14 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return errUsage{err.Error()}
 	}
 	return nil
+}
+
+// usageOrHelp answers a command called without what it needs: its usage line on out with
+// exit 0 when help was asked for, a usage error (exit 2) otherwise.
+func usageOrHelp(args []string, out io.Writer, use string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(out, use)
+		return flag.ErrHelp
+	}
+	return usagef("%s", use)
 }

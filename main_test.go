@@ -48,6 +48,12 @@ func TestCLIContract(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, nil, "unknown command"},
 		{"unknown flag", []string{"migrate", "--nope"}, 2, nil, "nope"},
 		{"help", []string{"--help"}, 0, func(s string) bool { return strings.Contains(s, "commands:") }, ""},
+		{"command help", []string{"migrate", "--help"}, 0, func(s string) bool { return strings.Contains(s, "-database-url") }, ""},
+		{"subcommand help", []string{"users", "--help"}, 0, func(s string) bool { return strings.Contains(s, "set-password") }, ""},
+		{"bad flag on stderr only", []string{"tokens", "create", "--nope"}, 2, func(s string) bool { return s == "" }, "nope"},
+		{"invalid email is usage", []string{"users", "create", "--database-url", db, "--email", "nope", "--role", "viewer"}, 2, nil, "email"},
+		{"set password", []string{"users", "set-password", "--database-url", db, "--email", "ann@example.com", "--password", "another long passphrase"}, 0,
+			func(s string) bool { return strings.Contains(s, "password set") }, ""},
 	}
 	for _, c := range cases {
 		code, out, errOut := cli(t, c.args...)
@@ -61,5 +67,20 @@ func TestCLIContract(t *testing.T) {
 		if c.err != "" && !strings.Contains(errOut, c.err) {
 			t.Errorf("%s: stderr %q does not mention %q", c.name, errOut, c.err)
 		}
+	}
+}
+
+// A malformed setting in the environment stops a command with its name instead of being
+// replaced by a default without a word.
+func TestBadEnvironmentIsRefused(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "cli.db")
+	for name, value := range map[string]string{"INKFLOW_LEASE": "5x", "INKFLOW_CONCURRENCY": "many"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			code, _, errOut := cli(t, "keys", "create", "--database-url", db, "--name", "x")
+			if code != 2 || !strings.Contains(errOut, name) {
+				t.Errorf("exit %d, stderr %q: want 2 naming %s", code, errOut, name)
+			}
+		})
 	}
 }
