@@ -38,12 +38,33 @@ func FuzzPrepareEvent(f *testing.F) {
 		if err := json.Unmarshal([]byte(p.payload), &stored); err != nil {
 			t.Fatalf("stored payload is not JSON: %v", err)
 		}
-		for _, pr := range matchPairs(p.m) {
-			if v, ok := matchValue(stored, pr[0]); !ok || v != pr[1] {
-				t.Fatalf("path %s: map says %s, stored JSON says %s", pr[0], pr[1], v)
+		for _, path := range leafPaths(stored, "") {
+			got, ok1 := matchValue(p.m, path)
+			want, ok2 := matchValue(stored, path)
+			if ok1 != ok2 || got != want {
+				t.Fatalf("path %s: the event map says %s, the stored JSON says %s", path, got, want)
 			}
 		}
 	})
+}
+
+// leafPaths lists the dotted paths of the scalar values in m (the paths a wait can match on).
+func leafPaths(m map[string]any, prefix string) []string {
+	var out []string
+	for k, v := range m {
+		path := k
+		if prefix != "" {
+			path = prefix + "." + k
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			out = append(out, leafPaths(t, path)...)
+		case []any:
+		default:
+			out = append(out, path)
+		}
+	}
+	return out
 }
 
 func FuzzCron(f *testing.F) {

@@ -68,8 +68,23 @@ type runReq struct {
 	ID string `param:"id"`
 }
 
-func (s *Server) getRun(c echo.Context, req *runReq) (*engine.Run, error) {
-	return s.eng.GetRun(c.Request().Context(), req.ID)
+// runDetail is GET /api/runs/{id}: the run with "steps" always present (an empty list for a
+// run that has stored none yet; listings leave steps out).
+type runDetail struct {
+	*engine.Run
+	Steps []engine.StepInfo `json:"steps"`
+}
+
+func (s *Server) getRun(c echo.Context, req *runReq) (*runDetail, error) {
+	run, err := s.eng.GetRun(c.Request().Context(), req.ID)
+	if err != nil {
+		return nil, err
+	}
+	steps := run.Steps
+	if steps == nil {
+		steps = []engine.StepInfo{}
+	}
+	return &runDetail{Run: run, Steps: steps}, nil
 }
 
 func (s *Server) cancelRun(c echo.Context, req *runReq) (*engine.Run, error) {

@@ -137,6 +137,9 @@ func TestEventsAndRunsAPI(t *testing.T) {
 		if res.Status != 200 || json.Unmarshal([]byte(res.Body), &page) != nil || len(page.Runs) != 1 || page.Next == "" {
 			t.Errorf("list runs: %d %s", res.Status, res.Body)
 		}
+		if res := ts.api(t, viewer, "GET", "/api/runs?limit=abc", nil); res.Status != 400 || !strings.Contains(res.Body, `"limit":"must be a whole number"`) || strings.Contains(res.Body, "strconv") {
+			t.Errorf("limit=abc: %d %s", res.Status, res.Body)
+		}
 		for _, q := range []string{"limit=5000", "status=bogus", "since=yesterday"} {
 			if res := ts.api(t, viewer, "GET", "/api/runs?"+q, nil); res.Status != 422 {
 				t.Errorf("GET /api/runs?%s: %d %s", q, res.Status, res.Body)

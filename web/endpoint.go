@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -47,10 +50,10 @@ func endpoint[Req, Resp any](status int, fn func(c echo.Context, req *Req) (*Res
 // decodeRequest fills req from the path, the query string and a JSON body.
 func decodeRequest(c echo.Context, req any) error {
 	if err := (&echo.DefaultBinder{}).BindPathParams(c, req); err != nil {
-		return newBadRequest("", "bad path parameter: "+httpErrorText(err))
+		return bindError(req, "param", func(name string) string { return c.Param(name) })
 	}
 	if err := (&echo.DefaultBinder{}).BindQueryParams(c, req); err != nil {
-		return newBadRequest("", "bad query parameter: "+httpErrorText(err))
+		return bindError(req, "query", c.QueryParam)
 	}
 	r := c.Request()
 	switch r.Method {
@@ -81,6 +84,10 @@ func decodeJSON(body io.Reader, v any) error {
 	if errors.As(err, &te) && te.Field != "" {
 		return newBadRequest(te.Field, fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value))
 	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		return newBadRequest("", fmt.Sprintf("%q is not a time: send RFC 3339, such as 2026-01-02T15:04:05Z", pe.Value))
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return newBadRequest("", fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se))
@@ -103,13 +110,27 @@ func jsonKind(goKind string) string {
 	}
 }
 
-func httpErrorText(err error) string {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		if he.Internal != nil {
-			return he.Internal.Error()
+// bindError names the path or query parameter that did not fit its number type, without the
+// parser's own wording ("strconv.ParseInt: ..."): echo's binder does not say which it was.
+func bindError(req any, tag string, value func(name string) string) error {
+	t := reflect.TypeOf(req).Elem()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get(tag)
+		if name == "" {
+			continue
 		}
-		return fmt.Sprint(he.Message)
+		v := value(name)
+		switch f.Type.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if _, err := strconv.ParseInt(v, 10, 64); v != "" && err != nil {
+				return newBadRequest(name, "must be a whole number")
+			}
+		case reflect.Bool:
+			if _, err := strconv.ParseBool(v); v != "" && err != nil {
+				return newBadRequest(name, "must be true or false")
+			}
+		}
 	}
-	return err.Error()
+	return newBadRequest("", "a "+map[string]string{"param": "path", "query": "query"}[tag]+" parameter has the wrong type")
 }

@@ -50,3 +50,16 @@ func TestFanoutSetsWorkflowConcurrencyKeys(t *testing.T) {
 		}
 	})
 }
+
+// An import of nothing (null, {}, a string) is refused, never stored as an empty workflow.
+func TestImportRefusesEmptyInput(t *testing.T) {
+	s := NewStore(testdb.SQLite(t).DB, testRegistry(t))
+	for _, in := range []string{`null`, `{}`, `"str"`, `[]`} {
+		if _, err := s.Import(context.Background(), []byte(in), Draft{}); engine.ErrorCode(err) != engine.EInvalid {
+			t.Errorf("import %s: %v, want invalid", in, err)
+		}
+	}
+	if list, _ := s.List(context.Background()); len(list) != 0 {
+		t.Errorf("refused imports stored %d workflows", len(list))
+	}
+}

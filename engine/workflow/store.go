@@ -301,8 +301,11 @@ func (s *Store) Import(ctx context.Context, data []byte, d Draft) (*Record, erro
 		return nil, engine.Errorf(engine.ETooLarge, "import is %d bytes; the limit is %d", len(data), MaxWorkflowBytes)
 	}
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, engine.FieldError("workflow", "is not a JSON object: %v", err)
+	if err := json.Unmarshal(data, &probe); err != nil || probe == nil {
+		return nil, engine.FieldError("workflow", "is not a JSON object")
+	}
+	if len(probe) == 0 {
+		return nil, engine.FieldError("workflow", "is empty: import a workflow with actions and edges")
 	}
 	_, bare := probe["actions"]
 	if _, wrapped := probe["workflow"]; wrapped && !bare {
