@@ -95,12 +95,12 @@ func (s *Server) routes() {
 	e.POST("/admin/keys/:id/revoke", s.revokeEventKey, admin)
 
 	// JSON API
-	e.POST("/api/events", s.sendEvents) // editor+ or an event key: checked inside
-	e.GET("/api/events", endpoint(http.StatusOK, s.listEvents), viewer)
-	e.GET("/api/runs", endpoint(http.StatusOK, s.listRuns), viewer)
-	e.GET("/api/runs/:id", endpoint(http.StatusOK, s.getRun), viewer)
-	e.POST("/api/runs/:id/cancel", endpoint(http.StatusOK, s.cancelRun), admin)
-	e.POST("/api/runs/:id/rerun", endpoint(http.StatusAccepted, s.rerunRun), admin)
+	e.POST("/api/events", s.sendEvents, s.needEngine) // editor+ or an event key: checked inside
+	e.GET("/api/events", endpoint(http.StatusOK, s.listEvents), viewer, s.needEngine)
+	e.GET("/api/runs", endpoint(http.StatusOK, s.listRuns), viewer, s.needEngine)
+	e.GET("/api/runs/:id", endpoint(http.StatusOK, s.getRun), viewer, s.needEngine)
+	e.POST("/api/runs/:id/cancel", endpoint(http.StatusOK, s.cancelRun), admin, s.needEngine)
+	e.POST("/api/runs/:id/rerun", endpoint(http.StatusAccepted, s.rerunRun), admin, s.needEngine)
 	e.GET("/api/me", s.apiMe, viewer)
 	e.GET("/api/posts", endpoint(http.StatusOK, s.listPosts), viewer)
 	e.POST("/api/posts", endpoint(http.StatusCreated, s.createPost), editor)
