@@ -19,11 +19,33 @@
 // the run resumes when it is due or the event arrives. Nothing a run needs lives only in
 // memory: a waiting run is a row.
 //
+// # Waiting for events
+//
+// A wait counts events received since the run's previous step began (or since it was
+// queued), except the event that started the run and events its earlier waits consumed: the
+// step before a wait usually announces it ("this post needs approval"), and an answer sent
+// the moment that happens must not be lost. Delivery and wait registration are ordered by a
+// PostgreSQL advisory lock per event name (shared for senders, exclusive for a registering
+// wait), so an event committed while a wait is being stored is found by the wait's look-back
+// or finds the stored wait; SQLite's single connection orders them anyway. A wait matches on
+// a dotted path to a scalar (`data.id`) or on a CEL expression over `event` and `async`.
+//
+// # Writing
+//
+// Plain step records and run completions go through a group commit: whatever many runs hand
+// in while the previous group is being written goes into one transaction with multi-row
+// statements, and each caller continues only after that commit. Writers that touch several
+// rows lock them in one order (event names, then runs by id, then their waits and steps), so
+// they never deadlock on each other; Send retries a transaction PostgreSQL aborted anyway.
+//
 // # Guarantees
 //
 // A step's result is committed before the handler continues; a committed step never runs
 // again; a step's fn runs at least once and receives an idempotency key (IdempotencyKey) for
-// its side effects; no run is lost while the database keeps its data.
+// its side effects; no run is lost while the database keeps its data. A run whose progress
+// cannot be written is handed back and tried again; heartbeats extend only the leases of runs
+// this process is executing, so a run it gave up on is taken over when its lease expires.
+// Retry resumes a failed run at its failed step; Rerun starts a new run from the same event.
 //
 // Storage is PostgreSQL (workers share work with FOR UPDATE SKIP LOCKED and are woken by
 // LISTEN/NOTIFY) or SQLite (one process, woken in process); the SQL lives in migrations/.
