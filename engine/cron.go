@@ -94,6 +94,9 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 				return err
 			}
 		}
+		if len(metas) == 0 {
+			return nil // nothing to run this tick: the tick is recorded, no event is stored
+		}
 		for _, m := range metas {
 			runs = append(runs, e.queueRun(b, r, p, eventID, m, now, "", ""))
 		}

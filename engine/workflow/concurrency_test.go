@@ -63,3 +63,37 @@ func TestImportRefusesEmptyInput(t *testing.T) {
 		t.Errorf("refused imports stored %d workflows", len(list))
 	}
 }
+
+// The schedule function starts a run only in a minute when some scheduled workflow is due.
+func TestScheduleTicksStartRunsOnlyWhenDue(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		s := NewStore(db.DB, testRegistry(t))
+		r := NewRunner(s)
+		fanout := r.Functions()[1].Fanout
+		at := func(tick string) []engine.RunMeta {
+			var metas []engine.RunMeta
+			err := db.DB.Transaction(func(tx *gorm.DB) error {
+				var err error
+				metas, err = fanout(ctx, tx, engine.Event{Name: engine.EventCron, Data: map[string]any{"tick": tick}})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return metas
+		}
+		if m := at("2026-03-02T04:00:00Z"); len(m) != 0 {
+			t.Errorf("no scheduled workflows, yet %d runs", len(m))
+		}
+		if _, err := s.Create(ctx, Draft{Trigger: ptr(CronPrefix + "0 4 * * *"), Enabled: ptr(true), Workflow: json.RawMessage(chainJSON)}); err != nil {
+			t.Fatal(err)
+		}
+		if m := at("2026-03-02T04:00:00Z"); len(m) != 1 {
+			t.Errorf("at the workflow's tick: %d runs, want 1", len(m))
+		}
+		if m := at("2026-03-02T04:01:00Z"); len(m) != 0 {
+			t.Errorf("a minute later: %d runs, want 0", len(m))
+		}
+	})
+}

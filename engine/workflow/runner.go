@@ -57,7 +57,16 @@ func (r *Runner) Functions() []*engine.Function {
 			ID:       CronFunctionID,
 			Name:     "Workflow schedules",
 			Triggers: []engine.Trigger{{Cron: "* * * * *"}},
-			Handler:  r.Tick,
+			// A minute in which no scheduled workflow is due starts no run at all, so the
+			// runs list is not a column of empty ticks.
+			Fanout: func(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
+				due, err := dueCronIn(ctx, tx, cronTick(ev))
+				if err != nil || len(due) == 0 {
+					return nil, err
+				}
+				return []engine.RunMeta{{}}, nil
+			},
+			Handler: r.Tick,
 		},
 	}
 }
@@ -203,8 +212,13 @@ func (r *Runner) Tick(ctx context.Context, in *engine.Input) (any, error) {
 // dueCron returns a ScheduledEvent for each enabled cron workflow with a tick in
 // (tick-1m, tick].
 func (s *Store) dueCron(ctx context.Context, tick time.Time) ([]engine.Event, error) {
+	return dueCronIn(ctx, s.db, tick)
+}
+
+// dueCronIn is dueCron over db (a transaction, inside a Fanout).
+func dueCronIn(ctx context.Context, db *gorm.DB, tick time.Time) ([]engine.Event, error) {
 	var rows []workflowRow
-	err := s.db.WithContext(ctx).Select("id", "trigger").
+	err := db.WithContext(ctx).Select("id", "trigger").
 		Where(`enabled AND deleted_at IS NULL AND "trigger" LIKE ?`, CronPrefix+"%").
 		Order("id").Find(&rows).Error
 	if err != nil {
