@@ -1,7 +1,8 @@
 package engine
 
-// This file lists the engine's public surface in one place; the bodies live in the files
-// named after each part (send.go, worker.go, step.go, query.go).
+// This file holds the engine's options: Options for New, StepOption for Step.Run, and the
+// typed RunT. The types runs and events are made of are in types.go; the parts live in
+// send.go, worker.go, step.go, commit.go, cron.go and query.go.
 
 import (
 	"context"

@@ -100,14 +100,13 @@ func (c *committer) commit(group []*commitReq) {
 func (c *committer) write(group []*commitReq) ([]error, error) {
 	e := c.e
 	now := ms(e.now())
-	var stepRuns, finRuns []string
+	var stepRuns []string
 	var steps []stepRow
 	var fins []*finishRec
 	for _, r := range group {
 		if r.step != nil {
 			stepRuns = append(stepRuns, r.step.RunID)
 		} else {
-			finRuns = append(finRuns, r.finish.runID)
 			fins = append(fins, r.finish)
 		}
 	}

@@ -44,9 +44,7 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 		x.finish(StatusFailed, nil, "stored event is not valid JSON: "+err.Error())
 		return
 	}
-	if err := json.Unmarshal([]byte(run.Event), &x.trigger); err != nil {
-		x.trigger = map[string]any{}
-	}
+	x.trigger = eventMap(ev) // as the stored JSON decodes, without parsing it twice
 	x.step = newStep(x, rows)
 	in := &Input{Event: ev, Step: x.step, Run: RunInfo{ID: run.ID, FunctionID: run.FunctionID, Attempt: run.Attempt,
 		Meta: RunMeta{WorkflowID: deref64(run.WorkflowID), WorkflowVersion: derefInt(run.WorkflowVersion)}}}

@@ -65,6 +65,7 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 	}
 	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
 	w := &batch{}
+	fns := e.all() // once per send, not per event
 	var fresh []storedEvent
 	for _, p := range prepared {
 		id, isNew, err := e.dedup(tx, p, now)
@@ -76,7 +77,7 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 			continue
 		}
 		fresh = append(fresh, storedEvent{p, id})
-		runs, err := e.startRuns(ctx, tx, w, p, id, now, "", "")
+		runs, err := e.startRuns(ctx, tx, w, fns, p, id, now)
 		if err != nil {
 			return SendResult{}, err
 		}
@@ -238,9 +239,9 @@ func insertRows(tx *gorm.DB, table string, cols []string, n int, row func(i int)
 
 // startRuns queues a run of every function the event triggers (one per RunMeta when the
 // function fans out) and registers their CancelOn conditions.
-func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, p preparedEvent, eventID string, now int64, parentRun, parentStep string) ([]string, error) {
+func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, error) {
 	var ids []string
-	for _, r := range e.all() {
+	for _, r := range fns {
 		if !e.triggers(r, p) {
 			continue
 		}
@@ -252,7 +253,7 @@ func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, p prepare
 			}
 		}
 		for _, meta := range metas {
-			id := e.queueRun(b, r, p, eventID, meta, now, parentRun, parentStep)
+			id := e.queueRun(b, r, p, eventID, meta, now, "", "")
 			ids = append(ids, id)
 		}
 	}

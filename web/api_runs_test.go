@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,23 +11,6 @@ import (
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
-
-// rawAPI sends body as it is (malformed JSON included) with a bearer token.
-func (ts *testServer) rawAPI(t *testing.T, token, method, path, body string) response {
-	t.Helper()
-	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, res.Header, string(raw)}
-}
 
 // startEngine runs e's workers until the test ends.
 func startEngine(t *testing.T, e *engine.Engine) {

@@ -149,13 +149,23 @@ func (b *webClient) login(email string) {
 	}
 }
 
-// api calls the JSON API with a bearer token.
+// api calls the JSON API with a bearer token and body as JSON.
 func (ts *testServer) api(t *testing.T, token, method, path string, body any) response {
 	t.Helper()
-	var r io.Reader
+	raw := ""
 	if body != nil {
-		raw, _ := json.Marshal(body)
-		r = strings.NewReader(string(raw))
+		b, _ := json.Marshal(body)
+		raw = string(b)
+	}
+	return ts.rawAPI(t, token, method, path, raw)
+}
+
+// rawAPI sends body as it is (malformed JSON included) with a bearer token.
+func (ts *testServer) rawAPI(t *testing.T, token, method, path, body string) response {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, ts.URL+path, r)
 	req.Header.Set("Content-Type", "application/json")
@@ -167,8 +177,8 @@ func (ts *testServer) api(t *testing.T, token, method, path string, body any) re
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{res.StatusCode, res.Header, string(raw)}
+	out, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, string(out)}
 }
 
 func (ts *testServer) token(t *testing.T, u *cms.User) string {
