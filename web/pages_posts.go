@@ -54,6 +54,9 @@ func (s *Server) editPostPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.cms.Posts.Sync(c.Request().Context(), id); err != nil {
+		return err
+	}
 	p, err := s.cms.Posts.Get(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -71,7 +74,16 @@ func (s *Server) renderEditor(c echo.Context, status int, p *cms.Post, f templat
 	if err != nil {
 		return err
 	}
-	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, Notice: msg}
+	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	pending, err := s.cms.Posts.PendingUpdate(ctx, p)
+	if err != nil {
+		return err
+	}
+	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, Notice: msg,
+		Review: review, PendingUpdate: pending}
 	return s.render(c, status, templates.EditorPage(e))
 }
 
@@ -149,7 +161,7 @@ func (s *Server) postActionPage(action string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if _, err := s.postAction(c.Request().Context(), userOf(c), id, action, nil); err != nil {
+		if _, err := s.postAction(c.Request().Context(), userOf(c), id, action, nil, formDecision(c)); err != nil {
 			return err
 		}
 		back := "/edit"
@@ -158,6 +170,17 @@ func (s *Server) postActionPage(action string) echo.HandlerFunc {
 		}
 		return seeOther(c, "/admin/posts/"+strconv.FormatInt(id, 10)+back+"?done="+action)
 	}
+}
+
+// formDecision reads the review form: the accepted change ids (checkboxes named accept; with
+// the form's decide field present, none checked means none accepted) and the comment.
+func formDecision(c echo.Context) cms.Decision {
+	d := cms.Decision{Comment: c.FormValue("comment")}
+	if c.FormValue("decide") != "" {
+		form, _ := c.FormParams()
+		d.Accept = append([]string{}, form["accept"]...)
+	}
+	return d
 }
 
 // schedulePage sets (or, empty, clears) the time a post publishes itself.
