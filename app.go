@@ -64,7 +64,7 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, db: db, engine: eng}
-	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey})
+	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey, Site: cms.Site{Title: "inkflow", BaseURL: cfg.baseURL(), TimeZone: "UTC"}})
 
 	// Action kinds: the generic ones and the blog's, then the store and the runner that
 	// executes enabled workflows for each event.
@@ -73,7 +73,7 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 		return nil, fmt.Errorf("register built-in actions: %w", err)
 	}
 	model := ai.New(ai.Config{APIKey: cfg.OpenAIKey, BaseURL: cfg.OpenAIBase, Model: cfg.OpenAIModel})
-	if err := actions.Register(reg, actions.Deps{Posts: a.cms.Posts, AI: model, BaseURL: cfg.BaseURL}); err != nil {
+	if err := actions.Register(reg, actions.Deps{Posts: a.cms.Posts, AI: model, BaseURL: cfg.baseURL(), Settings: a.cms.Settings}); err != nil {
 		return nil, fmt.Errorf("register blog actions: %w", err)
 	}
 	if err := opsKinds(a, reg); err != nil {
