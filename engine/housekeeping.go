@@ -10,8 +10,8 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// lockForUpdate takes row locks on what a query selects (PostgreSQL).
-var lockForUpdate = clause.Locking{Strength: "UPDATE"}
+// lockFreeRows locks what a query selects, skipping rows other transactions hold (PostgreSQL).
+var lockFreeRows = clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}
 
 // Housekeeping: what the retention functions (ops/) and the reports read and delete, so that
 // no package outside the engine touches its tables.
@@ -59,7 +59,8 @@ func (e *Engine) keyAt(ctx context.Context, sql string, args []any) (*RowKey, er
 // DeleteFinished deletes the runs that finished before cutoff whose keys lie in (from, to]
 // (nil: no bound), with their steps and waits, and returns the ids it deleted. It locks the
 // runs first, in id order, and checks their status again under the lock, so a run that Retry
-// brings back meanwhile is left whole.
+// brings back meanwhile is left whole. A run another transaction holds is skipped (the next
+// clean-up takes it): housekeeping never waits on the hot path, so it cannot deadlock with it.
 func (e *Engine) DeleteFinished(ctx context.Context, cutoff time.Time, from, to *RowKey) ([]string, error) {
 	var ids []string
 	err := e.tx(ctx, func(tx *gorm.DB) error {
@@ -72,7 +73,7 @@ func (e *Engine) DeleteFinished(ctx context.Context, cutoff time.Time, from, to 
 		}
 		q = q.Order("id")
 		if e.pg {
-			q = q.Clauses(lockForUpdate)
+			q = q.Clauses(lockFreeRows)
 		}
 		if err := q.Pluck("id", &ids).Error; err != nil {
 			return fmt.Errorf("select old runs: %w", err)
