@@ -534,9 +534,7 @@ func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]str
 		return nil, err
 	}
 	if rec != nil && rec.Status == stepCompleted {
-		var ids []string
-		_ = json.Unmarshal([]byte(deref(rec.Output)), &ids)
-		return ids, nil
+		return sentIDs(rec.Output), nil
 	}
 	now := ms(s.x.e.now())
 	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindSend, Status: stepCompleted,
@@ -549,7 +547,7 @@ func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]str
 		if err != nil {
 			return err
 		}
-		b, _ := json.Marshal(res.IDs)
+		b, _ := json.Marshal(sentOutput{IDs: res.IDs})
 		row.Output = strPtr(string(b))
 		return nil
 	})
@@ -557,9 +555,26 @@ func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]str
 		return nil, NonRetriable(fmt.Errorf("step %q: %w", id, err))
 	}
 	s.remember(row)
+	return sentIDs(row.Output), nil
+}
+
+// sentOutput is what a send step stores and shows: {"ids": [...]}, as Inngest's sendEvent
+// returns and as a workflow's send_event action's refs read it.
+type sentOutput struct {
+	IDs []string `json:"ids"`
+}
+
+// sentIDs reads a send step's stored output; rows written before it was an object hold a
+// bare array of ids.
+func sentIDs(out *string) []string {
+	raw := []byte(deref(out))
+	var o sentOutput
+	if json.Unmarshal(raw, &o) == nil {
+		return o.IDs
+	}
 	var ids []string
-	_ = json.Unmarshal([]byte(deref(row.Output)), &ids)
-	return ids, nil
+	_ = json.Unmarshal(raw, &ids)
+	return ids
 }
 
 // Invoke starts a run of function functionID with data as its event's data and waits for

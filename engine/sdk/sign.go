@@ -1,0 +1,255 @@
+package sdk
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+)
+
+// SignatureTolerance is how far a signature's timestamp may be from now (the SDKs' bound).
+const SignatureTolerance = 5 * time.Minute
+
+var keyPrefix = regexp.MustCompile(`^signkey-\w+-`)
+
+// Canonical returns the RFC 8785 (JCS) form of a JSON document: keys sorted by UTF-16 code
+// units, no whitespace, strings and numbers as ECMAScript writes them. Both SDKs canonicalize
+// a body before checking its signature, so inkflow signs and sends exactly these bytes.
+func Canonical(doc []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("canonical json: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("canonical json: more than one value")
+	}
+	var buf bytes.Buffer
+	if err := writeCanonical(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeCanonical(buf *bytes.Buffer, v any) error {
+	switch t := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		buf.WriteString(strconv.FormatBool(t))
+	case json.Number:
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return fmt.Errorf("canonical json: number %s is out of range", t)
+		}
+		buf.WriteString(esNumber(f))
+	case string:
+		writeESString(buf, t)
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range t {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeCanonical(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return lessUTF16(keys[i], keys[j]) })
+		buf.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeESString(buf, k)
+			buf.WriteByte(':')
+			if err := writeCanonical(buf, t[k]); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	default:
+		return fmt.Errorf("canonical json: unexpected %T", v)
+	}
+	return nil
+}
+
+func lessUTF16(a, b string) bool {
+	ua, ub := utf16.Encode([]rune(a)), utf16.Encode([]rune(b))
+	for i := 0; i < len(ua) && i < len(ub); i++ {
+		if ua[i] != ub[i] {
+			return ua[i] < ub[i]
+		}
+	}
+	return len(ua) < len(ub)
+}
+
+// writeESString writes s as JSON.stringify does: only '"', '\\' and control characters are
+// escaped (no HTML escaping, unlike encoding/json).
+func writeESString(buf *bytes.Buffer, s string) {
+	buf.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			buf.WriteString(`\"`)
+		case '\\':
+			buf.WriteString(`\\`)
+		case '\b':
+			buf.WriteString(`\b`)
+		case '\f':
+			buf.WriteString(`\f`)
+		case '\n':
+			buf.WriteString(`\n`)
+		case '\r':
+			buf.WriteString(`\r`)
+		case '\t':
+			buf.WriteString(`\t`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(buf, `\u%04x`, r)
+			} else {
+				buf.WriteRune(r)
+			}
+		}
+	}
+	buf.WriteByte('"')
+}
+
+// esNumber formats f as ECMAScript's Number.prototype.toString does.
+func esNumber(f float64) string {
+	if f == 0 {
+		return "0"
+	}
+	neg := f < 0
+	if neg {
+		f = -f
+	}
+	// Shortest round-tripping digits and their exponent.
+	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddddde±xx
+	mant, exp, _ := strings.Cut(e, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	x, _ := strconv.Atoi(exp)
+	k, n := len(digits), x+1 // n: position of the decimal point
+	var out string
+	switch {
+	case k <= n && n <= 21:
+		out = digits + strings.Repeat("0", n-k)
+	case 0 < n && n <= 21:
+		out = digits[:n] + "." + digits[n:]
+	case -6 < n && n <= 0:
+		out = "0." + strings.Repeat("0", -n) + digits
+	default:
+		out = digits[:1]
+		if k > 1 {
+			out += "." + digits[1:]
+		}
+		sign := "+"
+		if n-1 < 0 {
+			sign = "-"
+		}
+		out += "e" + sign + strconv.Itoa(abs(n-1))
+	}
+	if neg {
+		return "-" + out
+	}
+	return out
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// Sign returns the X-Inngest-Signature value for body at t: "t=<unix s>&s=<hex HMAC-SHA256
+// of canonical(body) followed by t>", keyed with the signing key minus its "signkey-<env>-"
+// prefix (as text, not hex-decoded), and the canonical body that was signed: send those bytes.
+func Sign(body []byte, key string, t time.Time) (header string, canonical []byte, err error) {
+	canonical, err = Canonical(body)
+	if err != nil {
+		return "", nil, err
+	}
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + "&s=" + mac(canonical, key, ts), canonical, nil
+}
+
+func mac(canonical []byte, key, ts string) string {
+	h := hmac.New(sha256.New, []byte(keyPrefix.ReplaceAllString(key, "")))
+	h.Write(canonical)
+	h.Write([]byte(ts))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Verify checks header against body with any of keys (the signing key and its fallback),
+// refusing a timestamp more than SignatureTolerance from now.
+func Verify(body []byte, header string, now time.Time, keys ...string) error {
+	var ts, sig string
+	for _, part := range strings.Split(header, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "s":
+			sig = v
+		}
+	}
+	if ts == "" || sig == "" {
+		return fmt.Errorf("signature: missing or malformed %s", HeaderSignature)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("signature: timestamp %q is not a number", ts)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > SignatureTolerance || d < -SignatureTolerance {
+		return fmt.Errorf("signature: timestamp is %s from now, more than %s", d.Round(time.Second), SignatureTolerance)
+	}
+	canonical, err := Canonical(body)
+	if err != nil {
+		return fmt.Errorf("signature: %w", err)
+	}
+	for _, k := range keys {
+		if k != "" && subtle.ConstantTimeCompare([]byte(mac(canonical, k, ts)), []byte(sig)) == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("signature: does not match the signing key")
+}
+
+// HashedKey is what an SDK sends as "Authorization: Bearer <HashedKey(key)>": the prefix kept,
+// the rest hex-decoded and hashed with SHA-256. A key that is not hex hashes as its text.
+func HashedKey(key string) string {
+	prefix := keyPrefix.FindString(key)
+	rest := strings.TrimPrefix(key, prefix)
+	raw, err := hex.DecodeString(rest)
+	if err != nil {
+		raw = []byte(rest)
+	}
+	sum := sha256.Sum256(raw)
+	return prefix + hex.EncodeToString(sum[:])
+}
+
+// HashStepID is how every SDK names a step on the wire: hex(sha1(id)). inkflow never needs it
+// to run a function (it stores the ids the SDK sends); tests and fakes use it.
+func HashStepID(id string) string {
+	sum := sha1.Sum([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
