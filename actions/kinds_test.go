@@ -58,7 +58,6 @@ func TestInputsAreValidatedOnSave(t *testing.T) {
 		{"too many posts", `{"count":50}`, "actions.a.inputs.count"},
 		{"fractional count", `{"count":2.5}`, "actions.a.inputs.count"},
 		{"unknown tone", `{"tone":"sarcastic"}`, "actions.a.inputs.tone"},
-		{"undeclared input", `{"colour":"blue"}`, "actions.a.inputs.colour"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +71,11 @@ func TestInputsAreValidatedOnSave(t *testing.T) {
 				t.Errorf("error %v does not name field %s (fields %v)", err, tt.field, e.Fields)
 			}
 		})
+	}
+	// An undeclared input is kept (workflow-kit keeps it), not refused.
+	kept := `{"actions":[{"id":"a","kind":"generate_tweet_posts","inputs":{"colour":"blue"}}],"edges":[{"from":"$source","to":"a"}]}`
+	if _, err := workflow.DecodeValidate([]byte(kept), reg); err != nil {
+		t.Errorf("an undeclared input was refused: %v", err)
 	}
 	bad := `{"actions":[{"id":"w","kind":"wait_for_approval","inputs":{"timeout":"soon"}}],"edges":[{"from":"$source","to":"w"}]}`
 	if _, err := workflow.DecodeValidate([]byte(bad), reg); err == nil || !strings.Contains(err.Error(), "timeout") {

@@ -54,12 +54,15 @@
 //
 // Validation (on save, import and dry run) refuses: unknown kind, empty or duplicate id, edge
 // to or from an unknown action, repeated edge, cycle, no entry edge from $source, an action
-// unreachable from $source (stricter than workflow-kit's "has an incoming edge"), an input
-// the kind does not declare, a missing required input, a literal of the wrong type, a
-// malformed ref, a ref to an action that is not upstream, $.output outside an edge, a bad
-// condition type, a match without a value, and CEL that does not compile. An empty workflow
-// (no actions) is valid: it runs nothing. Errors are *engine.Error (EInvalid) whose message
-// names the action and whose Fields are keyed "actions.<id>.inputs.<name>", "edges[<i>].to"...
+// unreachable from $source (stricter than workflow-kit's "has an incoming edge"), a missing
+// required input, a literal of the wrong type, a malformed ref, a ref to an action that is not
+// upstream, $.output outside an edge, a bad condition type, a match without a value, CEL that
+// does not compile, and, as workflow-kit does ("no starting actions"), an empty workflow.
+// Store.Create keeps a blank draft for the editor to fill, but it cannot be enabled. An input
+// the kind does not declare is kept, as workflow-kit keeps it (a workflow saved with an older
+// version of a kind still imports); UndeclaredInputs lists them for the editor's warning.
+// Errors are *engine.Error (EInvalid) whose message names the action and whose Fields are
+// keyed "actions.<id>.inputs.<name>", "edges[<i>].to"...
 //
 // Inputs. A kind declares each input's type: string, text, number, boolean, enum, duration
 // (Go/Inngest style: "90s", "1h30m", "7d", "1w"), event (an event name) and json (any JSON,

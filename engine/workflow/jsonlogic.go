@@ -53,6 +53,16 @@ func operation(m map[string]any) (string, any, bool) {
 	return "", nil, false
 }
 
+// logicTruthy is json-logic-js's truthy: JavaScript's, except that an empty array is falsy
+// (so {"!": [[]]} is true there and here). Edge conditions keep plain JavaScript truthiness,
+// as workflow-kit's engine does.
+func logicTruthy(v any) bool {
+	if list, ok := v.([]any); ok {
+		return len(list) > 0
+	}
+	return truthy(v)
+}
+
 // applyLogic evaluates a JSON-logic value against data.
 func applyLogic(v any, data map[string]any) (any, error) {
 	switch t := v.(type) {
@@ -94,7 +104,7 @@ func applyOp(op string, args []any, data map[string]any) (any, error) {
 				return nil, err
 			}
 			last = v
-			if truthy(v) != (op == "and") {
+			if logicTruthy(v) != (op == "and") {
 				return v, nil
 			}
 		}
@@ -105,7 +115,7 @@ func applyOp(op string, args []any, data map[string]any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if truthy(c) {
+			if logicTruthy(c) {
 				return applyLogic(args[i+1], data)
 			}
 		}
@@ -138,9 +148,9 @@ func applyOp(op string, args []any, data map[string]any) (any, error) {
 	case "!==":
 		return !jsonEqual(arg(0), arg(1)), nil
 	case "!":
-		return !truthy(arg(0)), nil
+		return !logicTruthy(arg(0)), nil
 	case "!!":
-		return truthy(arg(0)), nil
+		return logicTruthy(arg(0)), nil
 	case "<", "<=", ">", ">=":
 		return compareChain(op, vals), nil
 	case "in":

@@ -109,6 +109,15 @@ func TestJSONLogic(t *testing.T) {
 		{map[string]any{"*": []any{7.0, 6.0}}, 42.0},
 		{map[string]any{"==": []any{nil, nil}}, true},
 		{map[string]any{"==": []any{nil, 0.0}}, false},
+		// json-logic-js's truthy: an empty array is falsy in every operator that tests truth.
+		{map[string]any{"!": []any{[]any{}}}, true},
+		{map[string]any{"!!": []any{[]any{}}}, false},
+		{map[string]any{"!": []any{[]any{0.0}}}, false},
+		{map[string]any{"!": []any{map[string]any{}}}, false},
+		{map[string]any{"!": []any{}}, true},
+		{map[string]any{"and": []any{[]any{}, true}}, []any{}},
+		{map[string]any{"or": []any{[]any{}, "x"}}, "x"},
+		{map[string]any{"if": []any{[]any{}, "a", "b"}}, "b"},
 	}
 	for _, tt := range tests {
 		got, err := applyLogic(tt.logic, data)

@@ -228,6 +228,19 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 		if len(ids) != 1 {
 			t.Fatalf("send_event ids %v", res.State["tell"])
 		}
+		// The run page shows the step's output: the same value the action's refs read.
+		full, err := sys.eng.GetRun(sys.ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range full.Steps {
+			if st.Kind == "send" {
+				var shown any
+				if err := json.Unmarshal(st.Output, &shown); err != nil || !reflect.DeepEqual(shown, res.State["tell"]) {
+					t.Errorf("send step %q shows %s, refs read %s", st.ID, st.Output, dump(res.State["tell"]))
+				}
+			}
+		}
 		// The sent event started the other workflow.
 		deadline := time.Now().Add(20 * time.Second)
 		for {
@@ -250,8 +263,9 @@ func TestCronSchedules(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		sys := startSystem(t, db)
 		every5 := sys.create("cron: 5 12 * * *", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.event.data.tick)"}}],"edges":[{"from":"$source","to":"a"}]}`)
-		lisbonID := sys.create("cron: TZ=Europe/Lisbon 0 4 * * *", `{"actions":[],"edges":[]}`).ID
-		off := sys.create("cron: * * * * *", `{"actions":[],"edges":[]}`)
+		const note = `{"actions":[{"id":"n","kind":"log","inputs":{"message":"tick"}}],"edges":[{"from":"$source","to":"n"}]}`
+		lisbonID := sys.create("cron: TZ=Europe/Lisbon 0 4 * * *", note).ID
+		off := sys.create("cron: * * * * *", note)
 		if _, err := sys.store.SetEnabled(sys.ctx, off.ID, false); err != nil {
 			t.Fatal(err)
 		}

@@ -101,18 +101,23 @@ type versionRow struct {
 func (versionRow) TableName() string { return "workflow_versions" }
 
 // Create validates and stores a new workflow as version 1. A missing name falls back to the
-// graph's own name. Enabling needs a trigger.
+// graph's own name. Enabling needs a trigger. A Draft without a graph stores a blank draft
+// (no actions) for the editor to fill; it cannot be enabled until a save gives it actions.
 func (s *Store) Create(ctx context.Context, d Draft) (*Record, error) {
-	raw := d.Workflow
-	if len(bytes.TrimSpace(raw)) == 0 || isNull(raw) {
-		raw = json.RawMessage(`{"actions":[],"edges":[]}`)
-	}
-	wf, err := s.decode(raw)
-	if err != nil {
-		return nil, err
+	var wf *Workflow
+	if raw := d.Workflow; len(bytes.TrimSpace(raw)) == 0 || isNull(raw) {
+		wf = &Workflow{Actions: []Action{}, Edges: []Edge{}}
+	} else {
+		var err error
+		if wf, err = s.decode(raw); err != nil {
+			return nil, err
+		}
 	}
 	row := workflowRow{Name: wf.Name, Description: wf.Description}
 	if err := applyDraft(&row, d); err != nil {
+		return nil, err
+	}
+	if err := checkRunnable(&row, wf); err != nil {
 		return nil, err
 	}
 	if row.Name == "" {
@@ -171,6 +176,9 @@ func (s *Store) Update(ctx context.Context, id int64, d Draft) (*Record, error) 
 				return fmt.Errorf("insert version: %w", err)
 			}
 		} else if wf, err = loadVersion(tx, id, row.Version); err != nil {
+			return err
+		}
+		if err := checkRunnable(row, wf); err != nil {
 			return err
 		}
 		if err := saveRow(tx, row); err != nil {
@@ -381,6 +389,15 @@ func applyDraft(row *workflowRow, d Draft) error {
 	}
 	if row.Enabled && row.Trigger == "" {
 		return engine.FieldError("trigger", "is required to enable the workflow")
+	}
+	return nil
+}
+
+// checkRunnable refuses to enable a blank draft: Validate refuses a graph with no actions
+// (workflow-kit's "no starting actions"), but Create keeps one as a draft to edit.
+func checkRunnable(row *workflowRow, wf *Workflow) error {
+	if row.Enabled && len(wf.Actions) == 0 {
+		return engine.FieldError("enabled", "the workflow has no starting actions: add an action before enabling it")
 	}
 	return nil
 }

@@ -18,7 +18,10 @@ import (
 //	actions.<id>.timeout         not a duration
 //	edges[<i>].from / .to        unknown action
 //	edges[<i>].conditional...    bad type, bad ref, bad CEL
+//	actions                      no actions at all (workflow-kit: "no starting actions")
 //	edges                        no entry edge from $source
+//
+// An input the action's kind does not declare is not a problem (see UndeclaredInputs).
 func Validate(w *Workflow, reg *Registry) error {
 	v := &validator{w: w, reg: reg, fields: map[string]string{}}
 	v.actions()
@@ -142,10 +145,13 @@ func (v *validator) edges() bool {
 // reachability requires an entry edge and every action reachable from $source.
 func (v *validator) reachability(g *graph) {
 	if len(v.w.Actions) == 0 {
+		// workflow-kit refuses it too ("Workflow has no starting actions"): a workflow that
+		// runs nothing is a mistake, not a choice.
+		v.add("actions", "the workflow has no starting actions: add an action and connect the trigger (%s) to it", Source)
 		return
 	}
 	if len(g.out[Source]) == 0 {
-		v.add("edges", "no entry edge: connect %q to the first action (for example %q)", Source, v.w.Actions[0].ID)
+		v.add("edges", "the workflow has no starting actions (no entry edge): connect %q to the first action (for example %q)", Source, v.w.Actions[0].ID)
 		return
 	}
 	seen := g.reachable()
@@ -167,13 +173,15 @@ func (v *validator) inputs(g *graph) {
 		prefix := "actions." + a.ID + ".inputs."
 		for _, name := range sortedKeys(a.Inputs) {
 			val := a.Inputs[name]
-			spec := k.Input(name)
-			if spec == nil {
-				v.add(prefix+name, "action %q: kind %q has no input %q", a.ID, a.Kind, name)
-				continue
-			}
 			if msg := v.refsOK(val, up, false); msg != "" {
 				v.add(prefix+name, "action %q: input %q: %s", a.ID, name, msg)
+				continue
+			}
+			// An input the kind does not declare is kept, as workflow-kit keeps it (a workflow
+			// saved with an older version of a kind still imports); UndeclaredInputs lists them
+			// for the editor's warning.
+			spec := k.Input(name)
+			if spec == nil {
 				continue
 			}
 			if msg := checkLiteral(*spec, val); msg != "" {
@@ -333,4 +341,24 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// UndeclaredInputs lists, as "actions.<id>.inputs.<name>" -> message, the inputs that the
+// actions' kinds do not declare. Validate keeps them and the walk resolves and hands them
+// over, as workflow-kit does, though no handler reads them; the editor shows these as warnings
+// so that a stale input can be removed on purpose. Actions of unknown kinds are left out (Validate refuses them).
+func UndeclaredInputs(w *Workflow, reg *Registry) map[string]string {
+	out := map[string]string{}
+	for _, a := range w.Actions {
+		k, ok := reg.Kind(a.Kind)
+		if !ok {
+			continue
+		}
+		for _, name := range sortedKeys(a.Inputs) {
+			if k.Input(name) == nil {
+				out["actions."+a.ID+".inputs."+name] = fmt.Sprintf("action %q: kind %q has no input %q; it is kept but not used", a.ID, a.Kind, name)
+			}
+		}
+	}
+	return out
 }

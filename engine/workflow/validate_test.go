@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"edge from missing", `{"actions":[{"id":"a","kind":"test"}],"edges":[` + entry + `,{"from":"zz","to":"a"}]}`, "edges[1].from", `unknown action "zz"`},
 		{"repeated edge", `{"actions":[{"id":"a","kind":"test"}],"edges":[` + entry + `,` + entry + `]}`, "edges[1]", `repeats`},
 		{"cycle", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"test"}],"edges":[` + entry + `,{"from":"a","to":"b"},{"from":"b","to":"a"}]}`, "actions.a", `cycle (a -> b -> a)`},
-		{"no entry", `{"actions":[{"id":"a","kind":"test"}],"edges":[]}`, "edges", `no entry edge`},
+		{"no entry", `{"actions":[{"id":"a","kind":"test"}],"edges":[]}`, "edges", `no starting actions (no entry edge)`},
 		{"unreachable", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"test"}],"edges":[` + entry + `]}`, "actions.b", `action "b" is disconnected`},
 		{"missing required", `{"actions":[{"id":"a","kind":"multiply","inputs":{"a":1}}],"edges":[` + entry + `]}`, "actions.a.inputs.b", `input "b" is required`},
 		{"wrong number", `{"actions":[{"id":"a","kind":"multiply","inputs":{"a":"x","b":1}}],"edges":[` + entry + `]}`, "actions.a.inputs.a", `must be a number`},
@@ -30,7 +31,9 @@ func TestValidateRefuses(t *testing.T) {
 		{"wrong boolean", `{"actions":[{"id":"a","kind":"log","inputs":{"message":"m","level":"loud"}}],"edges":[` + entry + `]}`, "actions.a.inputs.level", `must be one of info, warn, error`},
 		{"bad duration", `{"actions":[{"id":"a","kind":"sleep","inputs":{"duration":"soon"}}],"edges":[` + entry + `]}`, "actions.a.inputs.duration", `duration "soon"`},
 		{"sleep needs one", `{"actions":[{"id":"a","kind":"sleep","inputs":{}}],"edges":[` + entry + `]}`, "actions.a.inputs.duration", `either duration or until`},
-		{"unknown input", `{"actions":[{"id":"a","kind":"test","inputs":{"x":1}}],"edges":[` + entry + `]}`, "actions.a.inputs.x", `has no input "x"`},
+		{"empty workflow", `{"actions":[],"edges":[]}`, "actions", `no starting actions`},
+		{"no actions, no edges key", `{"actions":[]}`, "actions", `no starting actions`},
+		{"bad ref in undeclared input", `{"actions":[{"id":"a","kind":"test","inputs":{"x":"!ref($.state.zz)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.x", `unknown action "zz"`},
 		{"ref not upstream", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"echo","inputs":{"value":"!ref($.state.b)"}}],"edges":[` + entry + `,{"from":"a","to":"b"}]}`, "actions.b.inputs.value", `not upstream`},
 		{"ref to unknown action", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.state.zz.x)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `unknown action "zz"`},
 		{"ref bad root", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.steps.x)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `starts with $.event or $.state`},
@@ -89,6 +92,7 @@ func TestValidateAccepts(t *testing.T) {
 		"defaults fill required": `{"actions":[{"id":"w","kind":"wait_for_event","inputs":{"event":"blog-post.approved","match":"data.id"}}],"edges":[{"from":"$source","to":"w"}]}`,
 		"ref in enum":            `{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","level":"!ref($.event.data.level)"}}],"edges":[{"from":"$source","to":"l"}]}`,
 		"retries and timeout":    `{"actions":[{"id":"a","kind":"test","retries":2,"timeout":"1m30s"}],"edges":[{"from":"$source","to":"a"}]}`,
+		"undeclared input":       `{"actions":[{"id":"a","kind":"test","inputs":{"x":1,"old":"!ref($.event.data.id)"}}],"edges":[{"from":"$source","to":"a"}]}`,
 	}
 	reg := testRegistry(t)
 	for name, js := range tests {
@@ -97,6 +101,31 @@ func TestValidateAccepts(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// An input the kind does not declare (left by an older version of the kind) is kept through a
+// save and listed for the editor's warning, as workflow-kit keeps it.
+func TestUndeclaredInputsAreKeptAndListed(t *testing.T) {
+	reg := testRegistry(t)
+	w, err := DecodeValidate([]byte(`{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","colour":"red"}},{"id":"z","kind":"nope","inputs":{"q":1}}],
+		"edges":[{"from":"$source","to":"l"}]}`), reg)
+	if err == nil {
+		t.Fatal("unknown kind accepted")
+	}
+	if _, ok := fieldsOf(err)["actions.l.inputs.colour"]; ok {
+		t.Errorf("the undeclared input is refused: %v", err)
+	}
+	w, err = DecodeValidate([]byte(`{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","colour":"red"}}],"edges":[{"from":"$source","to":"l"}]}`), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Action("l").Inputs["colour"]; got != "red" {
+		t.Errorf("colour = %v after a save, want it kept", got)
+	}
+	want := map[string]string{"actions.l.inputs.colour": `action "l": kind "log" has no input "colour"; it is kept but not used`}
+	if got := UndeclaredInputs(w, reg); !reflect.DeepEqual(got, want) {
+		t.Errorf("UndeclaredInputs = %v, want %v", got, want)
 	}
 }
 
