@@ -104,21 +104,6 @@ func (e *Engine) cronKicks() chan struct{} {
 	return e.dyn.cronKick
 }
 
-// Step kinds and statuses of StoredStep.
-const (
-	StepKindRun    = kindRun
-	StepKindSleep  = kindSleep
-	StepKindWait   = kindWait
-	StepKindSend   = kindSend
-	StepKindInvoke = kindInvoke
-
-	StepStatusCompleted = stepCompleted
-	StepStatusFailed    = stepFailed
-	StepStatusRetrying  = stepRetrying
-	StepStatusSleeping  = stepSleeping
-	StepStatusWaiting   = stepWaiting
-)
-
 // StoredStep is one of the run's steps as stored, for a driver that hands the run's memo to
 // code outside this process (an SDK app).
 type StoredStep struct {

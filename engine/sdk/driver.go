@@ -83,11 +83,14 @@ func (d *driver) resolvePending(ctx context.Context, in *engine.Input, st *callS
 	for _, s := range in.Step.Stored() {
 		s := s
 		switch s.Status {
-		case engine.StepStatusSleeping:
+		case engine.StepSleeping:
 			fns = append(fns, func(ctx context.Context) error { return in.Step.Sleep(ctx, s.ID, 0) })
-		case engine.StepStatusWaiting:
-			if s.Kind == engine.StepKindInvoke {
-				fns = append(fns, func(ctx context.Context) error { _, err := in.Step.Invoke(ctx, s.ID, "", nil, 0); return ignoreStepError(err) })
+		case engine.StepWaiting:
+			if s.Kind == engine.KindInvoke {
+				fns = append(fns, func(ctx context.Context) error {
+					_, err := in.Step.Invoke(ctx, s.ID, "", nil, 0)
+					return ignoreStepError(err)
+				})
 				continue
 			}
 			var w struct {
@@ -98,7 +101,7 @@ func (d *driver) resolvePending(ctx context.Context, in *engine.Input, st *callS
 				_, err := in.Step.WaitForEvent(ctx, s.ID, engine.Wait{Event: w.Event})
 				return ignoreStepError(err)
 			})
-		case engine.StepStatusRetrying:
+		case engine.StepRetrying:
 			fns = append(fns, func(ctx context.Context) error {
 				_, err := in.Step.Run(ctx, s.ID, d.targeted(in, s.ID, st, s.Attempts), engine.WithName(s.Name))
 				return ignoreStepError(err)
@@ -376,16 +379,16 @@ func memo(s engine.StoredStep) (json.RawMessage, bool) {
 		return json.RawMessage(`{"data":` + string(out) + `}`)
 	}
 	switch s.Status {
-	case engine.StepStatusFailed:
+	case engine.StepFailed:
 		return errMemo(), true
-	case engine.StepStatusCompleted:
+	case engine.StepCompleted:
 	default:
 		return nil, false
 	}
 	switch s.Kind {
-	case engine.StepKindSleep:
+	case engine.KindSleep:
 		return json.RawMessage("null"), true
-	case engine.StepKindWait:
+	case engine.KindWait:
 		if len(s.Output) == 0 || string(bytes.TrimSpace(s.Output)) == "null" {
 			return json.RawMessage("null"), true
 		}
