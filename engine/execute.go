@@ -39,6 +39,9 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	}()
 	x.reg = e.function(run.FunctionID)
 	if x.reg == nil {
+		x.reg = e.reloadFunction(ctx, run.FunctionID) // synced by another process (dynamic.go)
+	}
+	if x.reg == nil {
 		x.finish(StatusFailed, nil, fmt.Sprintf("function %q is not registered in this process", run.FunctionID))
 		return
 	}
