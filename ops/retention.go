@@ -338,6 +338,9 @@ func deleteEvents(tx *gorm.DB, b batchRange) (batchResult, error) {
 	if len(doomed) == 0 {
 		return res, nil
 	}
+	if err := tx.Exec(`DELETE FROM event_resumes WHERE event_id IN ?`, doomed).Error; err != nil {
+		return batchResult{}, fmt.Errorf("delete events' resumed runs: %w", err)
+	}
 	del := tx.Exec(`DELETE FROM events WHERE id IN ?`, doomed)
 	if del.Error != nil {
 		return batchResult{}, fmt.Errorf("delete events: %w", del.Error)
