@@ -64,16 +64,17 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, db: db, engine: eng}
-	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey})
+	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey, Site: cms.Site{Title: "inkflow", BaseURL: cfg.baseURL(), TimeZone: "UTC"}})
 
 	// Action kinds: the generic ones and the blog's, then the store and the runner that
 	// executes enabled workflows for each event.
 	reg := workflow.NewRegistry()
-	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{AllowPrivateWebhooks: cfg.AllowPrivate, Logger: log}); err != nil {
+	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{AllowPrivateWebhooks: cfg.AllowPrivate, Logger: log,
+		CheckEventName: cms.CheckEventName}); err != nil {
 		return nil, fmt.Errorf("register built-in actions: %w", err)
 	}
 	model := ai.New(ai.Config{APIKey: cfg.OpenAIKey, BaseURL: cfg.OpenAIBase, Model: cfg.OpenAIModel})
-	if err := actions.Register(reg, actions.Deps{Posts: a.cms.Posts, AI: model, BaseURL: cfg.BaseURL}); err != nil {
+	if err := actions.Register(reg, actions.Deps{Posts: a.cms.Posts, AI: model, BaseURL: cfg.baseURL(), Settings: a.cms.Settings}); err != nil {
 		return nil, fmt.Errorf("register blog actions: %w", err)
 	}
 	if err := opsKinds(a, reg); err != nil {
@@ -81,7 +82,7 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	}
 	a.workflows = workflow.NewStore(db, reg)
 	fns := workflow.NewRunner(a.workflows).Functions()
-	fns = append(fns, cms.PublishAtFunction(a.cms.Posts))
+	fns = append(fns, cms.PostFunctions(a.cms.Posts)...)
 	fns = append(fns, bench.Functions(db)...)
 	opsFns, err := opsFunctions(a)
 	if err != nil {

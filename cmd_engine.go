@@ -108,7 +108,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer a.close()
-	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Workflows: a.workflows, Logger: a.log, BaseURL: cfg.BaseURL,
+	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Workflows: a.workflows, Logger: a.log, BaseURL: cfg.baseURL(),
 		EventKey: cfg.EventKey, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}})
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	go func() { workers <- a.engine.Start(ctx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.ListenAndServe() }()
-	a.log.Info("inkflow serving", "addr", cfg.Addr, "database", database.DialectOf(a.db))
+	a.logStart(ctx, cfg)
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -132,4 +132,23 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 		a.log.Warn("http shutdown", "err", err)
 	}
 	return <-workers
+}
+
+// logStart says where to open the server: the admin when it has accounts, the setup page on a
+// fresh install. The URL is the site's base URL (what /admin/settings or --base-url say).
+func (a *app) logStart(ctx context.Context, cfg *config) {
+	base := cfg.baseURL()
+	if site, err := a.cms.Settings.Site(ctx); err == nil && site.BaseURL != "" {
+		base = site.BaseURL
+	}
+	a.log.Info("inkflow serving", "addr", cfg.Addr, "url", base+"/", "database", database.DialectOf(a.db))
+	n, err := a.cms.Users.Count(ctx)
+	switch {
+	case err != nil:
+		a.log.Warn("count users", "err", err)
+	case n == 0:
+		a.log.Info("fresh install: open the setup page to create the first admin", "setup", base+"/setup")
+	default:
+		a.log.Info("sign in to write and publish", "admin", base+"/admin")
+	}
 }

@@ -2,8 +2,11 @@ package main
 
 import (
 	"flag"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,6 +32,33 @@ type config struct {
 	bad []string
 }
 
+// baseURL is the public URL: --base-url when given, else one derived from the listen address,
+// so that moving the server to another port moves its links too.
+func (c *config) baseURL() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	return baseURLFromAddr(c.Addr)
+}
+
+// baseURLFromAddr is http://HOST:PORT for a listen address; an empty or wildcard host
+// (":8080", "0.0.0.0:8080", "[::]:8080") becomes localhost.
+func baseURLFromAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost:8080"
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}
+	if port == "80" {
+		u.Host = strings.TrimSuffix(u.Host, ":80")
+	}
+	return u.String()
+}
+
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
 		return v
@@ -52,7 +82,7 @@ func loadConfig(fs *flag.FlagSet) *config {
 	}
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", "sqlite://data/inkflow.db"), "database: postgres://... or sqlite://PATH (env DATABASE_URL)")
 	fs.StringVar(&c.Addr, "addr", env("INKFLOW_ADDR", ":8080"), "HTTP listen address (env INKFLOW_ADDR)")
-	fs.StringVar(&c.BaseURL, "base-url", env("INKFLOW_BASE_URL", "http://localhost:8080"), "public URL, e.g. https://blog.example.com (env INKFLOW_BASE_URL)")
+	fs.StringVar(&c.BaseURL, "base-url", env("INKFLOW_BASE_URL", ""), "public URL, e.g. https://blog.example.com (env INKFLOW_BASE_URL; default: http://localhost and the port of --addr; /admin/settings overrides it)")
 	fs.StringVar(&c.OpenAIBase, "openai-base-url", env("OPENAI_BASE_URL", ""), "OpenAI-compatible API base URL (env OPENAI_BASE_URL)")
 	fs.StringVar(&c.OpenAIModel, "openai-model", env("OPENAI_MODEL", "gpt-4o-mini"), "model name (env OPENAI_MODEL)")
 	fs.StringVar(&c.GoogleID, "google-client-id", env("GOOGLE_CLIENT_ID", ""), "Google OAuth client id (env GOOGLE_CLIENT_ID)")

@@ -34,6 +34,9 @@ type Deps struct {
 	// BaseURL is the blog's public root ("https://blog.example"), used for the link in social
 	// posts; empty leaves the link out.
 	BaseURL string
+	// Settings, when set, supplies the base URL an admin chose at /admin/settings, which wins
+	// over BaseURL.
+	Settings *cms.Settings
 }
 
 // Register adds the six blog kinds to reg.
@@ -46,7 +49,7 @@ func Kinds(d Deps) []workflow.Kind {
 	if d.AI == nil {
 		d.AI = ai.Offline()
 	}
-	k := &kit{posts: d.Posts, ai: d.AI, baseURL: strings.TrimRight(d.BaseURL, "/")}
+	k := &kit{posts: d.Posts, ai: d.AI, defaultBase: strings.TrimRight(d.BaseURL, "/"), settings: d.Settings}
 	return []workflow.Kind{
 		k.addTOCKind(), k.grammarKind(), k.waitKind(), k.applyKind(),
 		k.socialKind(KindLinkedInPosts, ai.LinkedIn), k.socialKind(KindTweetPosts, ai.X),
@@ -55,9 +58,20 @@ func Kinds(d Deps) []workflow.Kind {
 
 // kit holds the dependencies the handlers share.
 type kit struct {
-	posts   *cms.Posts
-	ai      ai.Provider
-	baseURL string
+	posts       *cms.Posts
+	ai          ai.Provider
+	defaultBase string
+	settings    *cms.Settings
+}
+
+// baseURL is the site's public root now: the stored setting, else the configured default.
+func (k *kit) baseURL(ctx context.Context) string {
+	if k.settings != nil {
+		if site, err := k.settings.Site(ctx); err == nil && site.BaseURL != "" {
+			return site.BaseURL
+		}
+	}
+	return k.defaultBase
 }
 
 // load returns post id; a missing post fails the step for good.
@@ -104,10 +118,10 @@ func (k *kit) recommendation(in workflow.ActionInput, usage ai.Usage, fields map
 }
 
 // aiPost is what the prompts see of p, with markdown as the text to work on.
-func (k *kit) aiPost(p *cms.Post, markdown string) ai.Post {
+func (k *kit) aiPost(ctx context.Context, p *cms.Post, markdown string) ai.Post {
 	out := ai.Post{Title: p.Title, Markdown: markdown, Summary: p.Summary, Tags: p.Tags}
-	if k.baseURL != "" && p.Slug != "" {
-		out.URL = k.baseURL + "/posts/" + p.Slug
+	if base := k.baseURL(ctx); base != "" && p.Slug != "" {
+		out.URL = base + "/posts/" + p.Slug
 	}
 	return out
 }

@@ -68,7 +68,7 @@ func (k *kit) addTOC(ctx context.Context, in workflow.ActionInput) (any, error) 
 		for i, e := range entries {
 			listed[i] = ai.Heading{Level: e.Level, Text: e.Label, Anchor: e.Anchor}
 		}
-		ans, err := k.ai.TOC(ctx, ai.TOCRequest{Post: k.aiPost(post, rest), Headings: listed, Inputs: in.Inputs})
+		ans, err := k.ai.TOC(ctx, ai.TOCRequest{Post: k.aiPost(ctx, post, rest), Headings: listed, Inputs: in.Inputs})
 		if err != nil {
 			return nil, err
 		}

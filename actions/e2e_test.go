@@ -133,9 +133,14 @@ func newBlog(t *testing.T, db *testdb.DB, provider ai.Provider, workflowJSON str
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost})
+	c := cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost, Site: cms.Site{BaseURL: "http://localhost:8080"}})
 	reg := workflow.NewRegistry()
-	if err := actions.Register(reg, actions.Deps{Posts: c.Posts, AI: provider, BaseURL: "https://blog.example"}); err != nil {
+	// The base URL an admin saved at /admin/settings wins over the configured one: social
+	// posts link to https://blog.example.
+	if err := actions.Register(reg, actions.Deps{Posts: c.Posts, AI: provider, BaseURL: "http://localhost:8080", Settings: c.Settings}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Settings.SetSite(context.Background(), cms.Site{Title: "Blog", BaseURL: "https://blog.example", TimeZone: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
 	store := workflow.NewStore(db.DB, reg)

@@ -47,7 +47,7 @@ func (k *kit) grammarReview(ctx context.Context, in workflow.ActionInput) (any, 
 		// The model reviews the text without a ToC from an earlier action (fewer tokens, and
 		// nothing to mangle); the ToC goes back with anchors for the revised headings.
 		body, toc := StripTOC(wc.Markdown)
-		ans, err := k.ai.Grammar(ctx, ai.GrammarRequest{Post: k.aiPost(post, body), Inputs: in.Inputs})
+		ans, err := k.ai.Grammar(ctx, ai.GrammarRequest{Post: k.aiPost(ctx, post, body), Inputs: in.Inputs})
 		if err != nil {
 			return nil, err
 		}

@@ -70,7 +70,7 @@ func (k *kit) social(ctx context.Context, in workflow.ActionInput, network ai.Ne
 			return nil, err
 		}
 		body, _ := StripTOC(wc.Markdown)
-		ans, err := k.ai.Social(ctx, ai.SocialRequest{Post: k.aiPost(post, body), Network: network,
+		ans, err := k.ai.Social(ctx, ai.SocialRequest{Post: k.aiPost(ctx, post, body), Network: network,
 			Count: count, Tone: tone, Inputs: in.Inputs})
 		if err != nil {
 			return nil, err

@@ -20,6 +20,8 @@ type Options struct {
 	SessionTTL time.Duration
 	// EventKey is a fixed event key accepted besides stored ones (INKFLOW_EVENT_KEY).
 	EventKey string
+	// Site is the site settings used until an admin stores others (from the environment).
+	Site Site
 }
 
 // CMS bundles the services; each is safe for concurrent use.
@@ -47,7 +49,7 @@ func New(opts Options) *CMS {
 		Sessions:  &Sessions{db: opts.DB, now: clock, ttl: opts.SessionTTL},
 		Tokens:    &Tokens{db: opts.DB, now: clock},
 		EventKeys: &EventKeys{db: opts.DB, now: clock, fixed: opts.EventKey},
-		Settings:  &Settings{db: opts.DB},
+		Settings:  &Settings{db: opts.DB, defaults: opts.Site},
 		Posts:     &Posts{db: opts.DB, eng: opts.Engine, now: clock},
 	}
 }

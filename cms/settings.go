@@ -35,7 +35,8 @@ func (p SignupPolicy) Allows(email string) bool {
 
 // Settings stores admin-editable settings as key/value rows.
 type Settings struct {
-	db *gorm.DB
+	db       *gorm.DB
+	defaults Site
 }
 
 type setting struct {

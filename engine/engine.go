@@ -37,6 +37,10 @@ type Engine struct {
 
 	// wake is the in-process signal that runs may be due; LISTEN/NOTIFY feeds it on PostgreSQL.
 	wake chan struct{}
+
+	// dyn holds functions registered while the engine runs (dynamic.go).
+	dyn      dynamic
+	kickOnce sync.Once
 }
 
 // registered is a Function with its expressions and schedules checked and compiled.

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"time"
 
 	"github.com/inkflow/inkflow/cms"
 )
@@ -13,10 +14,9 @@ type Viewer struct {
 	CSRF string
 	// Path is the request path, to highlight the current section in the navigation.
 	Path string
-	// SiteName is shown in titles and the header.
-	SiteName string
-	// BaseURL is the public address (for canonical links and Open Graph tags).
-	BaseURL string
+	// Site is the site's settings: its title in titles and the header, its base URL for
+	// canonical links and Open Graph tags, its time zone for dates.
+	Site cms.Site
 }
 
 type viewerKey struct{}
@@ -31,7 +31,7 @@ func ViewerFrom(ctx context.Context) *Viewer {
 	if v, ok := ctx.Value(viewerKey{}).(*Viewer); ok && v != nil {
 		return v
 	}
-	return &Viewer{SiteName: "inkflow"}
+	return &Viewer{Site: cms.Site{Title: "inkflow"}}
 }
 
 // Can reports whether the viewer is signed in with at least role.
@@ -40,8 +40,13 @@ func (v *Viewer) Can(role cms.Role) bool {
 }
 
 func siteName(ctx context.Context) string {
-	if n := ViewerFrom(ctx).SiteName; n != "" {
+	if n := ViewerFrom(ctx).Site.Title; n != "" {
 		return n
 	}
 	return "inkflow"
+}
+
+// localTime is t in the site's time zone.
+func localTime(ctx context.Context, t time.Time) time.Time {
+	return t.In(ViewerFrom(ctx).Site.Location())
 }

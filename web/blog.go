@@ -1,11 +1,16 @@
 package web
 
 import (
+	"html"
 	"net/http"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/inkflow/inkflow/actions"
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/templates"
@@ -36,14 +41,23 @@ func (s *Server) blogList(c echo.Context, tag string) error {
 	if page > 1 && len(ps) == 0 {
 		return echo.ErrNotFound
 	}
-	m := templates.Meta{Title: "", Description: "Posts from " + s.cfg.SiteName, URL: s.cfg.BaseURL + "/"}
+	site := s.site(c)
+	m := templates.Meta{Title: "", Description: siteDescription(site), URL: site.BaseURL + "/"}
 	if tag != "" {
-		m = templates.Meta{Title: "#" + tag, Description: "Posts tagged " + tag, URL: s.cfg.BaseURL + "/tags/" + tag}
+		m = templates.Meta{Title: "#" + tag, Description: "Posts tagged " + tag, URL: site.BaseURL + "/tags/" + tag}
 		if n == 0 {
 			return echo.ErrNotFound
 		}
 	}
-	return s.render(c, http.StatusOK, templates.BlogIndex(templates.BlogList{Posts: ps, Tag: tag, Page: page, Pages: pages(n, blogPageSize), Meta: m}))
+	l := templates.BlogList{Posts: ps, Tag: tag, Page: page, Pages: pages(n, blogPageSize), Meta: m}
+	if n == 0 && tag == "" {
+		users, err := s.cms.Users.Count(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		l.Setup = users == 0
+	}
+	return s.render(c, http.StatusOK, templates.BlogIndex(l))
 }
 
 // blogPost is /posts/{slug}: a published post; an old slug redirects permanently.
@@ -62,21 +76,24 @@ func (s *Server) blogPost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m := templates.Meta{Title: p.Title, Description: description(p), URL: s.cfg.BaseURL + "/posts/" + p.Slug, Type: "article"}
+	base := s.site(c).BaseURL
+	m := templates.Meta{Title: p.Title, Description: description(p), URL: base + "/posts/" + p.Slug, Type: "article"}
 	if p.CoverImage != "" {
 		m.Image = p.CoverImage
 		if strings.HasPrefix(m.Image, "/") {
-			m.Image = s.cfg.BaseURL + m.Image
+			m.Image = base + m.Image
 		}
 	}
 	return s.render(c, http.StatusOK, templates.BlogPost(p, body, m))
 }
 
-// description is the post's summary, or the start of its text.
+// description is the post's summary, or the start of its text as plain text: without the
+// table of contents an AI review inserts, markdown punctuation or HTML.
 func description(p *cms.Post) string {
 	d := p.Summary
 	if d == "" {
-		d = strings.Join(strings.Fields(stripMarkdown(p.Markdown)), " ")
+		body, _ := actions.StripTOC(p.Markdown)
+		d = strings.Join(strings.Fields(stripMarkdown(body)), " ")
 	}
 	if utf8.RuneCountInString(d) > 160 {
 		r := []rune(d)
@@ -85,7 +102,27 @@ func description(p *cms.Post) string {
 	return d
 }
 
-// stripMarkdown drops the most common markdown punctuation for a plain-text excerpt.
+// siteDescription is the site's description, or a default naming it.
+func siteDescription(site cms.Site) string {
+	if site.Description != "" {
+		return site.Description
+	}
+	return "Posts from " + site.Title
+}
+
+var (
+	htmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+	mdImage     = regexp.MustCompile(`!\[([^\]]*)\]\([^)]*\)`)
+	mdLink      = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+	textOnly    = bluemonday.StrictPolicy()
+)
+
+// stripMarkdown turns markdown into a plain-text excerpt: comments, images and HTML go, links
+// keep their text, the most common punctuation is dropped.
 func stripMarkdown(md string) string {
+	md = htmlComment.ReplaceAllString(md, " ")
+	md = mdImage.ReplaceAllString(md, "$1")
+	md = mdLink.ReplaceAllString(md, "$1")
+	md = html.UnescapeString(textOnly.Sanitize(md))
 	return strings.NewReplacer("#", "", "*", "", "_", "", "`", "", ">", "", "[", "", "]", "").Replace(md)
 }

@@ -54,11 +54,12 @@ func (s *Server) feed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ch := rssChannel{Title: s.cfg.SiteName, Link: s.cfg.BaseURL + "/", Description: "Posts from " + s.cfg.SiteName,
-		Language: "en", Self: atomLink{Href: s.cfg.BaseURL + "/feed.xml", Rel: "self", Type: "application/rss+xml"}}
+	site := s.site(c)
+	ch := rssChannel{Title: site.Title, Link: site.BaseURL + "/", Description: siteDescription(site),
+		Language: "en", Self: atomLink{Href: site.BaseURL + "/feed.xml", Rel: "self", Type: "application/rss+xml"}}
 	for i := range ps {
 		p := &ps[i]
-		link := s.cfg.BaseURL + "/posts/" + p.Slug
+		link := site.BaseURL + "/posts/" + p.Slug
 		item := rssItem{Title: p.Title, Link: link, GUID: rssGUID{IsPermaLink: true, Value: link}, Categories: p.Tags}
 		if p.PublishedAt != nil {
 			item.PubDate = p.PublishedAt.UTC().Format(time.RFC1123Z)
@@ -87,14 +88,15 @@ type sitemapURL struct {
 
 // sitemap is /sitemap.xml: the home page and every published post.
 func (s *Server) sitemap(c echo.Context) error {
-	set := urlset{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: []sitemapURL{{Loc: s.cfg.BaseURL + "/"}}}
+	base := s.site(c).BaseURL
+	set := urlset{NS: "http://www.sitemaps.org/schemas/sitemap/0.9", URLs: []sitemapURL{{Loc: base + "/"}}}
 	for offset := 0; ; offset += 200 {
 		ps, _, err := s.cms.Posts.List(c.Request().Context(), cms.PostFilter{Status: cms.StatusPublished, Limit: 200, Offset: offset})
 		if err != nil {
 			return err
 		}
 		for _, p := range ps {
-			set.URLs = append(set.URLs, sitemapURL{Loc: s.cfg.BaseURL + "/posts/" + p.Slug, LastMod: p.UpdatedAt.UTC().Format("2006-01-02")})
+			set.URLs = append(set.URLs, sitemapURL{Loc: base + "/posts/" + p.Slug, LastMod: p.UpdatedAt.UTC().Format("2006-01-02")})
 		}
 		if len(ps) < 200 || offset > 50000 {
 			break

@@ -91,6 +91,7 @@ var notices = map[string]string{
 	"disable":   "Account disabled; its sessions ended.",
 	"enable":    "Account enabled.",
 	"signup":    "Sign-up settings saved.",
+	"settings":  "Site settings saved.",
 }
 
 func notice(c echo.Context) string { return notices[c.QueryParam("done")] }

@@ -49,7 +49,8 @@ var loginErrors = map[string]string{
 
 func (s *Server) googleEnabled() bool { return s.cfg.Google.ClientID != "" }
 
-func (s *Server) oauthConfig() *oauth2.Config {
+// oauthConfig is the OAuth client; base is the site's public URL the callback is under.
+func (s *Server) oauthConfig(base string) *oauth2.Config {
 	g := s.cfg.Google
 	auth, token := g.AuthURL, g.TokenURL
 	if auth == "" {
@@ -61,7 +62,7 @@ func (s *Server) oauthConfig() *oauth2.Config {
 	return &oauth2.Config{
 		ClientID: g.ClientID, ClientSecret: g.ClientSecret,
 		Endpoint:    oauth2.Endpoint{AuthURL: auth, TokenURL: token, AuthStyle: oauth2.AuthStyleInParams},
-		RedirectURL: s.cfg.BaseURL + "/auth/google/callback",
+		RedirectURL: base + "/auth/google/callback",
 		Scopes:      []string{"openid", "email", "profile"},
 	}
 }
@@ -76,7 +77,7 @@ func (s *Server) googleStart(c echo.Context) error {
 	val := url.Values{"state": {state}, "verifier": {verifier}, "next": {safeNext(c.QueryParam("next"))}}
 	c.SetCookie(&http.Cookie{Name: oauthCookie, Value: val.Encode(), Path: "/auth/google", HttpOnly: true,
 		Secure: s.secureRequest(c), SameSite: http.SameSiteLaxMode, MaxAge: oauthCookieMaxAge})
-	u := s.oauthConfig().AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "select_account"))
+	u := s.oauthConfig(s.site(c).BaseURL).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "select_account"))
 	return c.Redirect(http.StatusFound, u)
 }
 
@@ -103,7 +104,7 @@ func (s *Server) googleCallback(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), oauthRequestTimout)
 	defer cancel()
-	tok, err := s.oauthConfig().Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(saved.Get("verifier")))
+	tok, err := s.oauthConfig(s.site(c).BaseURL).Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(saved.Get("verifier")))
 	if err != nil {
 		s.log.WarnContext(ctx, "google token exchange failed", "err", err)
 		return fail("google")
@@ -147,7 +148,7 @@ func (s *Server) googleUserInfo(ctx context.Context, tok *oauth2.Token) (*oidcUs
 	if endpoint == "" {
 		endpoint = googleUserInfoURL
 	}
-	res, err := s.oauthConfig().Client(ctx, tok).Get(endpoint)
+	res, err := oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok)).Get(endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: %w", err)
 	}

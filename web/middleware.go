@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/templates"
 )
@@ -148,7 +149,7 @@ func (s *Server) viewer(c echo.Context) *templates.Viewer {
 	if v, ok := c.Get(viewerKey).(*templates.Viewer); ok {
 		return v
 	}
-	v := &templates.Viewer{Path: c.Request().URL.Path, SiteName: s.cfg.SiteName, BaseURL: s.cfg.BaseURL}
+	v := &templates.Viewer{Path: c.Request().URL.Path, Site: cms.Site{Title: s.cfg.SiteName, BaseURL: s.cfg.BaseURL}}
 	c.Set(viewerKey, v)
 	c.SetRequest(c.Request().WithContext(templates.WithViewer(c.Request().Context(), v)))
 	return v

@@ -172,7 +172,7 @@ func (s *Server) schedulePage(c echo.Context) error {
 	}
 	var at time.Time
 	if v := c.FormValue("publish_at"); v != "" {
-		if at, err = time.ParseInLocation("2006-01-02T15:04", v, time.UTC); err != nil {
+		if at, err = time.ParseInLocation("2006-01-02T15:04", v, s.site(c).Location()); err != nil {
 			return engine.FieldError("publish_at", "is not a date and time")
 		}
 	}

@@ -43,6 +43,7 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/tags/:tag", state: pub, ok: 200},
 		{method: "GET", route: "/feed.xml", ok: 200},
 		{method: "GET", route: "/sitemap.xml", ok: 200},
+		{method: "GET", route: "/robots.txt", ok: 200},
 		{method: "GET", route: "/uploads/:name", ok: 404},
 		{method: "GET", route: "/setup", ok: 404},
 		{method: "POST", route: "/setup", ok: 404},
@@ -78,6 +79,10 @@ func roleTable() []roleCase {
 		{method: "POST", route: "/admin/users/:id/disable", min: A, user: true, ok: 303},
 		{method: "POST", route: "/admin/users/:id/enable", min: A, user: true, ok: 303},
 		{method: "POST", route: "/admin/settings/signup", min: A, ok: 303, form: func(*cms.Post) url.Values { return url.Values{"domains": {"example.com"}, "default_role": {"viewer"}} }},
+		{method: "GET", route: "/admin/settings", min: A, ok: 200},
+		{method: "POST", route: "/admin/settings", min: A, ok: 303, form: func(*cms.Post) url.Values {
+			return url.Values{"title": {"Site"}, "base_url": {"https://blog.example.com"}, "time_zone": {"UTC"}}
+		}},
 		{method: "GET", route: "/admin/tokens", min: V, ok: 200},
 		{method: "GET", route: "/admin/functions", min: V, ok: 200}, // runs dashboard (pages_functions.go)
 		{method: "POST", route: "/admin/tokens", min: V, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"ci"}} }},

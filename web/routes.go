@@ -38,6 +38,7 @@ func (s *Server) routes() {
 	e.GET("/tags/:tag", s.blogTag)
 	e.GET("/feed.xml", s.feed)
 	e.GET("/sitemap.xml", s.sitemap)
+	e.GET("/robots.txt", s.robots)
 	e.GET("/uploads/:name", s.serveUpload)
 
 	// Admin pages: posts
@@ -89,6 +90,8 @@ func (s *Server) routes() {
 	e.POST("/admin/users/:id/disable", s.setUserDisabled(true), admin)
 	e.POST("/admin/users/:id/enable", s.setUserDisabled(false), admin)
 	e.POST("/admin/settings/signup", s.saveSignupPolicy, admin)
+	e.GET("/admin/settings", s.settingsPage, admin) // site title, description, base URL, time zone (pages_settings.go)
+	e.POST("/admin/settings", s.saveSettings, admin)
 	e.GET("/admin/tokens", s.tokensPage, viewer)
 	e.POST("/admin/tokens", s.createToken, viewer)
 	e.POST("/admin/tokens/:id/revoke", s.revokeToken, viewer)
