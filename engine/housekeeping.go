@@ -99,6 +99,9 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 		if len(doomed) == 0 {
 			return nil
 		}
+		if err := q.DeleteResumesOf(doomed); err != nil {
+			return err
+		}
 		n, err := q.DeleteEvents(doomed)
 		deleted = int(n)
 		return err

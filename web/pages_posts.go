@@ -71,7 +71,11 @@ func (s *Server) renderEditor(c echo.Context, status int, p *cms.Post, f templat
 	if err != nil {
 		return err
 	}
-	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, Notice: msg}
+	labels, err := s.runLabels(ctx, runs, nil)
+	if err != nil {
+		return err
+	}
+	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, RunLabels: labels, Notice: msg}
 	return s.render(c, status, templates.EditorPage(e))
 }
 
@@ -216,7 +220,11 @@ func (s *Server) postRunsFragment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, templates.PostRuns(id, runs))
+	labels, err := s.runLabels(c.Request().Context(), runs, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.PostRuns(id, runs, labels))
 }
 
 // statusFor is the HTTP status of a user-facing error.

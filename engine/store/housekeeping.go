@@ -132,3 +132,11 @@ func (q *Q) UsageOutputs(runsFrom string) ([]string, error) {
 	}
 	return outputs, nil
 }
+
+// DeleteResumesOf deletes the records of the runs events resumed.
+func (q *Q) DeleteResumesOf(eventIDs []string) error {
+	if err := q.g.Exec(`DELETE FROM event_resumes WHERE event_id IN ?`, eventIDs).Error; err != nil {
+		return fmt.Errorf("delete old events' resumed runs: %w", err)
+	}
+	return nil
+}

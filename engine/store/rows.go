@@ -71,6 +71,7 @@ type Wait struct {
 	EventName  string
 	MatchPath  string
 	MatchValue string
+	MatchHash  string // a hash of (MatchPath, MatchValue): the index key, whatever the value's size
 	IfExpr     string
 	Trigger    string
 	ExpiresAt  int64

@@ -6,13 +6,13 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-var waitCols = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "if_expr", "trigger", "expires_at", "created_at"}
+var waitCols = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "match_hash", "if_expr", "trigger", "expires_at", "created_at"}
 
 // InsertWaits stores wait and cancel registrations.
 func (q *Q) InsertWaits(waits []Wait) error {
 	err := insertRows(q.g, "waits", waitCols, len(waits), func(i int) []any {
 		w := &waits[i]
-		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt}
+		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.MatchHash, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt}
 	})
 	if err != nil {
 		return fmt.Errorf("insert waits: %w", err)
