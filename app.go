@@ -69,7 +69,8 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	// Action kinds: the generic ones and the blog's, then the store and the runner that
 	// executes enabled workflows for each event.
 	reg := workflow.NewRegistry()
-	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{AllowPrivateWebhooks: cfg.AllowPrivate, Logger: log}); err != nil {
+	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{AllowPrivateWebhooks: cfg.AllowPrivate, Logger: log,
+		CheckEventName: cms.CheckEventName}); err != nil {
 		return nil, fmt.Errorf("register built-in actions: %w", err)
 	}
 	model := ai.New(ai.Config{APIKey: cfg.OpenAIKey, BaseURL: cfg.OpenAIBase, Model: cfg.OpenAIModel})
@@ -81,7 +82,7 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	}
 	a.workflows = workflow.NewStore(db, reg)
 	fns := workflow.NewRunner(a.workflows).Functions()
-	fns = append(fns, cms.PublishAtFunction(a.cms.Posts))
+	fns = append(fns, cms.PostFunctions(a.cms.Posts)...)
 	fns = append(fns, bench.Functions(db)...)
 	opsFns, err := opsFunctions(a)
 	if err != nil {

@@ -358,10 +358,7 @@ func (s *Posts) later(prev time.Time) time.Time {
 
 // send sends one post event inside tx.
 func (s *Posts) send(ctx context.Context, tx *gorm.DB, actor *User, name string, id int64) error {
-	ev := engine.Event{Name: name, Data: map[string]any{"id": id}}
-	if actor != nil {
-		ev.User = map[string]any{"id": actor.ID, "email": actor.Email}
-	}
+	ev := engine.Event{Name: name, Data: map[string]any{"id": id}, User: actorOf(actor)}
 	res, err := s.eng.SendTx(ctx, tx, ev)
 	if err != nil {
 		return fmt.Errorf("send %s for post %d: %w", name, id, err)

@@ -176,7 +176,7 @@ func (s *Posts) SchedulePublish(ctx context.Context, actor *User, id int64, at t
 			return nil
 		}
 		ev := engine.Event{Name: EventPublishScheduled, Data: map[string]any{"id": id, "at": at.Format(time.RFC3339Nano)},
-			User: map[string]any{"id": actor.ID, "email": actor.Email}}
+			User: actorOf(actor)}
 		res, err := s.eng.SendTx(ctx, tx, ev)
 		if err != nil {
 			return fmt.Errorf("schedule post %d: %w", id, err)
@@ -254,4 +254,10 @@ func scheduleOf(ev engine.Event) (int64, time.Time, error) {
 		return 0, time.Time{}, engine.Errorf(engine.EInvalid, "event needs data.id and data.at (RFC 3339)")
 	}
 	return id, at.UTC(), nil
+}
+
+// PostFunctions returns the engine functions the CMS needs: scheduled publishing, and the
+// one that makes a post follow its review run. Register them on the engine Posts sends to.
+func PostFunctions(posts *Posts) []*engine.Function {
+	return []*engine.Function{PublishAtFunction(posts)}
 }

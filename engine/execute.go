@@ -160,12 +160,12 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 		if err := e.lockRuns(tx, map[string]bool{run.ParentRunID: true}); err != nil {
 			return err
 		}
-		st, msg := stepCompleted, ""
+		st, msg := StepCompleted, ""
 		if status != StatusCompleted {
-			st, msg = stepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
+			st, msg = StepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
 		}
 		res := tx.Exec(`UPDATE steps SET status = ?, output = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
-			st, out, msg, now, run.ParentRunID, run.ParentStepID, stepWaiting)
+			st, out, msg, now, run.ParentRunID, run.ParentStepID, StepWaiting)
 		if res.Error != nil {
 			return fmt.Errorf("resolve invoking run: %w", res.Error)
 		}
@@ -248,11 +248,11 @@ func pendingState(rows []stepRow, now int64) (Status, int64) {
 	waiting, sleeping := false, false
 	for _, r := range rows {
 		switch r.Status {
-		case stepWaiting:
+		case StepWaiting:
 			waiting = true
-		case stepSleeping:
+		case StepSleeping:
 			sleeping = true
-		case stepRetrying:
+		case StepRetrying:
 		default:
 			return StatusQueued, now // resolved meanwhile
 		}
@@ -341,7 +341,7 @@ func (x *execution) mayHaveWaits() bool {
 	x.step.mu.Lock()
 	defer x.step.mu.Unlock()
 	for _, r := range x.step.memo {
-		if r.Kind == kindWait || r.Kind == kindInvoke {
+		if r.Kind == KindWait || r.Kind == KindInvoke {
 			return true
 		}
 	}

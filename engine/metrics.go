@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -173,21 +172,12 @@ func (m *Metrics) advance(ctx context.Context) error {
 	return nil
 }
 
-// addTokens adds the usage a step's output records: {"usage": {"provider", "model",
-// "prompt_tokens", "completion_tokens"}}, the shape the blog's AI actions write.
+// addTokens adds the usage a step's output records (see ParseUsage).
 func (m *Metrics) addTokens(output string) {
-	var out struct {
-		Usage *struct {
-			Provider         string `json:"provider"`
-			Model            string `json:"model"`
-			PromptTokens     int    `json:"prompt_tokens"`
-			CompletionTokens int    `json:"completion_tokens"`
-		} `json:"usage"`
-	}
-	if json.Unmarshal([]byte(output), &out) != nil || out.Usage == nil {
+	u, ok := ParseUsage(output)
+	if !ok {
 		return
 	}
-	u := out.Usage
 	m.tokens.WithLabelValues(u.Provider, u.Model, "prompt").Add(float64(u.PromptTokens))
 	m.tokens.WithLabelValues(u.Provider, u.Model, "completion").Add(float64(u.CompletionTokens))
 }

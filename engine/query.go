@@ -78,6 +78,11 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 // and the run is queued again under the same id. EConflict unless the run has failed.
 func (e *Engine) Retry(ctx context.Context, runID string) error {
 	err := e.tx(ctx, func(tx *gorm.DB) error {
+		// The run row first, as every writer of a run and its steps does (retention deletes
+		// them under the same lock): its status is read under the lock.
+		if err := e.lockRuns(tx, map[string]bool{runID: true}); err != nil {
+			return err
+		}
 		var run runRow
 		if err := tx.Where("id = ?", runID).Take(&run).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -92,12 +97,12 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 		// A failed invoke starts a new child; a wait left pending by a parallel branch lost its
 		// registration when the run ended, so it is declared afresh on replay.
 		err := tx.Exec(`DELETE FROM steps WHERE run_id = ? AND ((status = ? AND kind = ?) OR status = ?)`,
-			runID, stepFailed, kindInvoke, stepWaiting).Error
+			runID, StepFailed, KindInvoke, StepWaiting).Error
 		if err != nil {
 			return err
 		}
 		err = tx.Exec(`UPDATE steps SET status = ?, attempts = 0, error = '', wake_at = ?, ended_at = NULL WHERE run_id = ? AND status = ?`,
-			stepRetrying, now, runID, stepFailed).Error
+			StepRetrying, now, runID, StepFailed).Error
 		if err != nil {
 			return err
 		}
@@ -197,6 +202,9 @@ func (f RunFilter) apply(q *gorm.DB) *gorm.DB {
 	}
 	if !f.Until.IsZero() {
 		q = q.Where("created_at < ?", ms(f.Until))
+	}
+	if !f.EndedSince.IsZero() {
+		q = q.Where("ended_at >= ?", ms(f.EndedSince))
 	}
 	return q
 }

@@ -60,21 +60,6 @@ type stepRow struct {
 
 func (stepRow) TableName() string { return "steps" }
 
-// Step kinds and statuses as stored.
-const (
-	kindRun    = "run"
-	kindSleep  = "sleep"
-	kindWait   = "wait"
-	kindSend   = "send"
-	kindInvoke = "invoke"
-
-	stepCompleted = "completed"
-	stepFailed    = "failed"
-	stepRetrying  = "retrying"
-	stepSleeping  = "sleeping"
-	stepWaiting   = "waiting"
-)
-
 type waitRow struct {
 	ID         string `gorm:"primaryKey"`
 	Kind       string

@@ -517,7 +517,7 @@ func (e *Engine) completeWait(tx *gorm.DB, w waitRow, payload string, now int64)
 		return false, err
 	}
 	err := tx.Exec(`UPDATE steps SET status = ?, output = ?, ended_at = ? WHERE run_id = ? AND id = ?`,
-		stepCompleted, payload, now, w.RunID, w.StepID).Error
+		StepCompleted, payload, now, w.RunID, w.StepID).Error
 	if err != nil {
 		return false, fmt.Errorf("resolve wait of run %s: %w", w.RunID, err)
 	}

@@ -184,6 +184,21 @@ type WaitInfo struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// Step kinds (StepInfo.Kind) and step statuses (StepInfo.Status) as stored and listed.
+const (
+	KindRun    = "run"
+	KindSleep  = "sleep"
+	KindWait   = "wait"
+	KindSend   = "send"
+	KindInvoke = "invoke"
+
+	StepCompleted = "completed"
+	StepFailed    = "failed"
+	StepRetrying  = "retrying" // failed an attempt; due again at its wake time
+	StepSleeping  = "sleeping"
+	StepWaiting   = "waiting" // for an event, or for an invoked run
+)
+
 // StepInfo is a stored step as shown by the API and the dashboard.
 type StepInfo struct {
 	ID        string          `json:"id"`
@@ -206,6 +221,8 @@ type RunFilter struct {
 	WorkflowID int64
 	Since      time.Time
 	Until      time.Time
+	// EndedSince keeps the runs that ended at or after it (finished runs only).
+	EndedSince time.Time
 	Limit      int    // 1..1000, default 50
 	Cursor     string // from a previous page's Next
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,12 +32,8 @@ func (in eventIn) toEvent(prefix string, internalOK bool) (engine.Event, error) 
 	if in.Name == "" {
 		return ev, engine.FieldError(prefix+"name", "is required")
 	}
-	if !internalOK {
-		for _, p := range reservedPrefixes {
-			if strings.HasPrefix(in.Name, p) {
-				return ev, engine.FieldError(prefix+"name", "%q is reserved for inkflow's own events (admins only)", p)
-			}
-		}
+	if err := checkEventName(prefix+"name", in.Name, internalOK); err != nil {
+		return ev, err
 	}
 	if len(bytes.TrimSpace(in.Data)) > 0 && string(bytes.TrimSpace(in.Data)) != "null" {
 		if err := json.Unmarshal(in.Data, &ev.Data); err != nil {

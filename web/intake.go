@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 )
 
@@ -46,10 +47,6 @@ type intakeKeyResponse struct {
 	Message string `json:"message"`
 	Error   string `json:"error,omitempty"`
 }
-
-// reservedPrefixes are event names only the engine sends: a client sending
-// "inkflow/run.failed" could fake a failure alert.
-var reservedPrefixes = []string{"inkflow/", "inngest/"}
 
 // Inngest refuses timestamps outside these bounds; so do we.
 var (
@@ -96,6 +93,8 @@ func (s *Server) intakeFailed(c echo.Context, err error) error {
 	msg := engine.ErrorMessage(err)
 	var mbe *http.MaxBytesError
 	switch code := engine.ErrorCode(err); {
+	case isRefusedName(err):
+		status = http.StatusUnprocessableEntity
 	case errors.As(err, &mbe) || code == engine.ETooLarge:
 		status = http.StatusRequestEntityTooLarge
 		if mbe != nil {
@@ -149,7 +148,7 @@ func decodeIntake(body io.Reader) ([]engine.Event, error) {
 	for i, in := range ins {
 		ev, err := in.toEvent()
 		if err != nil {
-			if len(ins) > 1 {
+			if len(ins) > 1 && !isRefusedName(err) {
 				return nil, engine.Errorf(engine.EInvalid, "event %d: %s", i, err.Error())
 			}
 			return nil, err
@@ -166,6 +165,9 @@ func (in intakeEvent) toEvent() (engine.Event, error) {
 	ev := engine.Event{Name: in.Name, ID: in.ID, TS: in.TS, V: in.V}
 	if strings.TrimSpace(in.Name) == "" {
 		return ev, engine.Errorf(engine.EInvalid, "event name is empty")
+	}
+	if strings.HasPrefix(in.Name, cms.EventPrefix) {
+		return ev, checkEventName("name", in.Name, false)
 	}
 	for _, p := range reservedPrefixes {
 		if strings.HasPrefix(in.Name, p) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/templates"
 )
@@ -45,6 +46,10 @@ func (s *Server) sendEventPage(c echo.Context) error {
 	name, data := strings.TrimSpace(c.FormValue("name")), c.FormValue("data")
 	f := templates.Form{Values: map[string]string{"name": name, "data": data}}
 	ev, err := formEvent(name, data)
+	if err == nil {
+		u := userOf(c)
+		err = checkEventName("name", name, u != nil && u.Role.AtLeast(cms.RoleAdmin))
+	}
 	if err == nil {
 		var res engine.SendResult
 		if res, err = s.eng.Send(c.Request().Context(), ev); err == nil {

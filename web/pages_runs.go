@@ -189,7 +189,7 @@ func nameSteps(wf *workflow.Workflow, run *engine.Run) {
 		if st.Name != st.ID {
 			continue
 		}
-		if id, own := stepAction(wf, st.ID); own && wf.Action(id).Name != "" {
+		if id, own := workflow.StepAction(wf, st.ID); own && wf.Action(id).Name != "" {
 			run.Steps[i].Name = wf.Action(id).Name
 		}
 	}

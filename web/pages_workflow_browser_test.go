@@ -43,7 +43,15 @@ func TestWorkflowEditorInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		env := map[string]string{"BASE_URL": ts.URL, "WORKFLOW_ID": strconv.FormatInt(rec.ID, 10), "SESSION_COOKIE": cookie}
+		// blog-post.* events come only from the CMS: the test run sends this post to review.
+		author := ts.mustUser(t, "author@example.com", cms.RoleEditor)
+		title := "Tested by the editor"
+		post, err := ts.CMS.Posts.Create(context.Background(), author, cms.PostInput{Title: &title})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"BASE_URL": ts.URL, "WORKFLOW_ID": strconv.FormatInt(rec.ID, 10), "SESSION_COOKIE": cookie,
+			"POST_ID": strconv.FormatInt(post.ID, 10)}
 		out := browser.Run(t, "testdata/workflow_editor.mjs", env)
 
 		got, err := store.Get(context.Background(), rec.ID)
@@ -84,6 +92,9 @@ func TestWorkflowEditorInBrowser(t *testing.T) {
 		}
 		if run.WorkflowID == nil || *run.WorkflowID != rec.ID || run.WorkflowVersion == nil || *run.WorkflowVersion != 2 {
 			t.Errorf("test run = workflow %v v%v, want %d v2", run.WorkflowID, run.WorkflowVersion, rec.ID)
+		}
+		if got, _ := ts.CMS.Posts.Get(context.Background(), post.ID); got == nil || got.Status != cms.StatusUnderReview {
+			t.Errorf("the test run did not send post %d to review through the CMS: %+v", post.ID, got)
 		}
 	})
 }

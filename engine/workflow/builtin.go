@@ -20,6 +20,10 @@ type BuiltinConfig struct {
 	AllowPrivateWebhooks bool
 	// Logger receives log actions' messages (default slog.Default()).
 	Logger *slog.Logger
+	// CheckEventName, when set, refuses event names send_event may not send (the blog's
+	// blog-post.* events come only from the CMS): on save for a literal name, and at run
+	// time for a name that came from a ref.
+	CheckEventName func(name string) error
 }
 
 // RegisterBuiltins adds the generic kinds usable in any workflow: sleep, wait_for_event,
@@ -31,7 +35,7 @@ func RegisterBuiltins(r *Registry, cfg BuiltinConfig) error {
 	return r.Register(
 		sleepKind(),
 		waitKind(),
-		sendEventKind(),
+		sendEventKind(cfg.CheckEventName),
 		webhookKind(cfg.AllowPrivateWebhooks),
 		setStateKind(),
 		logKind(cfg.Logger),
@@ -145,7 +149,10 @@ func compileWaitCEL(src string) error {
 	return nil
 }
 
-func sendEventKind() Kind {
+func sendEventKind(check func(string) error) Kind {
+	if check == nil {
+		check = func(string) error { return nil }
+	}
 	return Kind{
 		Name:        "send_event",
 		Title:       "Send event",
@@ -158,6 +165,11 @@ func sendEventKind() Kind {
 		Output: &Shape{Type: "object", Fields: map[string]*Shape{"ids": {Type: "array", Items: &Shape{Type: "string"}}}},
 		Steps:  true,
 		Validate: func(a Action) map[string]string {
+			if name, ok := a.Inputs["name"].(string); ok && !strings.Contains(name, refPrefix) {
+				if err := check(name); err != nil {
+					return map[string]string{"name": strings.TrimPrefix(engine.ErrorMessage(err), "name: ")}
+				}
+			}
 			switch d := a.Inputs["data"].(type) {
 			case nil, map[string]any:
 			case string:
@@ -173,6 +185,9 @@ func sendEventKind() Kind {
 			data, ok := in.Inputs["data"].(map[string]any)
 			if !ok && in.Inputs["data"] != nil {
 				return nil, engine.NonRetriable(engine.FieldError("inputs.data", "resolved to %s, not an object", jsonType(in.Inputs["data"])))
+			}
+			if err := check(in.String("name")); err != nil {
+				return nil, engine.NonRetriable(err)
 			}
 			ids, err := in.Step.SendEvent(ctx, in.StepID, engine.Event{ID: in.String("id"), Name: in.String("name"), Data: data})
 			if err != nil {

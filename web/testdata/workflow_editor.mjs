@@ -105,7 +105,7 @@ try {
   await page.getByTestId('enabled').click(); // checked once the server confirms
   await page.getByTestId('status').filter({ hasText: 'Enabled' }).waitFor();
   await page.getByTestId('test-run').click();
-  await page.getByTestId('test-run-data').fill('{"id": 42}');
+  await page.getByTestId('test-run-data').fill(JSON.stringify({ id: Number(process.env.POST_ID) }));
   await page.getByTestId('test-run-send').click();
   await page.waitForURL(/\/admin\/runs\/[^/]+$/);
   console.log('RUN ' + decodeURIComponent(new URL(page.url()).pathname.split('/').pop()));

@@ -16,7 +16,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type ActionKind, type Client, type Version, type WorkflowRecord } from './api';
-import { body, CRON_PREFIX, fromRecord, SCHEDULED_EVENT, type Draft } from './draft';
+import { body, CRON_PREFIX, fromRecord, POST_EVENT_PREFIX, SCHEDULED_EVENT, type Draft } from './draft';
 import * as H from './history';
 import { layout } from './layout';
 import * as M from './model';
@@ -253,9 +253,13 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   const testRun = async (data: M.JSONObject) => {
     // A scheduled workflow is started by the scheduler's event naming it (engine/workflow).
     const cron = draft.trigger.startsWith(CRON_PREFIX);
+    // blog-post.* events come only from the CMS (with the acting user): a test run of such a
+    // workflow makes the post's change through its CMS route, which sends the event.
     const runs = cron
       ? await client.sendEvent(SCHEDULED_EVENT, { ...data, workflow_id: Number(id), tick: new Date().toISOString() })
-      : await client.sendEvent(draft.trigger, data);
+      : draft.trigger.startsWith(POST_EVENT_PREFIX)
+        ? await client.postAction(draft.trigger, data)
+        : await client.sendEvent(draft.trigger, data);
     // The event may also start other workflows and functions: open this workflow's run.
     let mine: string | undefined;
     for (const r of runs) {

@@ -2,7 +2,7 @@
 // diff and restore), test run and save.
 import { useRef, useState } from 'react';
 import type { Client, Version } from './api';
-import { CRON_PREFIX, diff, versionLabel, type Draft } from './draft';
+import { CRON_PREFIX, diff, POST_EVENT_PREFIX, versionLabel, type Draft } from './draft';
 import type { JSONObject } from './model';
 
 interface Props {
@@ -186,7 +186,10 @@ function TestRun(p: Props & { close: () => void }) {
         )}
       </h3>
       <p className="wf-muted">
-        Sends a real event with this data{p.dirty ? ' after saving' : ''}; the saved, enabled version runs and its run page opens.
+        {p.draft.trigger.startsWith(POST_EVENT_PREFIX)
+          ? 'Makes the change to post data.id through the CMS, which sends this event'
+          : 'Sends a real event with this data'}
+        {p.dirty ? ' after saving' : ''}; the saved, enabled version runs and its run page opens.
         {!p.enabled && <strong> This workflow is disabled: enable it first.</strong>}
       </p>
       <textarea rows={6} value={text} onChange={(e) => setText(e.target.value)} data-testid="test-run-data" />

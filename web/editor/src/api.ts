@@ -128,6 +128,27 @@ export class Client {
     return runs.map((r) => String(typeof r === 'object' && r ? r.id ?? r.run_id : r));
   }
 
+  /**
+   * postAction makes the change of post data.id that sends the blog-post.* event name (sent
+   * to review for blog-post.updated, ...) and returns the ids of the post's runs, newest first.
+   */
+  async postAction(name: string, data: JSONObject): Promise<string[]> {
+    const verbs: Record<string, string> = {
+      'blog-post.updated': 'review',
+      'blog-post.published': 'publish',
+      'blog-post.unpublished': 'unpublish',
+      'blog-post.approve-ai-suggestions': 'approve',
+      'blog-post.reject-ai-suggestions': 'reject',
+    };
+    const verb = verbs[name];
+    if (!verb) throw new Error(`${name} is sent by the CMS when a post is created: create a post to test this workflow`);
+    const id = Number(data.id);
+    if (!Number.isInteger(id) || id <= 0) throw new Error('data.id must be the id of a post');
+    const post = await this.req<any>('POST', `/posts/${id}/${verb}`, {});
+    const runs: any[] = post?.runs ?? [];
+    return runs.map((r) => String(r?.id ?? r));
+  }
+
   /** recentEvent returns the data of the latest event with that name, if any. */
   async recentEvent(name: string): Promise<JSONObject | null> {
     const res = await this.req<any>('GET', `/events?name=${encodeURIComponent(name)}&limit=1`);

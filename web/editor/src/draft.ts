@@ -7,6 +7,8 @@ import type { Workflow } from './model';
  * one scheduled workflow (engine/workflow/trigger.go). */
 export const CRON_PREFIX = 'cron:';
 export const SCHEDULED_EVENT = 'inkflow/workflow.scheduled';
+/** POST_EVENT_PREFIX starts the events only the CMS sends (a post's status changes). */
+export const POST_EVENT_PREFIX = 'blog-post.';
 
 export interface Draft {
   name: string;

@@ -1,0 +1,50 @@
+package cms
+
+import (
+	"strings"
+
+	"github.com/inkflow/inkflow/engine"
+)
+
+// EventPrefix starts the name of every event the CMS sends. Only the CMS may send such
+// events: a blog-post.approve-ai-suggestions from anyone else would be a forged decision.
+const EventPrefix = "blog-post."
+
+// cmsRoutes names the route that sends each post event, for the message that refuses it.
+var cmsRoutes = map[string]string{
+	EventCreated:          "POST /api/posts",
+	EventUpdated:          "POST /api/posts/{id}/review",
+	EventPublished:        "POST /api/posts/{id}/publish",
+	EventUnpublished:      "POST /api/posts/{id}/unpublish",
+	EventApproved:         "POST /api/posts/{id}/approve",
+	EventRejected:         "POST /api/posts/{id}/reject",
+	EventPublishScheduled: `POST /api/posts/{id}/publish with {"publish_at"}`,
+}
+
+// CheckEventName refuses a name the CMS alone sends (blog-post.*), for every sender outside
+// the CMS: the event API, the intake, the events page, a workflow's send_event. The error is
+// EInvalid on field "name" and names the CMS route that makes the change and sends the event.
+func CheckEventName(name string) error {
+	if !strings.HasPrefix(name, EventPrefix) {
+		return nil
+	}
+	return engine.FieldError("name", "%s", EventNameRefusal(name))
+}
+
+// EventNameRefusal is the sentence that refuses a blog-post.* name, naming the route to use.
+func EventNameRefusal(name string) string {
+	route, ok := cmsRoutes[name]
+	if !ok {
+		route = "the post's actions under /api/posts/{id}"
+	}
+	return "blog-post.* events come only from the CMS, with the acting user: use " + route
+}
+
+// actorOf is the event.user the CMS stamps on the events it sends: who acted, as the server
+// knows them (never what a client claims).
+func actorOf(u *User) map[string]any {
+	if u == nil {
+		return nil
+	}
+	return map[string]any{"id": u.ID, "email": u.Email, "role": string(u.Role)}
+}
