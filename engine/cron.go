@@ -17,12 +17,18 @@ func (e *Engine) cronLoop(ctx context.Context) {
 			next = e.now().Add(5 * time.Second)
 		}
 		if next.IsZero() {
-			return // no cron triggers
+			// No cron triggers yet: wait until functions change (dynamic.go).
+			select {
+			case <-ctx.Done():
+			case <-e.cronKicks():
+			}
+			continue
 		}
 		timer := time.NewTimer(max(next.Sub(e.now()), 10*time.Millisecond))
 		select {
 		case <-ctx.Done():
 		case <-timer.C:
+		case <-e.cronKicks(): // a new schedule may be due sooner
 		}
 		timer.Stop()
 	}
