@@ -32,7 +32,7 @@ func TestKindsAreWorkflowKitBlogKinds(t *testing.T) {
 	want := map[string]string{
 		"add_ToC":                 "Add a Table of Contents",
 		"grammar_review":          "Perform a grammar review",
-		"wait_for_approval":       "Apply changes after approval",
+		"wait_for_approval":       "Wait for approval",
 		"apply_changes":           "Apply changes",
 		"generate_linkedin_posts": "Generate LinkedIn posts",
 		"generate_tweet_posts":    "Generate Twitter posts",

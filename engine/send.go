@@ -477,6 +477,7 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		return 0, err
 	}
 	n := 0
+	var resumed []resumeRow
 	for _, d := range todo {
 		ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
 		if err != nil {
@@ -484,9 +485,12 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 		if ok {
 			n++
+			if d.w.Kind == waitEvent {
+				resumed = append(resumed, resumeRow{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+			}
 		}
 	}
-	return n, nil
+	return n, recordResumes(tx, resumed)
 }
 
 // lockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that

@@ -76,7 +76,11 @@ func (s *Server) renderEditorWith(c echo.Context, status int, p *cms.Post, f tem
 	if err != nil {
 		return err
 	}
-	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, Notice: msg, Side: side}
+	labels, err := s.runLabels(ctx, runs, nil)
+	if err != nil {
+		return err
+	}
+	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, RunLabels: labels, Notice: msg, Side: side}
 	return s.render(c, status, templates.EditorPage(e))
 }
 
@@ -224,7 +228,11 @@ func (s *Server) postRunsFragment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, templates.PostRuns(id, runs))
+	labels, err := s.runLabels(c.Request().Context(), runs, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.PostRuns(id, runs, labels))
 }
 
 // statusFor is the HTTP status of a user-facing error.
