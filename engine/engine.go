@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,6 +27,11 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	exprs *exprs
+
+	// procNow is this process's clock when the engine keeps the database's time (no injected
+	// Options.Now); offset is the database's clock minus it, in nanoseconds (see syncClock).
+	procNow func() time.Time
+	offset  atomic.Int64
 
 	mu    sync.RWMutex
 	funcs map[string]*registered
@@ -92,9 +98,6 @@ func New(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Now == nil {
-		opts.Now = func() time.Time { return time.Now().UTC() }
-	}
 	if opts.WorkerID == "" {
 		host, _ := os.Hostname()
 		opts.WorkerID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), randomHex(4))
@@ -131,7 +134,18 @@ func New(opts Options) (*Engine, error) {
 		funcs: map[string]*registered{},
 		wake:  make(chan struct{}, 1),
 	}
+	if e.now == nil {
+		skew := opts.skew
+		e.procNow = func() time.Time { return time.Now().Add(skew) }
+		e.now = e.dbClockNow
+		if err := e.syncClock(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	e.commits = newCommitter(e)
+	if err := e.hashStoredWaits(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 

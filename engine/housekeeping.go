@@ -132,6 +132,9 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 		if len(doomed) == 0 {
 			return nil
 		}
+		if err := tx.Exec(`DELETE FROM event_resumes WHERE event_id IN ?`, doomed).Error; err != nil {
+			return fmt.Errorf("delete old events' resumed runs: %w", err)
+		}
 		del := tx.Exec(`DELETE FROM events WHERE id IN ?`, doomed)
 		if del.Error != nil {
 			return fmt.Errorf("delete old events: %w", del.Error)

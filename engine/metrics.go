@@ -47,7 +47,7 @@ func NewMetrics(e *Engine) *Metrics {
 		e:       e,
 		Lag:     2 * time.Second,
 		Timeout: 5 * time.Second,
-		mark:    ms(e.now()) - 1,
+		mark:    ms(e.idClock()) - 1,
 		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "inkflow_events_received_total",
 			Help: "Events stored (all senders: API, intake, CMS, steps, cron), database-wide."}),
 		started: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "inkflow_runs_started_total",
@@ -114,7 +114,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 func (m *Metrics) advance(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	from, to := m.mark, ms(m.e.now())-m.Lag.Milliseconds()
+	from, to := m.mark, ms(m.e.idClock())-m.Lag.Milliseconds()
 	if to <= from {
 		return nil
 	}

@@ -302,12 +302,21 @@ func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, 
 		rows = rows[:limit]
 		next = rows[limit-1].ID
 	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	resumed, err := resumedBy(e.db.WithContext(ctx), ids)
+	if err != nil {
+		return nil, "", err
+	}
 	out := make([]StoredEvent, 0, len(rows))
 	for _, r := range rows {
 		se, err := toStoredEvent(r)
 		if err != nil {
 			return nil, "", err
 		}
+		se.Resumed = append(se.Resumed, resumed[r.ID]...)
 		out = append(out, se)
 	}
 	return out, next, nil
@@ -323,7 +332,15 @@ func (e *Engine) GetEvent(ctx context.Context, id string) (*StoredEvent, error) 
 		return nil, fmt.Errorf("load event %s: %w", id, err)
 	}
 	se, err := toStoredEvent(r)
-	return &se, err
+	if err != nil {
+		return nil, err
+	}
+	resumed, err := resumedBy(e.db.WithContext(ctx), []string{r.ID})
+	if err != nil {
+		return nil, err
+	}
+	se.Resumed = append(se.Resumed, resumed[r.ID]...)
+	return &se, nil
 }
 
 func toStoredEvent(r eventRow) (StoredEvent, error) {
@@ -334,6 +351,7 @@ func toStoredEvent(r eventRow) (StoredEvent, error) {
 	se.StoreID = r.ID
 	se.ReceivedAt = fromMS(r.ReceivedAt)
 	se.Runs = splitIDs(r.RunIDs)
+	se.Resumed = []string{}
 	return se, nil
 }
 

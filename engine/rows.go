@@ -68,6 +68,7 @@ type waitRow struct {
 	EventName  string
 	MatchPath  string
 	MatchValue string
+	MatchHash  string // see matchHash
 	IfExpr     string
 	Trigger    string
 	ExpiresAt  int64

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,9 @@ type suspendSignal struct{}
 type abortSignal struct {
 	reason    string
 	leaseLost bool
+	// permanent: the database refused the write for what it holds (bad text, a value over
+	// one of its limits), so trying again would fail the same way: the run fails instead.
+	permanent bool
 }
 
 type idemKey struct{}
@@ -79,6 +83,12 @@ func newStep(x *execution, rows []stepRow) *Step {
 func (s *Step) claimID(id, kind string) (string, *stepRow, error) {
 	if id == "" {
 		return "", nil, NonRetriable(Errorf(EInvalid, "step id is required"))
+	}
+	if err := checkText("step id", id); err != nil {
+		return "", nil, NonRetriable(Errorf(EInvalid, "step %q: %v", id, err))
+	}
+	if len(id) > MaxStepIDBytes {
+		return "", nil, NonRetriable(Errorf(EInvalid, "step %q...: the id is %d bytes; the limit is %d", id[:32], len(id), MaxStepIDBytes))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,7 +173,7 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 		row.Seq = s.nextSeq()
 	}
 	if o.name != "" {
-		row.Name = o.name
+		row.Name = strings.ToValidUTF8(strings.ReplaceAll(o.name, "\x00", ""), "\uFFFD") // a label: shown, never refused
 	}
 	if o.input != nil && row.Input == nil {
 		if b, err := json.Marshal(o.input); err == nil {
@@ -327,6 +337,11 @@ func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, err
 	if w.Event == "" {
 		return nil, NonRetriable(Errorf(EInvalid, "wait %q: event name is required", id))
 	}
+	for _, n := range append([]string{w.Event, w.Match, w.If}, w.OrEvents...) {
+		if err := checkText("wait", n); err != nil {
+			return nil, NonRetriable(Errorf(EInvalid, "wait %q: %v", id, err))
+		}
+	}
 	if w.If != "" {
 		if _, err := s.x.e.exprs.compile(w.If); err != nil {
 			return nil, NonRetriable(fmt.Errorf("wait %q: %w", id, err))
@@ -409,6 +424,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 		// announces it (a post marked "needs approval"), and an approval clicked that very
 		// moment must not be lost.
 		since, taken := s.lookbackFrom()
+		since -= lookbackTolerance.Milliseconds()
 		var candidates []eventRow
 		if err := tx.Where("name IN ? AND received_at >= ?", names, since).Order("received_at, id").Find(&candidates).Error; err != nil {
 			return fmt.Errorf("look back for %v: %w", names, err)
@@ -430,18 +446,22 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 				continue
 			}
 			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
-			return nil
+			return recordResumes(tx, []resumeRow{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
 		}
 		rows := make([]waitRow, 0, len(names))
 		for _, n := range names {
 			wr := waitRow{ID: newID(), Kind: waitEvent, RunID: row.RunID, StepID: id, EventName: n,
-				MatchPath: w.Match, MatchValue: matchVal, IfExpr: w.If, ExpiresAt: expires, CreatedAt: started}
+				MatchPath: w.Match, MatchValue: matchVal, MatchHash: matchHash(w.Match, matchVal), IfExpr: w.If,
+				ExpiresAt: expires, CreatedAt: started}
 			if w.If != "" {
 				wr.Trigger = s.x.run.Event
 			}
 			rows = append(rows, wr)
 		}
-		return tx.Create(&rows).Error
+		if err := tx.Create(&rows).Error; err != nil {
+			return err
+		}
+		return recordWaitPaths(tx, rows)
 	})
 	s.remember(row)
 	if row.Status == StepCompleted {

@@ -14,6 +14,7 @@ const (
 	MaxEventBytes      = 512 << 10 // an event's JSON
 	MaxStepOutputBytes = 4 << 20   // one step's JSON result
 	MaxStepsPerRun     = 1000
+	MaxStepIDBytes     = 1024 // a step's id (PostgreSQL indexes it with the run's id)
 	DefaultRetries     = 4
 	// DedupWindow is how long a client-given event id suppresses a second event with that id.
 	DedupWindow = 24 * time.Hour
@@ -242,4 +243,6 @@ type StoredEvent struct {
 	StoreID    string    `json:"internal_id"`
 	ReceivedAt time.Time `json:"received_at"`
 	Runs       []string  `json:"runs"`
+	// Resumed are the runs whose wait this event resolved, oldest first.
+	Resumed []string `json:"resumed"`
 }

@@ -78,6 +78,7 @@ func (s *Server) routes() {
 	e.POST("/admin/runs/:id/rerun", s.rerunPage("rerun"), admin, s.needEngine)
 	e.POST("/admin/runs/:id/retry", s.retryRunPage, admin, s.needEngine)
 	e.GET("/admin/events", s.eventsPage, viewer, s.needEngine)
+	e.GET("/admin/events/stream", s.eventsStream, viewer, s.needEngine)
 	e.POST("/admin/events", s.sendEventPage, editor, s.needEngine)
 	e.GET("/admin/functions", s.functionsPage, viewer, s.needEngine)
 	e.GET("/admin/apps", s.appsPage, viewer, s.needApps) // Inngest SDK apps (pages_apps.go)
