@@ -33,7 +33,7 @@ func opsKinds(a *app, reg *workflow.Registry) error {
 	if err := workflow.RegisterEmail(reg, workflow.EmailConfig{URL: a.cfg.SMTPURL}); err != nil {
 		return fmt.Errorf("register send_email: %w", err)
 	}
-	if err := ops.RegisterKinds(reg, ops.KindDeps{CMS: a.cms, DB: a.db}); err != nil {
+	if err := ops.RegisterKinds(reg, ops.KindDeps{CMS: a.cms, Engine: a.engine}); err != nil {
 		return fmt.Errorf("register operations actions: %w", err)
 	}
 	return nil
@@ -45,7 +45,7 @@ func opsFunctions(a *app) ([]*engine.Function, error) {
 	if err != nil {
 		return nil, fmt.Errorf("INKFLOW_RETENTION: %w", err)
 	}
-	fns, err := ops.RetentionFunctions(ops.RetentionConfig{DB: a.db, Retention: keep,
+	fns, err := ops.RetentionFunctions(ops.RetentionConfig{Engine: a.engine, DB: a.db, Retention: keep,
 		Schedule: os.Getenv("INKFLOW_RETENTION_AT"), TZ: os.Getenv("INKFLOW_TIMEZONE")})
 	if err != nil {
 		return nil, fmt.Errorf("retention (INKFLOW_RETENTION_AT, INKFLOW_TIMEZONE): %w", err)

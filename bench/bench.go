@@ -64,7 +64,7 @@ func Run(ctx context.Context, db *gorm.DB, url string, sizes Sizes, emit func(Re
 	done := make(chan error, 1)
 	go func() { done <- e.Start(runCtx) }()
 	defer func() { stop(); <-done }()
-	b := &bencher{e: e, db: db, dialect: string(database.DialectOf(db))}
+	b := &bencher{e: e, dialect: string(database.DialectOf(db))}
 	for _, s := range []func(context.Context, Sizes) (Result, error){b.oneStep, b.tenStep, b.latency, b.fanOut, b.resumeWaits} {
 		r, err := s(ctx, sizes)
 		if err != nil {
@@ -89,7 +89,6 @@ func concurrencyFor(db *gorm.DB) int {
 
 type bencher struct {
 	e       *engine.Engine
-	db      *gorm.DB
 	dialect string
 }
 
@@ -107,12 +106,12 @@ func (b *bencher) sendAll(ctx context.Context, events []engine.Event) error {
 func (b *bencher) awaitCount(ctx context.Context, fn string, status engine.Status, since time.Time, n int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		var got int64
-		err := b.db.WithContext(ctx).Table("runs").Where("function_id = ? AND status = ? AND created_at >= ?", fn, status, since.UnixMilli()).Count(&got).Error
+		counts, err := b.e.CountRuns(ctx, engine.RunFilter{FunctionID: fn, Since: since})
 		if err != nil {
 			return err
 		}
-		if int(got) >= n {
+		got := counts[status]
+		if got >= n {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -235,8 +234,20 @@ func (b *bencher) resumeWaits(ctx context.Context, s Sizes) (Result, error) {
 // startLatency returns p50 and p99 of (started_at - created_at) in ms for fn's runs since.
 func (b *bencher) startLatency(ctx context.Context, fn string, since time.Time) (float64, float64) {
 	var lat []int64
-	b.db.WithContext(ctx).Table("runs").Where("function_id = ? AND created_at >= ? AND started_at IS NOT NULL", fn, since.UnixMilli()).
-		Pluck("started_at - created_at", &lat)
+	for cursor := ""; ; {
+		runs, next, err := b.e.ListRuns(ctx, engine.RunFilter{FunctionID: fn, Since: since, Limit: 1000, Cursor: cursor})
+		if err != nil {
+			return 0, 0
+		}
+		for _, r := range runs {
+			if r.StartedAt != nil {
+				lat = append(lat, r.StartedAt.Sub(r.CreatedAt).Milliseconds())
+			}
+		}
+		if cursor = next; next == "" {
+			break
+		}
+	}
 	if len(lat) == 0 {
 		return 0, 0
 	}

@@ -34,7 +34,7 @@ func eachDB(b *testing.B, fn func(b *testing.B, bn *bencher)) {
 			done := make(chan error, 1)
 			go func() { done <- e.Start(ctx) }()
 			defer func() { cancel(); <-done }()
-			fn(b, &bencher{e: e, db: db.DB, dialect: name})
+			fn(b, &bencher{e: e, dialect: name})
 		})
 	}
 }

@@ -19,7 +19,10 @@ type Options struct {
 	// URL is DB's connection URL; on PostgreSQL workers use it for LISTEN/NOTIFY.
 	URL    string
 	Logger *slog.Logger
-	// Now is the clock; tests inject one to schedule without sleeping.
+	// Now is the clock; tests inject one to schedule without sleeping. Without one the engine
+	// keeps the database's time: this process's clock corrected by its offset from the
+	// database's, measured at New and at each heartbeat, so that instances whose clocks
+	// disagree still agree on leases and on when events arrived.
 	Now func() time.Time
 	// WorkerID names this process in leases; default host:pid:random.
 	WorkerID string
@@ -35,6 +38,9 @@ type Options struct {
 	// CronCatchUp is how far back a starting scheduler fires ticks missed while no instance
 	// ran (default 1h).
 	CronCatchUp time.Duration
+
+	// skew shifts this process's clock, for tests of instances whose clocks disagree.
+	skew time.Duration
 }
 
 // StepOption adjusts one Step.Run call.

@@ -10,11 +10,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/robfig/cron/v3"
 	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Engine stores events, starts runs and executes them. One Engine per process; any number
@@ -22,10 +25,16 @@ import (
 type Engine struct {
 	opts  Options
 	db    *gorm.DB
+	st    *store.Store
 	pg    bool
 	log   *slog.Logger
 	now   func() time.Time
 	exprs *exprs
+
+	// procNow is this process's clock when the engine keeps the database's time (no injected
+	// Options.Now); offset is the database's clock minus it, in nanoseconds (see syncClock).
+	procNow func() time.Time
+	offset  atomic.Int64
 
 	mu    sync.RWMutex
 	funcs map[string]*registered
@@ -37,6 +46,10 @@ type Engine struct {
 
 	// wake is the in-process signal that runs may be due; LISTEN/NOTIFY feeds it on PostgreSQL.
 	wake chan struct{}
+
+	// dyn holds functions registered while the engine runs (dynamic.go).
+	dyn      dynamic
+	kickOnce sync.Once
 }
 
 // registered is a Function with its expressions and schedules checked and compiled.
@@ -88,9 +101,6 @@ func New(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.Now == nil {
-		opts.Now = func() time.Time { return time.Now().UTC() }
-	}
 	if opts.WorkerID == "" {
 		host, _ := os.Hostname()
 		opts.WorkerID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), randomHex(4))
@@ -120,6 +130,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		opts:  opts,
 		db:    opts.DB,
+		st:    store.New(opts.DB),
 		pg:    opts.DB.Dialector.Name() == "postgres",
 		log:   opts.Logger,
 		now:   opts.Now,
@@ -127,7 +138,18 @@ func New(opts Options) (*Engine, error) {
 		funcs: map[string]*registered{},
 		wake:  make(chan struct{}, 1),
 	}
+	if e.now == nil {
+		skew := opts.skew
+		e.procNow = func() time.Time { return time.Now().Add(skew) }
+		e.now = e.dbClockNow
+		if err := e.syncClock(context.Background()); err != nil {
+			return nil, err
+		}
+	}
 	e.commits = newCommitter(e)
+	if err := e.hashStoredWaits(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 

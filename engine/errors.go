@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Code classifies an Error so that adapters (HTTP, CLI) can answer the right way. The web
@@ -40,6 +42,18 @@ func Errorf(code Code, format string, args ...any) *Error {
 func FieldError(field, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
 	return &Error{Code: EInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
+}
+
+// checkText refuses text the databases cannot store alike: invalid UTF-8, or NUL (which
+// PostgreSQL refuses in TEXT and SQLite keeps).
+func checkText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return FieldError(field, "is not valid UTF-8 text")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return FieldError(field, "contains a NUL character")
+	}
+	return nil
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, or EInternal.

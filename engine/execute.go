@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -36,6 +39,9 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	}()
 	x.reg = e.function(run.FunctionID)
 	if x.reg == nil {
+		x.reg = e.reloadFunction(ctx, run.FunctionID) // synced by another process (dynamic.go)
+	}
+	if x.reg == nil {
 		x.finish(StatusFailed, nil, fmt.Sprintf("function %q is not registered in this process", run.FunctionID))
 		return
 	}
@@ -55,9 +61,15 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	out, err, sig := x.call(ctx, in)
 	switch s := sig.(type) {
 	case abortSignal:
-		e.log.Info("run left without writing", "run_id", run.ID, "reason", s.reason)
-		if !s.leaseLost {
-			x.releaseLater()
+		switch {
+		case s.leaseLost:
+			e.log.Info("run left without writing", "run_id", run.ID, "reason", s.reason)
+		case s.permanent:
+			e.log.Error("run failed: its progress cannot be stored", "run_id", run.ID, "reason", s.reason)
+			x.finish(StatusFailed, nil, s.reason)
+		default:
+			e.log.Error("run handed back: its progress could not be stored", "run_id", run.ID, "reason", s.reason)
+			x.releaseLater(s.reason)
 		}
 		return
 	case suspendSignal:
@@ -77,6 +89,8 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 }
 
 // call invokes the handler, catching control-flow signals and panics.
+//
+//lint:ignore ST1008 sig, a recovered control-flow signal, is not an error and comes last
 func (x *execution) call(ctx context.Context, in *Input) (out any, err error, sig any) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -163,12 +177,12 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 		if err := e.lockRuns(tx, map[string]bool{run.ParentRunID: true}); err != nil {
 			return err
 		}
-		st, msg := stepCompleted, ""
+		st, msg := StepCompleted, ""
 		if status != StatusCompleted {
-			st, msg = stepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
+			st, msg = StepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
 		}
 		res := tx.Exec(`UPDATE steps SET status = ?, output = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
-			st, out, msg, now, run.ParentRunID, run.ParentStepID, stepWaiting)
+			st, out, msg, now, run.ParentRunID, run.ParentStepID, StepWaiting)
 		if res.Error != nil {
 			return fmt.Errorf("resolve invoking run: %w", res.Error)
 		}
@@ -251,11 +265,11 @@ func pendingState(rows []stepRow, now int64) (Status, int64) {
 	waiting, sleeping := false, false
 	for _, r := range rows {
 		switch r.Status {
-		case stepWaiting:
+		case StepWaiting:
 			waiting = true
-		case stepSleeping:
+		case StepSleeping:
 			sleeping = true
-		case stepRetrying:
+		case StepRetrying:
 		default:
 			return StatusQueued, now // resolved meanwhile
 		}
@@ -287,17 +301,17 @@ func (x *execution) release() {
 func (x *execution) write(fn func(tx *gorm.DB) error) {
 	err := x.e.tx(context.Background(), fn)
 	if err != nil && !errors.Is(err, errLeaseLost) {
-		x.e.log.Warn("record run progress", "run_id", x.run.ID, "err", err)
-		x.releaseLater()
+		x.e.log.Error("record run progress", "run_id", x.run.ID, "err", err)
+		x.releaseLater("record run progress: " + err.Error())
 	}
 }
 
 // releaseLater hands the run back, due after a short pause so a repeating database error
-// does not spin.
-func (x *execution) releaseLater() {
+// does not spin, with why on the run (its page shows it until the run moves on).
+func (x *execution) releaseLater(why string) {
 	due := ms(x.e.now().Add(x.e.backoff(1, nil)))
-	err := x.e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0, due_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-		due, x.run.ID, x.e.opts.WorkerID).Error
+	err := x.e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0, due_at = ?, error = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`,
+		due, storableText(why), x.run.ID, x.e.opts.WorkerID).Error
 	if err != nil {
 		x.e.log.Warn("hand back run", "run_id", x.run.ID, "err", err)
 	}
@@ -332,7 +346,8 @@ func (x *execution) commitStepAfter(row *stepRow, pre, hook func(tx *gorm.DB) er
 	if errors.Is(err, errLeaseLost) {
 		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)", leaseLost: true})
 	}
-	panic(abortSignal{reason: "store step " + row.ID + ": " + err.Error()})
+	reason := storableText(fmt.Sprintf("store step %q: %v", row.ID, err))
+	panic(abortSignal{reason: reason, permanent: permanentDBError(err)})
 }
 
 // mayHaveWaits reports whether rows in waits may belong to the run: CancelOn registrations
@@ -344,7 +359,7 @@ func (x *execution) mayHaveWaits() bool {
 	x.step.mu.Lock()
 	defer x.step.mu.Unlock()
 	for _, r := range x.step.memo {
-		if r.Kind == kindWait || r.Kind == kindInvoke {
+		if r.Kind == KindWait || r.Kind == KindInvoke {
 			return true
 		}
 	}
@@ -375,6 +390,19 @@ func (x *execution) commitAlone(row *stepRow, pre, hook func(tx *gorm.DB) error,
 		}
 		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(row).Error
 	})
+}
+
+// permanentDBError reports whether PostgreSQL refused a write for its data (class 22: bad
+// text or value; class 54: a value over a limit, such as an index entry too large), which
+// no retry can fix.
+func permanentDBError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54"))
+}
+
+// storableText makes a message safe to store on both databases: valid UTF-8 without NUL.
+func storableText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", `\x00`), "\uFFFD")
 }
 
 // backoff is the delay before attempt+1: exponential from BackoffBase with ±25% jitter,

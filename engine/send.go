@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Send stores events and starts the runs they trigger, in one transaction.
@@ -117,6 +116,11 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	if len(ev.Name) > 256 {
 		return preparedEvent{}, FieldError("name", "is longer than 256 characters")
 	}
+	for field, v := range map[string]string{"name": ev.Name, "id": ev.ID, "v": ev.V} {
+		if err := checkText(field, v); err != nil {
+			return preparedEvent{}, err
+		}
+	}
 	if ev.Data == nil {
 		ev.Data = map[string]any{}
 	}
@@ -184,10 +188,13 @@ func (b *batch) flush(tx *gorm.DB) error {
 	}
 	err = insertRows(tx, "waits", waitCols, len(b.waits), func(i int) []any {
 		w := &b.waits[i]
-		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt}
+		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.MatchHash, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt}
 	})
 	if err != nil {
 		return fmt.Errorf("insert cancel registrations: %w", err)
+	}
+	if err := recordWaitPaths(tx, b.waits); err != nil {
+		return err
 	}
 	err = insertRows(tx, "events", eventCols, len(b.events), func(i int) []any {
 		e := &b.events[i]
@@ -204,7 +211,7 @@ var (
 	runCols = []string{"id", "function_id", "status", "event_id", "event_name", "event", "workflow_id", "workflow_version",
 		"concurrency_key", "attempt", "due_at", "lease_owner", "lease_until", "parent_run_id", "parent_step_id",
 		"output", "error", "created_at", "started_at", "ended_at", "updated_at"}
-	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "if_expr", "trigger", "expires_at", "created_at"}
+	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "match_hash", "if_expr", "trigger", "expires_at", "created_at"}
 	eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids"}
 )
 
@@ -280,7 +287,7 @@ func (e *Engine) triggers(r *registered, p preparedEvent) bool {
 func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID string, meta RunMeta, now int64, parentRun, parentStep string) string {
 	id := newID()
 	row := runRow{
-		ID: id, FunctionID: r.fn.ID, Status: StatusQueued, EventID: eventID, EventName: p.ev.Name,
+		ID: id, FunctionID: r.fn.ID, Status: string(StatusQueued), EventID: eventID, EventName: p.ev.Name,
 		Event: p.payload, DueAt: now, CreatedAt: now, UpdatedAt: now,
 		ParentRunID: parentRun, ParentStepID: parentStep,
 	}
@@ -311,7 +318,7 @@ func cancelRows(r *registered, p preparedEvent, runID string, now int64) []waitR
 			if !ok {
 				continue // nothing to match on: this condition can never hold
 			}
-			w.MatchPath, w.MatchValue = c.Match, v
+			w.MatchPath, w.MatchValue, w.MatchHash = c.Match, v, matchHash(c.Match, v)
 		}
 		if c.If != "" {
 			w.Trigger = p.payload
@@ -388,27 +395,27 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		return 0, err
 	}
 	var paths []string
-	if err := tx.Raw(`SELECT DISTINCT match_path FROM waits WHERE event_name IN ?`, names).Scan(&paths).Error; err != nil {
-		return 0, fmt.Errorf("find waits for %v: %w", names, err)
+	if err := tx.Raw(`SELECT DISTINCT match_path FROM wait_paths WHERE event_name IN ?`, names).Scan(&paths).Error; err != nil {
+		return 0, fmt.Errorf("find wait paths for %v: %w", names, err)
 	}
 	if len(paths) == 0 {
 		return 0, nil
 	}
-	// The (path, value) keys under which each event could be awaited.
-	evKeys := make([]map[[2]string]bool, len(events))
-	seen := map[[2]string]bool{}
-	var keys [][2]string
+	// The keys under which each event could be awaited: hash -> canonical value, per event.
+	evKeys := make([]map[string]string, len(events))
+	seen := map[string]bool{}
+	var keys []string
 	anyIf := false
 	for i, ev := range events {
-		evKeys[i] = map[[2]string]bool{}
+		evKeys[i] = map[string]string{}
 		for _, path := range paths {
 			if path == "" {
 				anyIf = true
 				continue
 			}
 			if v, ok := matchValue(ev.m, path); ok {
-				k := [2]string{path, v}
-				evKeys[i][k] = true
+				k := matchHash(path, v)
+				evKeys[i][k] = v
 				if !seen[k] {
 					seen[k] = true
 					keys = append(keys, k)
@@ -418,18 +425,13 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 	}
 	var rows []waitRow
 	if anyIf {
-		if err := tx.Where("event_name IN ? AND match_path = ''", names).Find(&rows).Error; err != nil {
+		if err := tx.Where("event_name IN ? AND match_hash = ''", names).Find(&rows).Error; err != nil {
 			return 0, fmt.Errorf("find waits for %v: %w", names, err)
 		}
 	}
-	for start := 0; start < len(keys); start += 300 {
-		chunk := keys[start:min(len(keys), start+300)]
-		vals := make([][]any, len(chunk))
-		for i, k := range chunk {
-			vals[i] = []any{k[0], k[1]}
-		}
+	for start := 0; start < len(keys); start += 500 {
 		var more []waitRow
-		err := tx.Where("event_name IN ?", names).Where(clause.Expr{SQL: "(match_path, match_value) IN ?", Vars: []any{vals}}).Find(&more).Error
+		err := tx.Where("event_name IN ? AND match_hash IN ?", names, keys[start:min(len(keys), start+500)]).Find(&more).Error
 		if err != nil {
 			return 0, fmt.Errorf("find waits for %v: %w", names, err)
 		}
@@ -439,6 +441,8 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		return 0, nil
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].CreatedAt < rows[j].CreatedAt })
+	// Conditions are evaluated before any run is locked, each wait's trigger decoded once.
+	triggers := map[string]map[string]any{}
 	type delivery struct {
 		w  waitRow
 		ev storedEvent
@@ -447,16 +451,33 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 	runIDs := map[string]bool{}
 	for i, ev := range events {
 		for _, w := range rows {
-			if w.EventName == ev.ev.Name && (w.MatchPath == "" || evKeys[i][[2]string{w.MatchPath, w.MatchValue}]) {
-				todo = append(todo, delivery{w, ev})
-				runIDs[w.RunID] = true
+			if w.EventName != ev.ev.Name {
+				continue
 			}
+			if w.MatchPath != "" {
+				if v, ok := evKeys[i][w.MatchHash]; !ok || v != w.MatchValue {
+					continue // another value, or (never seen) a hash collision
+				}
+			}
+			if w.IfExpr != "" {
+				trig, ok := triggers[w.ID]
+				if !ok {
+					_ = json.Unmarshal([]byte(w.Trigger), &trig)
+					triggers[w.ID] = trig
+				}
+				if !e.exprs.holds(w.IfExpr, trig, ev.m) {
+					continue
+				}
+			}
+			todo = append(todo, delivery{w, ev})
+			runIDs[w.RunID] = true
 		}
 	}
 	if err := e.lockRuns(tx, runIDs); err != nil {
 		return 0, err
 	}
 	n := 0
+	var resumed []resumeRow
 	for _, d := range todo {
 		ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
 		if err != nil {
@@ -464,9 +485,12 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 		if ok {
 			n++
+			if d.w.Kind == waitEvent {
+				resumed = append(resumed, resumeRow{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+			}
 		}
 	}
-	return n, nil
+	return n, recordResumes(tx, resumed)
 }
 
 // lockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that
@@ -488,15 +512,9 @@ func (e *Engine) lockRuns(tx *gorm.DB, ids map[string]bool) error {
 	return nil
 }
 
-// deliver applies one event to one wait or cancel registration it matched by name and path.
+// deliver applies one event to one wait or cancel registration it matched (name, value and
+// condition).
 func (e *Engine) deliver(ctx context.Context, tx *gorm.DB, w waitRow, ev storedEvent, now int64) (bool, error) {
-	if w.IfExpr != "" {
-		var trig map[string]any
-		_ = json.Unmarshal([]byte(w.Trigger), &trig)
-		if !e.exprs.holds(w.IfExpr, trig, ev.m) {
-			return false, nil
-		}
-	}
 	if w.Kind == waitCancel {
 		return e.cancelRun(ctx, tx, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", ev.ev.Name, ev.id), now)
 	}
@@ -517,7 +535,7 @@ func (e *Engine) completeWait(tx *gorm.DB, w waitRow, payload string, now int64)
 		return false, err
 	}
 	err := tx.Exec(`UPDATE steps SET status = ?, output = ?, ended_at = ? WHERE run_id = ? AND id = ?`,
-		stepCompleted, payload, now, w.RunID, w.StepID).Error
+		StepCompleted, payload, now, w.RunID, w.StepID).Error
 	if err != nil {
 		return false, fmt.Errorf("resolve wait of run %s: %w", w.RunID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,9 @@ type suspendSignal struct{}
 type abortSignal struct {
 	reason    string
 	leaseLost bool
+	// permanent: the database refused the write for what it holds (bad text, a value over
+	// one of its limits), so trying again would fail the same way: the run fails instead.
+	permanent bool
 }
 
 type idemKey struct{}
@@ -79,6 +83,12 @@ func newStep(x *execution, rows []stepRow) *Step {
 func (s *Step) claimID(id, kind string) (string, *stepRow, error) {
 	if id == "" {
 		return "", nil, NonRetriable(Errorf(EInvalid, "step id is required"))
+	}
+	if err := checkText("step id", id); err != nil {
+		return "", nil, NonRetriable(Errorf(EInvalid, "step %q: %v", id, err))
+	}
+	if len(id) > MaxStepIDBytes {
+		return "", nil, NonRetriable(Errorf(EInvalid, "step %q...: the id is %d bytes; the limit is %d", id[:32], len(id), MaxStepIDBytes))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,20 +149,20 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	id, rec, err := s.claimID(id, kindRun)
+	id, rec, err := s.claimID(id, KindRun)
 	if err != nil {
 		return nil, err
 	}
 	now := s.x.e.now()
 	attempt := 1
-	row := stepRow{RunID: s.x.run.ID, ID: id, Name: id, Kind: kindRun}
+	row := stepRow{RunID: s.x.run.ID, ID: id, Name: id, Kind: KindRun}
 	if rec != nil {
 		switch rec.Status {
-		case stepCompleted:
+		case StepCompleted:
 			return json.RawMessage(deref(rec.Output)), nil
-		case stepFailed:
+		case StepFailed:
 			return nil, NonRetriable(&StepError{StepID: id, Attempts: rec.Attempts, Message: rec.Error})
-		case stepRetrying:
+		case StepRetrying:
 			if rec.WakeAt != nil && *rec.WakeAt > ms(now) {
 				s.park(id)
 			}
@@ -163,7 +173,7 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 		row.Seq = s.nextSeq()
 	}
 	if o.name != "" {
-		row.Name = o.name
+		row.Name = strings.ToValidUTF8(strings.ReplaceAll(o.name, "\x00", ""), "\uFFFD") // a label: shown, never refused
 	}
 	if o.input != nil && row.Input == nil {
 		if b, err := json.Marshal(o.input); err == nil {
@@ -181,7 +191,7 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 	row.Attempts = attempt
 	row.EndedAt = &ended
 	if callErr == nil {
-		row.Status, row.Output, row.Error, row.WakeAt = stepCompleted, strPtr(string(b)), "", nil
+		row.Status, row.Output, row.Error, row.WakeAt = StepCompleted, strPtr(string(b)), "", nil
 		s.x.commitStep(&row, nil)
 		s.remember(row)
 		return b, nil
@@ -192,13 +202,13 @@ func (s *Step) Run(ctx context.Context, id string, fn func(ctx context.Context) 
 	}
 	row.Error = callErr.Error()
 	if IsNonRetriable(callErr) || attempt > retries {
-		row.Status, row.WakeAt = stepFailed, nil
+		row.Status, row.WakeAt = StepFailed, nil
 		s.x.commitStep(&row, nil)
 		s.remember(row)
 		return nil, NonRetriable(&StepError{StepID: id, Attempts: attempt, Message: callErr.Error()})
 	}
 	wake := ended + s.x.e.backoff(attempt, callErr).Milliseconds()
-	row.Status, row.WakeAt = stepRetrying, &wake
+	row.Status, row.WakeAt = StepRetrying, &wake
 	s.x.commitStep(&row, nil)
 	s.remember(row)
 	s.park(id)
@@ -283,12 +293,12 @@ func (s *Step) SleepUntil(ctx context.Context, id string, t time.Time) error {
 }
 
 func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
-	id, rec, err := s.claimID(id, kindSleep)
+	id, rec, err := s.claimID(id, KindSleep)
 	if err != nil {
 		return err
 	}
 	now := s.x.e.now()
-	if rec != nil && rec.Status == stepCompleted {
+	if rec != nil && rec.Status == StepCompleted {
 		return nil
 	}
 	var row stepRow
@@ -297,11 +307,11 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 	} else {
 		wake := ms(until(now))
 		started := ms(now)
-		row = stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindSleep, Status: stepSleeping, WakeAt: &wake, StartedAt: &started}
+		row = stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindSleep, Status: StepSleeping, WakeAt: &wake, StartedAt: &started}
 	}
 	if *row.WakeAt <= ms(now) {
 		ended := ms(now)
-		row.Status, row.EndedAt, row.Attempts = stepCompleted, &ended, 1
+		row.Status, row.EndedAt, row.Attempts = StepCompleted, &ended, 1
 		s.x.commitStep(&row, nil)
 		s.remember(row)
 		return nil
@@ -320,12 +330,17 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 // (an approval clicked the moment a post asks for it) is not lost; the event that started
 // the run and events consumed by its earlier waits do not.
 func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, error) {
-	id, rec, err := s.claimID(id, kindWait)
+	id, rec, err := s.claimID(id, KindWait)
 	if err != nil {
 		return nil, err
 	}
 	if w.Event == "" {
 		return nil, NonRetriable(Errorf(EInvalid, "wait %q: event name is required", id))
+	}
+	for _, n := range append([]string{w.Event, w.Match, w.If}, w.OrEvents...) {
+		if err := checkText("wait", n); err != nil {
+			return nil, NonRetriable(Errorf(EInvalid, "wait %q: %v", id, err))
+		}
 	}
 	if w.If != "" {
 		if _, err := s.x.e.exprs.compile(w.If); err != nil {
@@ -341,9 +356,9 @@ func (s *Step) WaitForEvent(ctx context.Context, id string, w Wait) (*Event, err
 
 func (s *Step) resumeWait(id string, rec *stepRow, now time.Time) (*Event, error) {
 	switch rec.Status {
-	case stepCompleted:
+	case StepCompleted:
 		return decodeEvent(rec.Output)
-	case stepWaiting:
+	case StepWaiting:
 	default:
 		return nil, NonRetriable(fmt.Errorf("wait %q: unexpected state %q", id, rec.Status))
 	}
@@ -363,11 +378,11 @@ func (s *Step) resumeWait(id string, rec *stepRow, now time.Time) (*Event, error
 			return tx.Where("run_id = ? AND id = ?", row.RunID, id).Take(&row).Error
 		}
 		ended := ms(now)
-		row.Status, row.Output, row.EndedAt = stepCompleted, strPtr("null"), &ended
+		row.Status, row.Output, row.EndedAt = StepCompleted, strPtr("null"), &ended
 		return nil
 	})
 	s.remember(row)
-	if row.Status != stepCompleted {
+	if row.Status != StepCompleted {
 		s.park(id)
 	}
 	return decodeEvent(row.Output)
@@ -381,7 +396,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 		expires = ms(now.Add(w.Timeout))
 	}
 	started := ms(now)
-	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindWait, Status: stepWaiting,
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindWait, Status: StepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1}
 	if b, err := json.Marshal(waitInput(w)); err == nil {
 		row.Input = strPtr(string(b))
@@ -409,6 +424,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 		// announces it (a post marked "needs approval"), and an approval clicked that very
 		// moment must not be lost.
 		since, taken := s.lookbackFrom()
+		since -= lookbackTolerance.Milliseconds()
 		var candidates []eventRow
 		if err := tx.Where("name IN ? AND received_at >= ?", names, since).Order("received_at, id").Find(&candidates).Error; err != nil {
 			return fmt.Errorf("look back for %v: %w", names, err)
@@ -429,22 +445,26 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 			if w.If != "" && !s.x.e.exprs.holds(w.If, trig, m) {
 				continue
 			}
-			row.Status, row.Output, row.EndedAt, row.WakeAt = stepCompleted, strPtr(c.Payload), &started, nil
-			return nil
+			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
+			return recordResumes(tx, []resumeRow{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
 		}
 		rows := make([]waitRow, 0, len(names))
 		for _, n := range names {
 			wr := waitRow{ID: newID(), Kind: waitEvent, RunID: row.RunID, StepID: id, EventName: n,
-				MatchPath: w.Match, MatchValue: matchVal, IfExpr: w.If, ExpiresAt: expires, CreatedAt: started}
+				MatchPath: w.Match, MatchValue: matchVal, MatchHash: matchHash(w.Match, matchVal), IfExpr: w.If,
+				ExpiresAt: expires, CreatedAt: started}
 			if w.If != "" {
 				wr.Trigger = s.x.run.Event
 			}
 			rows = append(rows, wr)
 		}
-		return tx.Create(&rows).Error
+		if err := tx.Create(&rows).Error; err != nil {
+			return err
+		}
+		return recordWaitPaths(tx, rows)
 	})
 	s.remember(row)
-	if row.Status == stepCompleted {
+	if row.Status == StepCompleted {
 		return decodeEvent(row.Output)
 	}
 	s.park(id)
@@ -483,7 +503,7 @@ func (s *Step) lookbackFrom() (int64, map[string]bool) {
 		if r.StartedAt != nil && *r.StartedAt > since {
 			since = *r.StartedAt
 		}
-		if r.Kind == kindWait && r.Output != nil && *r.Output != "null" {
+		if r.Kind == KindWait && r.Output != nil && *r.Output != "null" {
 			var ev struct {
 				ID string `json:"id"`
 			}
@@ -509,15 +529,15 @@ func decodeEvent(out *string) (*Event, error) {
 // SendEvent sends events once: on replay it returns the ids stored the first time. The events
 // and the step's record commit together.
 func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]string, error) {
-	id, rec, err := s.claimID(id, kindSend)
+	id, rec, err := s.claimID(id, KindSend)
 	if err != nil {
 		return nil, err
 	}
-	if rec != nil && rec.Status == stepCompleted {
+	if rec != nil && rec.Status == StepCompleted {
 		return sentIDs(rec.Output), nil
 	}
 	now := ms(s.x.e.now())
-	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindSend, Status: stepCompleted,
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindSend, Status: StepCompleted,
 		Attempts: 1, StartedAt: &now, EndedAt: &now}
 	if rec != nil {
 		row.Seq = rec.Seq
@@ -560,7 +580,7 @@ func sentIDs(out *string) []string {
 // Invoke starts a run of function functionID with data as its event's data and waits for
 // its result. A failed child or a timeout (zero: none) fails the step without retry.
 func (s *Step) Invoke(ctx context.Context, id string, functionID string, data map[string]any, timeout time.Duration) (json.RawMessage, error) {
-	id, rec, err := s.claimID(id, kindInvoke)
+	id, rec, err := s.claimID(id, KindInvoke)
 	if err != nil {
 		return nil, err
 	}
@@ -581,7 +601,7 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 		expires = ms(now.Add(timeout))
 	}
 	started := ms(now)
-	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: kindInvoke, Status: stepWaiting,
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindInvoke, Status: StepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1, Input: strPtr(p.payload)}
 	s.x.commitStep(&row, func(tx *gorm.DB) error {
 		b := &batch{}
@@ -601,11 +621,11 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 
 func (s *Step) resumeInvoke(id string, rec *stepRow, now time.Time) (json.RawMessage, error) {
 	row := *rec
-	if row.Status == stepWaiting && row.WakeAt != nil && *row.WakeAt <= ms(now) {
+	if row.Status == StepWaiting && row.WakeAt != nil && *row.WakeAt <= ms(now) {
 		s.x.commitStep(&row, func(tx *gorm.DB) error {
 			ended := ms(now)
 			res := tx.Exec(`UPDATE steps SET status = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
-				stepFailed, "invoked function did not finish in time", ended, row.RunID, id, stepWaiting)
+				StepFailed, "invoked function did not finish in time", ended, row.RunID, id, StepWaiting)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -619,9 +639,9 @@ func (s *Step) resumeInvoke(id string, rec *stepRow, now time.Time) (json.RawMes
 		s.remember(row)
 	}
 	switch row.Status {
-	case stepCompleted:
+	case StepCompleted:
 		return json.RawMessage(deref(row.Output)), nil
-	case stepFailed:
+	case StepFailed:
 		return nil, NonRetriable(&StepError{StepID: id, Attempts: 1, Message: row.Error})
 	}
 	s.park(id)

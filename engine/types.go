@@ -14,6 +14,7 @@ const (
 	MaxEventBytes      = 512 << 10 // an event's JSON
 	MaxStepOutputBytes = 4 << 20   // one step's JSON result
 	MaxStepsPerRun     = 1000
+	MaxStepIDBytes     = 1024 // a step's id (PostgreSQL indexes it with the run's id)
 	DefaultRetries     = 4
 	// DedupWindow is how long a client-given event id suppresses a second event with that id.
 	DedupWindow = 24 * time.Hour
@@ -184,6 +185,21 @@ type WaitInfo struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// Step kinds (StepInfo.Kind) and step statuses (StepInfo.Status) as stored and listed.
+const (
+	KindRun    = "run"
+	KindSleep  = "sleep"
+	KindWait   = "wait"
+	KindSend   = "send"
+	KindInvoke = "invoke"
+
+	StepCompleted = "completed"
+	StepFailed    = "failed"
+	StepRetrying  = "retrying" // failed an attempt; due again at its wake time
+	StepSleeping  = "sleeping"
+	StepWaiting   = "waiting" // for an event, or for an invoked run
+)
+
 // StepInfo is a stored step as shown by the API and the dashboard.
 type StepInfo struct {
 	ID        string          `json:"id"`
@@ -206,6 +222,8 @@ type RunFilter struct {
 	WorkflowID int64
 	Since      time.Time
 	Until      time.Time
+	// EndedSince keeps the runs that ended at or after it (finished runs only).
+	EndedSince time.Time
 	Limit      int    // 1..1000, default 50
 	Cursor     string // from a previous page's Next
 }
@@ -225,4 +243,6 @@ type StoredEvent struct {
 	StoreID    string    `json:"internal_id"`
 	ReceivedAt time.Time `json:"received_at"`
 	Runs       []string  `json:"runs"`
+	// Resumed are the runs whose wait this event resolved, oldest first.
+	Resumed []string `json:"resumed"`
 }

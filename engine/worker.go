@@ -298,6 +298,9 @@ func (e *Engine) heartbeats(ctx context.Context) {
 }
 
 func (e *Engine) heartbeat(ctx context.Context, first bool) error {
+	if err := e.syncClock(ctx); err != nil {
+		e.log.Warn("heartbeat", "err", err) // keep the last offset; the lease update matters more
+	}
 	now := ms(e.now())
 	var ids []string
 	e.inflight.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })

@@ -9,25 +9,23 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/workflow"
 )
 
-// KindDeps is what the operations kinds read: the CMS (posts, users) and the database (runs,
+// KindDeps is what the operations kinds read: the CMS (posts, users) and the engine (runs,
 // steps).
 type KindDeps struct {
-	CMS *cms.CMS
-	DB  *gorm.DB
+	CMS    *cms.CMS
+	Engine *engine.Engine
 }
 
 // RegisterKinds adds the operations action kinds: editorial_report (the week in numbers) and
 // admin_emails (who to tell). Pair them with send_email (workflow.RegisterEmail).
 func RegisterKinds(r *workflow.Registry, d KindDeps) error {
-	if d.CMS == nil || d.DB == nil {
-		return fmt.Errorf("ops: KindDeps.CMS and KindDeps.DB are required")
+	if d.CMS == nil || d.Engine == nil {
+		return fmt.Errorf("ops: KindDeps.CMS and KindDeps.Engine are required")
 	}
 	return r.Register(reportKind(d), adminEmailsKind(d))
 }
@@ -109,12 +107,17 @@ func buildReport(ctx context.Context, d KindDeps, since time.Time) (*Report, err
 	if _, r.WaitingForApproval, err = d.CMS.Posts.List(ctx, cms.PostFilter{Status: cms.StatusNeedsApproval, Limit: 1}); err != nil {
 		return nil, err
 	}
-	db := d.DB.WithContext(ctx)
-	if err := db.Raw(`SELECT COUNT(*) FROM runs WHERE ended_at >= ? AND status = 'failed'`, since.UnixMilli()).Scan(&r.FailedRuns).Error; err != nil {
-		return nil, fmt.Errorf("count failed runs: %w", err)
-	}
-	if r.AITokens, err = tokensSince(ctx, d.DB, since); err != nil {
+	failed, err := d.Engine.CountRuns(ctx, engine.RunFilter{EndedSince: since})
+	if err != nil {
 		return nil, err
+	}
+	r.FailedRuns = int64(failed[engine.StatusFailed])
+	usage, err := d.Engine.UsageSince(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range usage {
+		r.AITokens += u.TotalTokens
 	}
 	if r.Admins, err = adminEmails(ctx, d.CMS); err != nil {
 		return nil, err
@@ -135,29 +138,6 @@ func (r *Report) text() string {
 	fmt.Fprintf(&b, "Failed runs: %d\n", r.FailedRuns)
 	fmt.Fprintf(&b, "AI tokens used: %d\n", r.AITokens)
 	return b.String()
-}
-
-// tokensSince sums total_tokens over the usage that AI steps of runs started since since
-// recorded. Run ids are UUIDv7, so the run range is a primary-key range.
-func tokensSince(ctx context.Context, db *gorm.DB, since time.Time) (int64, error) {
-	var outputs []string
-	err := db.WithContext(ctx).Raw(`SELECT s.output FROM runs r JOIN steps s ON s.run_id = r.id
-		WHERE r.id >= ? AND s.kind = 'run' AND s.output LIKE '%"total_tokens"%'`, uuidv7Prefix(since.UnixMilli())).Scan(&outputs).Error
-	if err != nil {
-		return 0, fmt.Errorf("read AI usage: %w", err)
-	}
-	var total int64
-	for _, o := range outputs {
-		var out struct {
-			Usage *struct {
-				TotalTokens int64 `json:"total_tokens"`
-			} `json:"usage"`
-		}
-		if json.Unmarshal([]byte(o), &out) == nil && out.Usage != nil {
-			total += out.Usage.TotalTokens
-		}
-	}
-	return total, nil
 }
 
 // adminEmails lists the enabled admins' addresses, comma separated. No admin is an error a

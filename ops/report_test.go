@@ -47,7 +47,7 @@ func newOpsHarness(t *testing.T, db *testdb.DB, admins ...string) *opsHarness {
 	if err := workflow.RegisterEmail(reg, workflow.EmailConfig{URL: h.smtp.URL("")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := RegisterKinds(reg, KindDeps{CMS: h.cms, DB: db.DB}); err != nil {
+	if err := RegisterKinds(reg, KindDeps{CMS: h.cms, Engine: eng}); err != nil {
 		t.Fatal(err)
 	}
 	store := workflow.NewStore(db.DB, reg)

@@ -28,7 +28,9 @@ const (
 
 // RetentionConfig configures the clean-up of old runs and events.
 type RetentionConfig struct {
-	DB *gorm.DB
+	// Engine owns the runs and events; DB holds the blog's links to runs (post_runs).
+	Engine *engine.Engine
+	DB     *gorm.DB
 	// Retention is how long finished runs and old events are kept (default 30 days).
 	Retention time.Duration
 	// Schedule is a five-field cron expression (default "30 3 * * *": 03:30 every day) and
@@ -42,12 +44,6 @@ type RetentionConfig struct {
 	MaxBatches int
 }
 
-// finished and live list run statuses as SQL literals.
-const (
-	finishedStatuses = `('completed', 'failed', 'cancelled')`
-	liveStatuses     = `('queued', 'running', 'sleeping', 'waiting')`
-)
-
 // RetentionFunctions returns the clean-up functions: a planner started by the schedule (or by
 // EventRetentionRequested) that fans out one EventRetentionBatch event per batch, and the
 // batch worker that deletes.
@@ -58,8 +54,8 @@ const (
 // deleted: a run that has not finished, however old (a run waiting 60 days for an approval
 // keeps its run row, steps, waits and triggering event), and anything newer than the cutoff.
 func RetentionFunctions(cfg RetentionConfig) ([]*engine.Function, error) {
-	if cfg.DB == nil {
-		return nil, fmt.Errorf("ops: RetentionConfig.DB is required")
+	if cfg.Engine == nil || cfg.DB == nil {
+		return nil, fmt.Errorf("ops: RetentionConfig.Engine and RetentionConfig.DB are required")
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -120,15 +116,10 @@ type retention struct{ cfg RetentionConfig }
 // batchRange is one batch: rows after From up to To (inclusive; nil To: up to the cutoff).
 // Runs are walked in (ended_at, id) order, events in id order (ids are time-ordered UUIDv7).
 type batchRange struct {
-	Table  string  `json:"table"`
-	Cutoff int64   `json:"cutoff"`
-	From   *rowKey `json:"from,omitempty"`
-	To     *rowKey `json:"to,omitempty"`
-}
-
-type rowKey struct {
-	At int64  `json:"at,omitempty"`
-	ID string `json:"id"`
+	Table  string         `json:"table"`
+	Cutoff int64          `json:"cutoff"`
+	From   *engine.RowKey `json:"from,omitempty"`
+	To     *engine.RowKey `json:"to,omitempty"`
 }
 
 // planResult is what the planner outputs.
@@ -186,54 +177,40 @@ func (r *retention) plan(ctx context.Context, in *engine.Input) (any, error) {
 
 // runBatches splits the finished runs that ended before cutoff into batches of BatchSize.
 func (r *retention) runBatches(ctx context.Context, cutoff int64) ([]batchRange, error) {
-	return r.batches(ctx, "runs", cutoff, func(from *rowKey) (string, []any) {
-		sql, args := `SELECT ended_at AS at, id FROM runs WHERE ended_at IS NOT NULL AND ended_at < ?`, []any{cutoff}
-		if from != nil {
-			sql += ` AND (ended_at > ? OR (ended_at = ? AND id > ?))`
-			args = append(args, from.At, from.At, from.ID)
-		}
-		return sql + ` ORDER BY ended_at, id`, args
+	return r.batches("runs", cutoff, func(from *engine.RowKey, offset int) (*engine.RowKey, error) {
+		return r.cfg.Engine.FinishedRunKey(ctx, time.UnixMilli(cutoff), from, offset)
 	})
 }
 
-// eventBatches splits the events received before cutoff into batches of BatchSize, walking
-// the primary key: an engine event id is a UUIDv7, whose text sorts by its creation time.
+// eventBatches splits the events received before cutoff into batches of BatchSize.
 func (r *retention) eventBatches(ctx context.Context, cutoff int64) ([]batchRange, error) {
-	return r.batches(ctx, "events", cutoff, func(from *rowKey) (string, []any) {
-		sql, args := `SELECT 0 AS at, id FROM events WHERE id < ?`, []any{uuidv7Prefix(cutoff + 1)}
-		if from != nil {
-			sql += ` AND id > ?`
-			args = append(args, from.ID)
-		}
-		return sql + ` ORDER BY id`, args
+	return r.batches("events", cutoff, func(from *engine.RowKey, offset int) (*engine.RowKey, error) {
+		return r.cfg.Engine.EventKey(ctx, time.UnixMilli(cutoff), from, offset)
 	})
 }
 
-// batches walks a table in key order, BatchSize rows at a time: query gives the ordered
-// selection of the rows after from.
-func (r *retention) batches(ctx context.Context, table string, cutoff int64, query func(from *rowKey) (string, []any)) ([]batchRange, error) {
-	db := r.cfg.DB.WithContext(ctx)
+// batches walks a table in key order, BatchSize rows at a time: keyAt gives the key offset
+// rows after from.
+func (r *retention) batches(table string, cutoff int64, keyAt func(from *engine.RowKey, offset int) (*engine.RowKey, error)) ([]batchRange, error) {
 	var out []batchRange
-	var from *rowKey
+	var from *engine.RowKey
 	for len(out) < r.cfg.MaxBatches {
-		sql, args := query(from)
-		var keys []rowKey
-		if err := db.Raw(sql+` LIMIT 1 OFFSET ?`, append(args, r.cfg.BatchSize-1)...).Scan(&keys).Error; err != nil {
+		k, err := keyAt(from, r.cfg.BatchSize-1)
+		if err != nil {
 			return nil, fmt.Errorf("plan %s batches: %w", table, err)
 		}
-		if len(keys) == 0 {
+		if k == nil {
 			// Fewer than a batch left: one last batch up to the cutoff, if anything is left.
-			if err := db.Raw(sql+` LIMIT 1`, args...).Scan(&keys).Error; err != nil {
+			if k, err = keyAt(from, 0); err != nil {
 				return nil, fmt.Errorf("plan %s batches: %w", table, err)
 			}
-			if len(keys) > 0 {
+			if k != nil {
 				out = append(out, batchRange{Table: table, Cutoff: cutoff, From: from})
 			}
 			return out, nil
 		}
-		k := keys[0]
-		out = append(out, batchRange{Table: table, Cutoff: cutoff, From: from, To: &k})
-		from = &k
+		out = append(out, batchRange{Table: table, Cutoff: cutoff, From: from, To: k})
+		from = k
 	}
 	return out, nil
 }
@@ -252,119 +229,43 @@ func (r *retention) batch(ctx context.Context, in *engine.Input) (any, error) {
 		return nil, engine.NonRetriable(err)
 	}
 	return in.Step.Run(ctx, "delete", func(ctx context.Context) (any, error) {
-		var res batchResult
-		err := r.cfg.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			var err error
-			if b.Table == "runs" {
-				res, err = deleteRuns(tx, b)
-			} else {
-				res, err = deleteEvents(tx, b)
-			}
-			return err
-		})
-		return res, err
+		if b.Table == "runs" {
+			return r.deleteRuns(ctx, b)
+		}
+		deleted, kept, err := r.cfg.Engine.DeleteEvents(ctx, time.UnixMilli(b.Cutoff), b.From, b.To)
+		return batchResult{Table: "events", Deleted: deleted, Kept: kept}, err
 	})
 }
 
-// deleteRuns deletes the batch's finished runs with their steps, waits and post links. The
-// status and end time are checked again here: only finished runs are ever touched.
-func deleteRuns(tx *gorm.DB, b batchRange) (batchResult, error) {
-	q := tx.Table("runs").Where("status IN "+finishedStatuses+" AND ended_at IS NOT NULL AND ended_at < ?", b.Cutoff)
-	if b.From != nil {
-		q = q.Where("(ended_at > ? OR (ended_at = ? AND id > ?))", b.From.At, b.From.At, b.From.ID)
+// deleteRuns deletes the batch's finished runs (the engine checks their status again under
+// its locks: only finished runs are ever touched) and then the posts' links to them.
+func (r *retention) deleteRuns(ctx context.Context, b batchRange) (batchResult, error) {
+	ids, err := r.cfg.Engine.DeleteFinished(ctx, time.UnixMilli(b.Cutoff), b.From, b.To)
+	if err != nil {
+		return batchResult{}, err
 	}
-	if b.To != nil {
-		q = q.Where("(ended_at < ? OR (ended_at = ? AND id <= ?))", b.To.At, b.To.At, b.To.ID)
-	}
-	var ids []string
-	if err := q.Pluck("id", &ids).Error; err != nil {
-		return batchResult{}, fmt.Errorf("select runs: %w", err)
-	}
-	res := batchResult{Table: "runs"}
-	if len(ids) == 0 {
-		return res, nil
-	}
-	for _, stmt := range []string{
-		`DELETE FROM steps WHERE run_id IN ?`,
-		`DELETE FROM waits WHERE run_id IN ?`,
-		`DELETE FROM post_runs WHERE run_id IN ?`,
-	} {
-		if err := tx.Exec(stmt, ids).Error; err != nil {
-			return batchResult{}, fmt.Errorf("delete rows of old runs: %w", err)
+	if len(ids) > 0 {
+		// A link left behind by a failure here points at a run that is gone: the post's page
+		// lists the runs it finds.
+		if err := r.cfg.DB.WithContext(ctx).Exec(`DELETE FROM post_runs WHERE run_id IN ?`, ids).Error; err != nil {
+			return batchResult{}, fmt.Errorf("delete links to old runs: %w", err)
 		}
 	}
-	del := tx.Exec(`DELETE FROM runs WHERE id IN ? AND status IN `+finishedStatuses, ids)
-	if del.Error != nil {
-		return batchResult{}, fmt.Errorf("delete runs: %w", del.Error)
-	}
-	res.Deleted = int(del.RowsAffected)
-	return res, nil
-}
-
-// deleteEvents deletes the batch's events received before the cutoff, except those a live
-// run points at (its trigger stays visible for as long as the run lives).
-func deleteEvents(tx *gorm.DB, b batchRange) (batchResult, error) {
-	q := tx.Table("events").Where("id < ? AND received_at < ?", uuidv7Prefix(b.Cutoff+1), b.Cutoff)
-	if b.From != nil {
-		q = q.Where("id > ?", b.From.ID)
-	}
-	if b.To != nil {
-		q = q.Where("id <= ?", b.To.ID)
-	}
-	var ids []string
-	if err := q.Pluck("id", &ids).Error; err != nil {
-		return batchResult{}, fmt.Errorf("select events: %w", err)
-	}
-	res := batchResult{Table: "events"}
-	if len(ids) == 0 {
-		return res, nil
-	}
-	var live []string
-	if err := tx.Raw(`SELECT DISTINCT event_id FROM runs WHERE status IN `+liveStatuses+` AND event_id IN ?`, ids).
-		Scan(&live).Error; err != nil {
-		return batchResult{}, fmt.Errorf("find events of live runs: %w", err)
-	}
-	keep := map[string]bool{}
-	for _, id := range live {
-		keep[id] = true
-	}
-	doomed := ids[:0:0]
-	for _, id := range ids {
-		if !keep[id] {
-			doomed = append(doomed, id)
-		}
-	}
-	res.Kept = len(ids) - len(doomed)
-	if len(doomed) == 0 {
-		return res, nil
-	}
-	del := tx.Exec(`DELETE FROM events WHERE id IN ?`, doomed)
-	if del.Error != nil {
-		return batchResult{}, fmt.Errorf("delete events: %w", del.Error)
-	}
-	res.Deleted = int(del.RowsAffected)
-	return res, nil
+	return batchResult{Table: "runs", Deleted: len(ids)}, nil
 }
 
 // bookkeeping drops deduplication ids past their window and cron tick records older than
 // both the cutoff and two days (the scheduler looks back at most an hour by default).
 func (r *retention) bookkeeping(ctx context.Context, cutoff int64) (map[string]int64, error) {
-	db := r.cfg.DB.WithContext(ctx)
-	dedup := db.Exec(`DELETE FROM event_dedup WHERE seen_at < ?`, cutoff-engine.DedupWindow.Milliseconds())
-	if dedup.Error != nil {
-		return nil, fmt.Errorf("prune event ids: %w", dedup.Error)
+	dedup, err := r.cfg.Engine.PruneDedup(ctx, time.UnixMilli(cutoff-engine.DedupWindow.Milliseconds()))
+	if err != nil {
+		return nil, err
 	}
-	ticks := db.Exec(`DELETE FROM cron_ticks WHERE tick < ?`, min(cutoff, time.Now().Add(-48*time.Hour).UnixMilli()))
-	if ticks.Error != nil {
-		return nil, fmt.Errorf("prune cron ticks: %w", ticks.Error)
+	ticks, err := r.cfg.Engine.PruneCronTicks(ctx, time.UnixMilli(min(cutoff, time.Now().Add(-48*time.Hour).UnixMilli())))
+	if err != nil {
+		return nil, err
 	}
-	return map[string]int64{"event_ids": dedup.RowsAffected, "cron_ticks": ticks.RowsAffected}, nil
-}
-
-// uuidv7Prefix is the text every UUIDv7 made at or after ms sorts at or after, and every one
-// made before sorts before: the 48-bit millisecond timestamp in hex, as UUID text starts.
-func uuidv7Prefix(ms int64) string {
-	return fmt.Sprintf("%08x-%04x", uint64(ms)>>16, uint64(ms)&0xffff)
+	return map[string]int64{"event_ids": dedup, "cron_ticks": ticks}, nil
 }
 
 func batchData(b batchRange) map[string]any {
@@ -389,12 +290,12 @@ func batchFrom(d map[string]any) (batchRange, error) {
 		return b, engine.FieldError("data.cutoff", "is required (Unix ms)")
 	}
 	b.Cutoff = int64(c)
-	key := func(v any) *rowKey {
+	key := func(v any) *engine.RowKey {
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil
 		}
-		k := &rowKey{}
+		k := &engine.RowKey{}
 		k.ID, _ = m["id"].(string)
 		if at, ok := m["at"].(float64); ok {
 			k.At = int64(at)

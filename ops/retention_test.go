@@ -23,10 +23,15 @@ func TestParseRetention(t *testing.T) {
 			t.Errorf("ParseRetention(%q) = %v, %v", tc.in, got, err)
 		}
 	}
-	if _, err := RetentionFunctions(RetentionConfig{DB: testdb.SQLite(t).DB, TZ: "Mars/Olympus"}); err == nil {
+	db := testdb.SQLite(t)
+	eng, err := engine.New(engine.Options{DB: db.DB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RetentionFunctions(RetentionConfig{Engine: eng, DB: db.DB, TZ: "Mars/Olympus"}); err == nil {
 		t.Error("an unknown time zone is accepted")
 	}
-	fns, err := RetentionFunctions(RetentionConfig{DB: testdb.SQLite(t).DB, TZ: "Europe/Paris"})
+	fns, err := RetentionFunctions(RetentionConfig{Engine: eng, DB: db.DB, TZ: "Europe/Paris"})
 	if err != nil || fns[0].Triggers[0].Cron != "TZ=Europe/Paris 30 3 * * *" {
 		t.Errorf("schedule: %v %v", fns[0].Triggers, err)
 	}
@@ -53,11 +58,11 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 				}
 				return "approved", nil
 			}}
-		fns, err := RetentionFunctions(RetentionConfig{DB: db.DB, BatchSize: 2, TZ: "Europe/Paris"})
+		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
+		fns, err := RetentionFunctions(RetentionConfig{Engine: eng, DB: db.DB, BatchSize: 2, TZ: "Europe/Paris"})
 		if err != nil {
 			t.Fatal(err)
 		}

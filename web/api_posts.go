@@ -14,7 +14,7 @@ import (
 // or why it ended) and the runs its events started.
 type postJSON struct {
 	*cms.Post
-	Review *cms.Review   `json:"review"`
+	Review *cms.Review  `json:"review"`
 	Runs   []engine.Run `json:"runs"`
 }
 

@@ -31,11 +31,15 @@ func (s *Server) reviewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	labels, err := s.runLabels(ctx, runs, nil)
+	if err != nil {
+		return err
+	}
 	may, err := s.cms.Posts.MayDecide(ctx, p, userOf(c))
 	if err != nil {
 		return err
 	}
-	r := templates.Review{Post: p, Runs: runs, Notice: notice(c), OwnPost: !may}
+	r := templates.Review{Post: p, Runs: runs, RunLabels: labels, Notice: notice(c), OwnPost: !may}
 	if p.AIRevision != nil {
 		r.Diff = cms.WordDiff(p.Markdown, *p.AIRevision)
 	}

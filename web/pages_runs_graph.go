@@ -1,9 +1,7 @@
 package web
 
 import (
-	"encoding/json"
 	"strconv"
-	"strings"
 
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/workflow"
@@ -20,7 +18,7 @@ const (
 // runGraph lays wf out top to bottom in layers (an action sits one layer below its deepest
 // predecessor, the trigger on top) and colours each action by its state in run.
 func runGraph(wf *workflow.Workflow, run *engine.Run) templates.RunGraph {
-	states := actionStates(wf, run)
+	states := workflow.ActionStates(wf, run)
 	layer := layers(wf)
 	rows := [][]string{{workflow.Source}}
 	for _, a := range wf.Actions {
@@ -98,118 +96,6 @@ func layers(wf *workflow.Workflow) map[string]int {
 		}
 	}
 	return depth
-}
-
-// actionStates maps each action to its state in run. Step ids derive from action ids (see
-// engine/workflow/walk.go): an action's own step has its id, the extra steps of a
-// multi-step kind are "<id>/<suffix>", and a repeat within the run gets ":<n>". The run's
-// output (workflow.Result), once it completed, names the skipped and finished actions.
-func actionStates(wf *workflow.Workflow, run *engine.Run) map[string]string {
-	own := map[string]string{}     // the action's own step status
-	extra := map[string][]string{} // statuses of its extra steps
-	for _, s := range run.Steps {
-		id, main := stepAction(wf, s.ID)
-		if id == "" {
-			continue
-		}
-		if main {
-			own[id] = s.Status
-		} else {
-			extra[id] = append(extra[id], s.Status)
-		}
-	}
-	var res workflow.Result
-	if run.Status == engine.StatusCompleted && len(run.Output) > 0 {
-		_ = json.Unmarshal(run.Output, &res) // a run of an older shape just shows less
-	}
-	skipped := map[string]bool{}
-	for _, id := range res.Skipped {
-		skipped[id] = true
-	}
-	out := make(map[string]string, len(wf.Actions))
-	for _, a := range wf.Actions {
-		_, finished := res.State[a.ID]
-		switch {
-		case contains(extra[a.ID], "failed") || own[a.ID] == "failed":
-			out[a.ID] = "failed"
-		case skipped[a.ID]:
-			out[a.ID] = "skipped"
-		case finished:
-			out[a.ID] = "completed"
-		case own[a.ID] != "":
-			out[a.ID] = own[a.ID]
-		case len(extra[a.ID]) > 0 && !run.Status.Finished():
-			out[a.ID] = "running" // part of a multi-step action has run; its own step has not
-		case run.Status.Finished():
-			out[a.ID] = "not-run"
-		default:
-			out[a.ID] = "pending"
-		}
-	}
-	inferRunning(wf, run, out)
-	return out
-}
-
-// inferRunning marks as running the pending actions a running run is executing right now:
-// those whose every predecessor has finished. Steps are stored when they end, so without this
-// the action in flight would look pending. (A conditional edge that will not hold makes this
-// briefly wrong until the walk skips the action.)
-func inferRunning(wf *workflow.Workflow, run *engine.Run, states map[string]string) {
-	if run.Status != engine.StatusRunning {
-		return
-	}
-	for _, a := range wf.Actions {
-		if states[a.ID] != "pending" {
-			continue
-		}
-		ready := true
-		for _, e := range wf.Edges {
-			if e.To == a.ID && e.From != workflow.Source && states[e.From] != "completed" && states[e.From] != "skipped" {
-				ready = false
-			}
-		}
-		if ready {
-			states[a.ID] = "running"
-		}
-	}
-}
-
-// stepAction finds the action a step belongs to and whether it is the action's own step.
-// The longest matching action id wins, so "a/b" belongs to action "a/b" rather than "a".
-func stepAction(wf *workflow.Workflow, stepID string) (string, bool) {
-	best, main := "", false
-	for _, a := range wf.Actions {
-		id := a.ID
-		switch {
-		case stepID == id || strings.HasPrefix(stepID, id+":") && isDigits(stepID[len(id)+1:]):
-			if len(id) >= len(best) {
-				best, main = id, true
-			}
-		case strings.HasPrefix(stepID, id+"/"):
-			if len(id) > len(best) {
-				best, main = id, false
-			}
-		}
-	}
-	return best, main
-}
-
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // edgeLabel names an edge by its own name, or else by its condition.

@@ -92,7 +92,7 @@ func TestImportOperationsTemplates(t *testing.T) {
 		if err := workflow.RegisterEmail(reg, workflow.EmailConfig{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := ops.RegisterKinds(reg, ops.KindDeps{CMS: c, DB: db.DB}); err != nil {
+		if err := ops.RegisterKinds(reg, ops.KindDeps{CMS: c, Engine: eng}); err != nil {
 			t.Fatal(err)
 		}
 		store := workflow.NewStore(db.DB, reg)

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// lookbackTolerance widens a wait's look-back to cover what the clock correction cannot: the
+// error of each instance's measured offset from the database (half a round trip) and the
+// millisecond rounding of stored times. An event received up to this long before the run's
+// previous step began counts too.
+const lookbackTolerance = 100 * time.Millisecond
+
+// syncClock measures how far the database's clock is from this process's and corrects the
+// engine's clock by that much, so that leases, due times and event receipt times written by
+// instances with skewed clocks compare as if there were one clock. An injected Options.Now is
+// left as it is (tests move it by hand).
+func (e *Engine) syncClock(ctx context.Context) error {
+	if e.procNow == nil {
+		return nil
+	}
+	sql := `SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`
+	if e.pg {
+		sql = `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+	}
+	before := e.procNow()
+	var dbMS int64
+	if err := e.db.WithContext(ctx).Raw(sql).Scan(&dbMS).Error; err != nil {
+		return fmt.Errorf("read the database's clock: %w", err)
+	}
+	after := e.procNow()
+	half := after.Sub(before) / 2
+	e.offset.Store(int64(significantOffset(time.UnixMilli(dbMS).Sub(before.Add(half)), half)))
+	return nil
+}
+
+// significantOffset is the measured offset, or 0 when it is within the measurement's error
+// (half the round trip, plus the millisecond the database's answer was rounded to). Instances
+// on one machine, or with synchronised clocks, then keep exactly the database's time instead
+// of a noisy estimate of it that jumps at every heartbeat: a time stamped a little early would
+// make an effect seem to happen after the step that caused it had ended.
+func significantOffset(offset, halfRoundTrip time.Duration) time.Duration {
+	if offset.Abs() <= halfRoundTrip+time.Millisecond {
+		return 0
+	}
+	return offset
+}
+
+// dbClockNow is the process's clock corrected by the last measured offset.
+func (e *Engine) dbClockNow() time.Time {
+	return e.procNow().Add(time.Duration(e.offset.Load())).UTC()
+}
+
+// idClock is the clock that stamps new ids (UUIDv7 takes this process's time), for code that
+// turns a window of time into a range of ids.
+func (e *Engine) idClock() time.Time {
+	if e.procNow != nil {
+		return time.Now()
+	}
+	return e.now()
+}

@@ -1,0 +1,407 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/testdb"
+)
+
+// clock is real time plus an offset the test advances (sleeps and timeouts without waiting).
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().UTC().Add(c.off) }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
+
+// env is one inkflow process (engine + registry) over a test database, serving a fake app.
+type env struct {
+	t   *testing.T
+	db  *testdb.DB
+	eng *engine.Engine
+	reg *Registry
+	clk *clock
+	ctx context.Context
+}
+
+func newEnv(t *testing.T, db *testdb.DB, clk *clock, allow string, dev bool) *env {
+	t.Helper()
+	if clk == nil {
+		clk = &clock{}
+	}
+	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Now: clk.Now, BackoffBase: time.Millisecond,
+		BackoffMax: 20 * time.Millisecond, Poll: 100 * time.Millisecond, Lease: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := ParseAllowList(allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := New(Config{DB: db.DB, Engine: eng, Dev: dev, Allow: al, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, db: db, eng: eng, reg: reg, clk: clk, ctx: context.Background()}
+}
+
+// start loads the apps and runs the engine's workers and the registry's watch until stop or
+// the test's end.
+func (e *env) start() (stop func()) {
+	e.t.Helper()
+	if err := e.reg.Load(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.eng.Start(ctx) }()
+	go e.reg.Watch(ctx, 50*time.Millisecond)
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	e.t.Cleanup(stop)
+	return stop
+}
+
+func (e *env) send(name string, data map[string]any) string {
+	e.t.Helper()
+	res, err := e.eng.Send(e.ctx, engine.Event{Name: name, Data: data})
+	if err != nil {
+		e.t.Fatalf("send %s: %v", name, err)
+	}
+	if len(res.Runs) != 1 {
+		e.t.Fatalf("send %s started %d runs, want 1", name, len(res.Runs))
+	}
+	return res.Runs[0]
+}
+
+// await polls the run until it reaches status (bounded by the test's deadline).
+func (e *env) await(runID string, status engine.Status) *engine.Run {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := e.t.Deadline(); ok && d.Before(deadline) {
+		deadline = d.Add(-time.Second)
+	}
+	for {
+		run, err := e.eng.GetRun(e.ctx, runID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if run.Status == status {
+			return run
+		}
+		if run.Status.Finished() || time.Now().After(deadline) {
+			e.t.Fatalf("run %s is %s (error %q), want %s; steps %+v", runID, run.Status, run.Error, status, run.Steps)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) register(req RegisterRequest) {
+	e.t.Helper()
+	if _, err := e.reg.Register(e.ctx, req, RegisterAuth{}); err != nil {
+		e.t.Fatalf("register: %v", err)
+	}
+}
+
+func fn(id, event string) FunctionConfig {
+	return FunctionConfig{ID: id, Name: id, Triggers: []TriggerConfig{{Event: event}}}
+}
+
+func withRetries(f FunctionConfig, n int) FunctionConfig {
+	f.Other = nil
+	entry := f.Steps["step"]
+	entry.Retries = &struct {
+		Attempts *int `json:"attempts"`
+	}{Attempts: &n}
+	f.Steps = map[string]StepConfig{"step": entry}
+	return f
+}
+
+// registerRetries registers fc with retries.attempts = n (the fake fills the entry URL first).
+func (e *env) registerRetries(app *fakeApp, fc FunctionConfig, n int) {
+	req := app.register(fc)
+	req.Functions[0] = withRetries(req.Functions[0], n)
+	e.register(req)
+}
+
+func stepByName(t *testing.T, run *engine.Run, name string) engine.StepInfo {
+	t.Helper()
+	for _, s := range run.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("run has no step named %q: %+v", name, run.Steps)
+	return engine.StepInfo{}
+}
+
+func TestDriverRunsStepsSleepsAndMemoizes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		var aRuns atomic.Int32
+		app.add("fake-steps", func(s *fakeStep) (any, error) {
+			a, _ := s.Run("load post", func() (any, error) { aRuns.Add(1); return map[string]int{"n": int(s.Event().Data["n"].(float64))}, nil })
+			var got struct{ N int }
+			_ = json.Unmarshal(a, &got)
+			s.Sleep("cool down", "1h")
+			b, _ := s.Run("double", func() (any, error) { return got.N * 2, nil })
+			return map[string]json.RawMessage{"b": b}, nil
+		})
+		e := newEnv(t, db, nil, app.srv.URL, true)
+		e.register(app.register(fn("fake-steps", "post/created")))
+		e.start()
+		id := e.send("post/created", map[string]any{"n": 21})
+		e.await(id, engine.StatusSleeping)
+		e.clk.Add(2 * time.Hour)
+		run := e.await(id, engine.StatusCompleted)
+		if string(run.Output) != `{"b":42}` {
+			t.Errorf("output = %s", run.Output)
+		}
+		if aRuns.Load() != 1 {
+			t.Errorf("step ran %d times, want once (memoized across the sleep)", aRuns.Load())
+		}
+		if s := stepByName(t, run, "load post"); s.ID != HashStepID("load post") || s.Kind != "run" || string(s.Output) != `{"n":21}` {
+			t.Errorf("step = %+v", s)
+		}
+		calls := app.callsOf("fake-steps")
+		last := calls[len(calls)-1].Req
+		want := []string{HashStepID("load post"), HashStepID("cool down"), HashStepID("double")}
+		if strings.Join(last.Ctx.Stack.Stack[:2], ",") != strings.Join(want[:2], ",") {
+			t.Errorf("stack = %v, want it to start %v", last.Ctx.Stack.Stack, want[:2])
+		}
+		if string(last.Steps[want[0]]) != `{"data":{"n":21}}` || string(last.Steps[want[1]]) != "null" {
+			t.Errorf("memo = %s / %s", last.Steps[want[0]], last.Steps[want[1]])
+		}
+		if last.Event.Name != "post/created" || last.Event.User == nil || last.Ctx.RunID != id || last.Version != 1 {
+			t.Errorf("call = %+v", last)
+		}
+	})
+}
+
+func TestDriverStepRetriesThenFailsForGood(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		var flaky atomic.Int32
+		app.add("fake-flaky", func(s *fakeStep) (any, error) {
+			v, err := s.Run("flaky", func() (any, error) {
+				if flaky.Add(1) < 3 {
+					return nil, errors.New("not yet")
+				}
+				return "ok", nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			_, err = s.Run("doomed", func() (any, error) { return nil, errors.New("boom") })
+			if err != nil {
+				return "caught " + err.Error() + " after " + string(v), nil // user code catches a failed step
+			}
+			return "unreachable", nil
+		})
+		e := newEnv(t, db, nil, app.srv.URL, true)
+		e.registerRetries(app, fn("fake-flaky", "job/start"), 2)
+		e.start()
+		run := e.await(e.send("job/start", nil), engine.StatusCompleted)
+		if string(run.Output) != `"caught boom after \"ok\""` {
+			t.Errorf("output = %s", run.Output)
+		}
+		if s := stepByName(t, run, "flaky"); s.Status != "completed" || s.Attempts != 3 {
+			t.Errorf("flaky = %+v, want completed on its third attempt", s)
+		}
+		if s := stepByName(t, run, "doomed"); s.Status != "failed" || s.Attempts != 3 || s.Error != "Error: boom" {
+			t.Errorf("doomed = %+v, want failed after 3 attempts", s)
+		}
+		var attempts []int
+		for _, c := range app.callsOf("fake-flaky") {
+			if c.StepID == HashStepID("flaky") || c.StepID == HashStepID("doomed") {
+				attempts = append(attempts, c.Req.Ctx.Attempt)
+			}
+			if c.Req.Ctx.MaxAttempts != 3 {
+				t.Fatalf("max_attempts = %d, want 3 (retries 2 + 1)", c.Req.Ctx.MaxAttempts)
+			}
+		}
+		if got := attempts; len(got) != 4 || got[0] != 1 || got[1] != 2 || got[2] != 1 || got[3] != 2 {
+			t.Errorf("attempts of the targeted retry calls = %v, want [1 2 1 2]", got)
+		}
+	})
+}
+
+func TestDriverWaitForEventWithIf(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		app.add("fake-review", func(s *fakeStep) (any, error) {
+			ev := s.WaitForEvent("wait for approval", "post/approved", "event.data.id == async.data.id", "1d")
+			if ev == nil {
+				return "timed out", nil
+			}
+			return map[string]any{"by": ev.Data["by"], "name": ev.Name}, nil
+		})
+		e := newEnv(t, db, nil, app.srv.URL, true)
+		e.register(app.register(fn("fake-review", "post/sent")))
+		e.start()
+		id := e.send("post/sent", map[string]any{"id": 1})
+		e.await(id, engine.StatusWaiting)
+		if _, err := e.eng.Send(e.ctx, engine.Event{Name: "post/approved", Data: map[string]any{"id": 2, "by": "mallory"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.eng.Send(e.ctx, engine.Event{Name: "post/approved", Data: map[string]any{"id": 1, "by": "ana"}}); err != nil {
+			t.Fatal(err)
+		}
+		run := e.await(id, engine.StatusCompleted)
+		if string(run.Output) != `{"by":"ana","name":"post/approved"}` {
+			t.Errorf("output = %s", run.Output)
+		}
+		// And the timeout: the wait resumes with null.
+		id = e.send("post/sent", map[string]any{"id": 3})
+		e.await(id, engine.StatusWaiting)
+		e.clk.Add(25 * time.Hour)
+		if run := e.await(id, engine.StatusCompleted); string(run.Output) != `"timed out"` {
+			t.Errorf("after the timeout output = %s", run.Output)
+		}
+	})
+}
+
+func TestDriverAnswers(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		var calls atomic.Int32
+		app.add("fake-answers", func(s *fakeStep) (any, error) {
+			switch s.Event().Data["case"] {
+			case "nonretriable":
+				return nil, nonRetriable{"bad input"}
+			case "throw":
+				return nil, errors.New("function-level failure")
+			}
+			return "fine", nil
+		})
+		// Non-SDK answers and 5xx with Retry-After come first, then the app answers properly.
+		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+			kase, _ := c.Req.Event.Data["case"].(string)
+			n := calls.Add(1)
+			switch {
+			case kase == "proxy" && n%2 == 1:
+				return 200, "<html>login</html>", http.Header{HeaderSDK: nil}, true
+			case kase == "unavailable" && n%2 == 1:
+				return 503, `{"message":"warming up"}`, http.Header{HeaderRetryAfter: {"0"}}, true
+			case kase == "unauthorized":
+				return 401, `{"message":"Invalid signature"}`, nil, true
+			}
+			return 0, "", nil, false
+		}
+		e := newEnv(t, db, nil, app.srv.URL, true)
+		e.registerRetries(app, fn("fake-answers", "answers/try"), 1)
+		e.start()
+		for kase, want := range map[string]struct {
+			status engine.Status
+			text   string
+		}{
+			"proxy":        {engine.StatusCompleted, `"fine"`},
+			"unavailable":  {engine.StatusCompleted, `"fine"`},
+			"nonretriable": {engine.StatusFailed, "NonRetriableError: bad input"},
+			"throw":        {engine.StatusFailed, "Error: function-level failure"},
+			"unauthorized": {engine.StatusFailed, "signing key"},
+		} {
+			calls.Store(0)
+			run := e.await(e.send("answers/try", map[string]any{"case": kase}), want.status)
+			got := string(run.Output)
+			if want.status == engine.StatusFailed {
+				got = run.Error
+			}
+			if !strings.Contains(got, want.text) {
+				t.Errorf("%s: %s with %q, want %q", kase, run.Status, got, want.text)
+			}
+			if kase == "nonretriable" && run.Attempt != 0 {
+				t.Errorf("a No-Retry answer was retried (attempt %d)", run.Attempt)
+			}
+			if kase == "throw" && run.Attempt != 1 {
+				t.Errorf("a 500 was tried %d more times, want 1 (retries 1)", run.Attempt)
+			}
+		}
+	})
+}
+
+func TestDriverSurvivesARestartAndAnAppCrash(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		var first atomic.Int32
+		var dropped atomic.Bool
+		app.add("fake-crash", func(s *fakeStep) (any, error) {
+			s.Run("first", func() (any, error) { first.Add(1); return 1, nil })
+			s.Sleep("pause", "1h")
+			s.Run("second", func() (any, error) { return 2, nil })
+			return "done", nil
+		})
+		// The app dies in the middle of the call after the sleep, once: the connection drops.
+		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+			if _, slept := c.Req.Steps[HashStepID("pause")]; slept && dropped.CompareAndSwap(false, true) {
+				panic(http.ErrAbortHandler)
+			}
+			return 0, "", nil, false
+		}
+		clk := &clock{}
+		a := newEnv(t, db, clk, app.srv.URL, true)
+		a.register(app.register(fn("fake-crash", "crash/start")))
+		stopA := a.start()
+		id := a.send("crash/start", nil)
+		a.await(id, engine.StatusSleeping)
+		stopA()
+		// A new process: it knows the function only from the database.
+		b := newEnv(t, db, clk, app.srv.URL, true)
+		b.start()
+		clk.Add(2 * time.Hour)
+		run := b.await(id, engine.StatusCompleted)
+		if first.Load() != 1 || !dropped.Load() {
+			t.Errorf("first step ran %d times (want 1); connection dropped: %v", first.Load(), dropped.Load())
+		}
+		if string(run.Output) != `"done"` {
+			t.Errorf("output = %s", run.Output)
+		}
+	})
+}
+
+func TestDriverPlannedStepsAndEventNames(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		app.add("fake-parallel", func(s *fakeStep) (any, error) {
+			out := s.Parallel("a", "b", "c")
+			return out, nil
+		})
+		var failedSeen atomic.Value
+		app.add("fake-doomed", func(s *fakeStep) (any, error) { return nil, nonRetriable{"no"} })
+		app.add("fake-doomed-failure", func(s *fakeStep) (any, error) {
+			failedSeen.Store(s.Event())
+			return "reported", nil
+		})
+		e := newEnv(t, db, nil, app.srv.URL, true)
+		doomedFailure := FunctionConfig{ID: "fake-doomed-failure", Name: "on failure",
+			Triggers: []TriggerConfig{{Event: EventFunctionFailed, Expression: "event.data.function_id == 'fake-doomed'"}}}
+		e.register(app.register(fn("fake-parallel", "par/start"), fn("fake-doomed", "doom/start"), doomedFailure))
+		e.start()
+		run := e.await(e.send("par/start", nil), engine.StatusCompleted)
+		if string(run.Output) != `["done a","done b","done c"]` {
+			t.Errorf("parallel output = %s", run.Output)
+		}
+		e.await(e.send("doom/start", nil), engine.StatusFailed)
+		deadline := time.Now().Add(20 * time.Second)
+		for failedSeen.Load() == nil && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		ev, _ := failedSeen.Load().(CallEvent)
+		if ev.Name != EventFunctionFailed || ev.Data["function_id"] != "fake-doomed" {
+			t.Fatalf("onFailure function saw %+v", ev)
+		}
+		if got, _ := ev.Data["error"].(map[string]any); got["name"] != "NonRetriableError" || got["message"] != "no" {
+			t.Errorf("failure event error = %v, want an error object", ev.Data["error"])
+		}
+	})
+}
