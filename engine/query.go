@@ -58,7 +58,7 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 		}
 		p.payload = old.Event
 		_ = json.Unmarshal([]byte(old.Event), &p.m)
-		b := &batch{}
+		b := &batch{e: e}
 		meta := RunMeta{WorkflowID: deref64(old.WorkflowID), WorkflowVersion: derefInt(old.WorkflowVersion)}
 		id = e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", "")
 		if err := b.flush(tx); err != nil {
@@ -115,7 +115,7 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 			var p preparedEvent
 			p.payload = run.Event
 			_ = json.Unmarshal([]byte(run.Event), &p.m)
-			b := &batch{waits: cancelRows(r, p, runID, now)}
+			b := &batch{e: e, waits: cancelRows(r, p, runID, now)}
 			if err := b.flush(tx); err != nil {
 				return err
 			}

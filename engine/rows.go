@@ -73,6 +73,7 @@ type waitRow struct {
 	Trigger    string
 	ExpiresAt  int64
 	CreatedAt  int64 `gorm:"autoCreateTime:false"`
+	Seq        int64 // order against sends, for waits without a match value (see checkWaits)
 }
 
 func (waitRow) TableName() string { return "waits" }
