@@ -30,8 +30,8 @@ type approvalOutput struct {
 func (k *kit) waitKind() workflow.Kind {
 	return workflow.Kind{
 		Name:        KindWaitForApproval,
-		Title:       "Apply changes after approval",
-		Description: "Mark the post as needing approval and wait until an approver approves or rejects the AI suggestions",
+		Title:       "Wait for approval",
+		Description: "Mark the post as needing approval and wait until an approver approves or rejects the AI suggestions (an Apply changes action after it saves the accepted ones)",
 		Inputs: []workflow.InputSpec{
 			{Name: "timeout", Title: "Give up after", Type: workflow.TypeDuration, Default: "7d",
 				Description: "How long to wait for a decision, e.g. 2d or 12h"},

@@ -3,7 +3,6 @@ package actions_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/workflow"
-	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/compat"
 )
 
 func registry(t *testing.T) *workflow.Registry {
@@ -33,7 +32,7 @@ func TestKindsAreWorkflowKitBlogKinds(t *testing.T) {
 	want := map[string]string{
 		"add_ToC":                 "Add a Table of Contents",
 		"grammar_review":          "Perform a grammar review",
-		"wait_for_approval":       "Apply changes after approval",
+		"wait_for_approval":       "Wait for approval",
 		"apply_changes":           "Apply changes",
 		"generate_linkedin_posts": "Generate LinkedIn posts",
 		"generate_tweet_posts":    "Generate Twitter posts",
@@ -83,22 +82,26 @@ func TestInputsAreValidatedOnSave(t *testing.T) {
 	}
 }
 
+// TestBlogWorkflowsValidate imports our own blog workflows, written in the shapes
+// workflow-kit's blog example and a fork of it store, with the real blog kinds.
+func TestBlogWorkflowsValidate(t *testing.T) {
+	if n := checkBlogWorkflows(t, compat.Load(t, filepath.Join("testdata", "blog_workflows.json"))); n < 10 {
+		t.Errorf("only %d blog workflows in testdata/blog_workflows.json", n)
+	}
+}
+
 // TestWorkflowKitBlogSeedsValidate imports the blog workflows of the real workflow-kit
-// examples kept beside the checkout (../shared/compat) with the real blog kinds.
+// examples with the real blog kinds: opt-in, run when INKFLOW_COMPAT_DIR names their folder.
 func TestWorkflowKitBlogSeedsValidate(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "compat", "workflow-kit-examples.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		testdb.Need(t, "workflow-kit examples at "+path)
+	if n := checkBlogWorkflows(t, compat.NeedExamples(t)); n < 10 {
+		t.Errorf("only %d blog workflows among the workflow-kit examples", n)
 	}
-	var entries []struct {
-		Source   string          `json:"source"`
-		Note     string          `json:"note"`
-		Workflow json.RawMessage `json:"workflow"`
-	}
-	if err := json.Unmarshal(raw, &entries); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// checkBlogWorkflows validates every valid entry made only of blog kinds and returns how many
+// it checked.
+func checkBlogWorkflows(t *testing.T, entries []compat.Entry) int {
+	t.Helper()
 	reg := registry(t)
 	blog := 0
 	for _, e := range entries {
@@ -118,7 +121,5 @@ func TestWorkflowKitBlogSeedsValidate(t *testing.T) {
 			t.Errorf("%s (%s): refused: %v", e.Source, e.Note, err)
 		}
 	}
-	if blog < 10 {
-		t.Errorf("only %d blog workflows found in %s", blog, path)
-	}
+	return blog
 }

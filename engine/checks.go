@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Waits without a match value (an `if` condition over the event, or any event of a name) can
@@ -109,7 +110,7 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 	err := e.tx(ctx, func(tx *gorm.DB) error {
 		pick := tx.Table("wait_checks").Select("event_id").Where("lease_until < ?", now).Order("seq, event_id").Limit(checkBatchEvents)
 		if e.pg {
-			pick = pick.Clauses(lockFreeRows)
+			pick = pick.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
 		return tx.Raw(`UPDATE wait_checks SET lease_until = ? WHERE event_id IN (?) RETURNING *`,
 			now+e.opts.Lease.Milliseconds(), pick).Scan(&checks).Error

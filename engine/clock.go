@@ -45,11 +45,23 @@ func (e *Engine) syncClock(ctx context.Context) error {
 		after := e.procNow()
 		if rtt := after.Sub(before); best < 0 || rtt < best {
 			best = rtt
-			e.offset.Store(int64(time.UnixMilli(dbMS).Sub(before.Add(rtt / 2))))
+			e.offset.Store(int64(significantOffset(time.UnixMilli(dbMS).Sub(before.Add(rtt/2)), rtt/2)))
 		}
 	}
-	e.clockErr.Store(int64(best / 2))
+	e.clockErr.Store(int64(best/2) + int64(time.Millisecond))
 	return nil
+}
+
+// significantOffset is the measured offset, or 0 when it is within the measurement's error
+// (half the round trip, plus the millisecond the database's answer was rounded to). Instances
+// on one machine, or with synchronised clocks, then keep exactly the database's time instead
+// of a noisy estimate of it that jumps at every heartbeat: a time stamped a little early would
+// make an effect seem to happen after the step that caused it had ended.
+func significantOffset(offset, halfRoundTrip time.Duration) time.Duration {
+	if offset.Abs() <= halfRoundTrip+time.Millisecond {
+		return 0
+	}
+	return offset
 }
 
 // dbClockNow is the process's clock corrected by the last measured offset.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -189,6 +190,7 @@ func TestRetriesAndFailures(t *testing.T) {
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) {
 						var m map[string]int
+						//lint:ignore SA5000 the runtime panic is the point of this function
 						m["x"] = 1 // nil map write
 						return nil, nil
 					})
@@ -277,9 +279,26 @@ func TestWaitForEvent(t *testing.T) {
 			t.Errorf("r3 output %s", run.Output)
 		}
 		// A late event for a finished wait changes nothing.
-		h.send("post/approved", map[string]any{"id": 3})
+		late := h.send("post/approved", map[string]any{"id": 3})
 		if run, _ := h.e.GetRun(h.ctx, r3); string(run.Output) != `"timed out"` {
 			t.Errorf("late event changed r3: %s", run.Output)
+		}
+		// Each event knows the run it resumed (the events page says "resumed run X").
+		for _, c := range []struct {
+			event string
+			want  []string
+		}{{res.IDs[0], []string{r2}}, {late.IDs[0], []string{}}} {
+			ev, err := h.e.GetEvent(h.ctx, c.event)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ev.Resumed, c.want) {
+				t.Errorf("event %s resumed %v, want %v", ev.Name, ev.Resumed, c.want)
+			}
+		}
+		list, _, err := h.e.ListEvents(h.ctx, engine.EventFilter{Name: "post/rejected"})
+		if err != nil || len(list) != 1 || !reflect.DeepEqual(list[0].Resumed, []string{r1}) {
+			t.Errorf("listed post/rejected = %+v (%v), want it to have resumed %s", list, err, r1)
 		}
 	})
 }

@@ -89,6 +89,8 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 }
 
 // call invokes the handler, catching control-flow signals and panics.
+//
+//lint:ignore ST1008 sig, a recovered control-flow signal, is not an error and comes last
 func (x *execution) call(ctx context.Context, in *Input) (out any, err error, sig any) {
 	defer func() {
 		if r := recover(); r != nil {

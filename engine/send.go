@@ -310,7 +310,7 @@ func (e *Engine) triggers(r *registered, p preparedEvent) bool {
 func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID string, meta RunMeta, now int64, parentRun, parentStep string) string {
 	id := newID()
 	row := runRow{
-		ID: id, FunctionID: r.fn.ID, Status: StatusQueued, EventID: eventID, EventName: p.ev.Name,
+		ID: id, FunctionID: r.fn.ID, Status: string(StatusQueued), EventID: eventID, EventName: p.ev.Name,
 		Event: p.payload, DueAt: now, CreatedAt: now, UpdatedAt: now,
 		ParentRunID: parentRun, ParentStepID: parentStep,
 	}
@@ -504,6 +504,7 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		return 0, err
 	}
 	n := queued
+	var resumed []resumeRow
 	for _, d := range todo {
 		ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
 		if err != nil {
@@ -511,9 +512,12 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 		if ok {
 			n++
+			if d.w.Kind == waitEvent {
+				resumed = append(resumed, resumeRow{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+			}
 		}
 	}
-	return n, nil
+	return n, recordResumes(tx, resumed)
 }
 
 // lockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that

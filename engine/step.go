@@ -446,7 +446,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 				continue
 			}
 			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
-			return nil
+			return recordResumes(tx, []resumeRow{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
 		}
 		var seq int64
 		if w.Match == "" { // checked by the wait checker: order it against sends

@@ -243,4 +243,6 @@ type StoredEvent struct {
 	StoreID    string    `json:"internal_id"`
 	ReceivedAt time.Time `json:"received_at"`
 	Runs       []string  `json:"runs"`
+	// Resumed are the runs whose wait this event resolved, oldest first.
+	Resumed []string `json:"resumed"`
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -112,12 +112,7 @@ func TestIntakeAnswersAsInngest(t *testing.T) {
 
 // The real Inngest SDK, as an existing app uses it, sends events that start inkflow runs.
 func TestIntakeWithTheInngestSDK(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		testdb.Need(t, "node is not installed (Inngest SDK test)")
-	}
-	if _, err := os.Stat(filepath.Join("..", "node_modules", "inngest", "package.json")); err != nil {
-		testdb.Need(t, "node_modules/inngest is missing: run npm install")
-	}
+	browser.NeedNode(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ts, key := intakeServer(t, db)
 		startEngine(t, ts.Eng)

@@ -2,12 +2,14 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/inkflow/inkflow/cms"
@@ -32,12 +34,30 @@ func (s *Server) eventsPage(c echo.Context) error {
 
 func (s *Server) renderEvents(c echo.Context, status int, l templates.EventList) error {
 	l.Name, l.Cursor = strings.TrimSpace(c.QueryParam("name")), c.QueryParam("cursor")
-	events, next, err := s.eng.ListEvents(c.Request().Context(), engine.EventFilter{Name: l.Name, Cursor: l.Cursor, Limit: eventsPageSize})
+	if err := s.loadEvents(c.Request().Context(), &l); err != nil {
+		return err
+	}
+	return s.render(c, status, templates.EventsPage(l))
+}
+
+// eventsStream is /admin/events/stream: the events list's live fragment as Server-Sent
+// Events, so new events, the runs they start and the waiting runs they resume appear as they
+// happen (as on the runs page).
+func (s *Server) eventsStream(c echo.Context) error {
+	l := templates.EventList{Name: strings.TrimSpace(c.QueryParam("name")), Cursor: c.QueryParam("cursor")}
+	return s.stream(c, listPoll, func(ctx context.Context) (templ.Component, bool, error) {
+		err := s.loadEvents(ctx, &l)
+		return templates.EventsLive(l), false, err
+	})
+}
+
+func (s *Server) loadEvents(ctx context.Context, l *templates.EventList) error {
+	events, next, err := s.eng.ListEvents(ctx, engine.EventFilter{Name: l.Name, Cursor: l.Cursor, Limit: eventsPageSize})
 	if err != nil {
 		return err
 	}
 	l.Events, l.Next = events, next
-	return s.render(c, status, templates.EventsPage(l))
+	return nil
 }
 
 // sendEventPage is the "send test event" form (editors and above). The data must be a JSON

@@ -126,3 +126,59 @@ func TestEventsPage(t *testing.T) {
 		}
 	})
 }
+
+// The events page is live: its stream sends the list, then again when an event arrives; an
+// event that resolved a waiting run says "Resumed run X" and links it, on the page and in
+// GET /api/events.
+func TestEventsPageIsLiveAndSaysWhichRunAnEventResumed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		eng := dashboardEngine(t, db)
+		ts := newTestServer(t, db, eng)
+		startEngine(t, eng)
+		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
+		wait := send(t, eng, "test/ask", map[string]any{"id": 7})
+		awaitStatus(t, eng, wait, engine.StatusWaiting)
+
+		if r := ts.client(t).get("/admin/events/stream"); r.Status != http.StatusSeeOther {
+			t.Errorf("anonymous stream: %d", r.Status)
+		}
+		b := ts.client(t)
+		b.login("vi@example.com")
+		r := b.get("/admin/events?name=test/answer")
+		if live := findTestID(t, r.Body, "events-live"); len(live) != 1 || attr(live[0], "data-live") != "/admin/events/stream?name=test%2Fanswer" {
+			t.Fatalf("the events page has no live region for its filter")
+		}
+		s := openStream(t, b, "/admin/events/stream?name=test/answer")
+		if ev, ok := s.next(t); !ok || ev.name != "update" || len(findTestID(t, ev.data, "no-events")) != 1 {
+			t.Fatalf("first update: %+v %v", ev, ok)
+		}
+		res, err := eng.Send(context.Background(), engine.Event{Name: "test/answer", Data: map[string]any{"id": 7}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		awaitStatus(t, eng, wait, engine.StatusCompleted)
+		// Updates come as the page changes; the last one of interest names the resumed run.
+		for {
+			ev, ok := s.next(t)
+			if !ok {
+				t.Fatal("the stream ended before showing the resumed run")
+			}
+			links := findTestID(t, ev.data, "event-resumed-run")
+			if len(links) == 0 {
+				continue
+			}
+			if attr(links[0], "href") != "/admin/runs/"+wait || !strings.Contains(text(findTestID(t, ev.data, "event-resumed")[0]), "Resumed run") {
+				t.Errorf("resumed link %q, want run %s", attr(links[0], "href"), wait)
+			}
+			break
+		}
+		r = b.get("/admin/events")
+		if n := len(findTestID(t, r.Body, "event-resumed-run")); n != 1 {
+			t.Errorf("the events page shows %d resumed runs, want 1", n)
+		}
+		r = b.get("/api/events?name=test/answer")
+		if !strings.Contains(r.Body, `"resumed":["`+wait+`"]`) || !strings.Contains(r.Body, res.IDs[0]) {
+			t.Errorf("GET /api/events: %s", snippet(r.Body))
+		}
+	})
+}

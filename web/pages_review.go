@@ -28,8 +28,12 @@ func (s *Server) reviewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	labels, err := s.runLabels(ctx, runs, nil)
+	if err != nil {
+		return err
+	}
 	u := userOf(c)
-	r := templates.Review{Post: p, Runs: runs, Notice: notice(c),
+	r := templates.Review{Post: p, Runs: runs, RunLabels: labels, Notice: notice(c),
 		OwnPost: u.Role != cms.RoleAdmin && p.AuthorID != nil && *p.AuthorID == u.ID}
 	if p.AIRevision != nil {
 		r.Diff = cms.WordDiff(p.Markdown, *p.AIRevision)

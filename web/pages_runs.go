@@ -77,6 +77,13 @@ func (s *Server) runList(ctx context.Context, q templates.RunQuery) (templates.R
 	if l.Runs, l.Next, err = s.eng.ListRuns(ctx, f); err != nil {
 		return l, err
 	}
+	names := map[int64]string{}
+	for _, w := range l.Workflows {
+		names[w.ID] = w.Name
+	}
+	if l.Labels, err = s.runLabels(ctx, l.Runs, names); err != nil {
+		return l, err
+	}
 	l.Counts, err = s.eng.CountRuns(ctx, f)
 	return l, err
 }
@@ -151,6 +158,13 @@ func (s *Server) runDetail(ctx context.Context, id string) (templates.RunDetail,
 		return templates.RunDetail{}, err
 	}
 	d := templates.RunDetail{Run: run}
+	posts, err := s.cms.Posts.RunPosts(ctx, []string{run.ID})
+	if err != nil {
+		return d, err
+	}
+	if p, ok := posts[run.ID]; ok {
+		d.Post = templates.RunLabel{PostID: p.PostID, PostTitle: p.Title}
+	}
 	if run.WorkflowID == nil {
 		return d, nil
 	}

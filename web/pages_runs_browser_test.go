@@ -8,6 +8,7 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/browser"
+	"github.com/inkflow/inkflow/internal/repo"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -41,7 +42,7 @@ func TestRunPageUpdatesLiveInBrowser(t *testing.T) {
 
 	env := map[string]string{"BASE_URL": ts.URL, "RUN_ID": run, "EMAIL": "admin@example.com", "PASSWORD": "correct horse battery"}
 	if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" {
-		root, _ := browser.RepoRoot()
+		root, _ := repo.Root()
 		env["DOCS_DIR"] = filepath.Join(root, "docs")
 	}
 	browser.Run(t, "testdata/runs_live.mjs", env)

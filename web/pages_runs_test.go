@@ -329,6 +329,8 @@ func TestRunPage(t *testing.T) {
 		}
 		if r := ad.get("/admin/runs/" + broke); len(findTestID(t, r.Body, "retry")) != 1 || len(findTestID(t, r.Body, "cancel-run")) != 0 {
 			t.Error("admin of a failed run: want retry, no cancel")
+		} else if hint := text(findTestID(t, r.Body, "retry-hint")[0]); !strings.Contains(hint, "resumes this run at the step that failed") {
+			t.Errorf("retry hint %q does not say that Retry resumes the run", hint)
 		}
 		// Without the CSRF token nothing happens.
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/admin/runs/"+wait+"/cancel", nil)

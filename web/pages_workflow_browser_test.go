@@ -14,7 +14,9 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/browser"
+	"github.com/inkflow/inkflow/internal/compat"
 	"github.com/inkflow/inkflow/internal/database"
+	"github.com/inkflow/inkflow/internal/repo"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -134,7 +136,7 @@ func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 			"EDIT_ID": strconv.FormatInt(edit.ID, 10), "IMPORT_ID": strconv.FormatInt(empty.ID, 10),
 		}
 		if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" && db.Dialect == database.SQLite {
-			root, _ := browser.RepoRoot()
+			root, _ := repo.Root()
 			env["DOCS_DIR"] = filepath.Join(root, "docs")
 		}
 		browser.Run(t, "testdata/workflow_roundtrip.mjs", env)
@@ -176,9 +178,9 @@ func jsonObject(t *testing.T, b []byte) map[string]any {
 	return v
 }
 
-// Every workflow-kit example in ../shared/compat (when that folder is beside the checkout, as
-// on CI) and our own fixture, valid or invalid, goes through the editor's import and export
-// unchanged: the editor never drops or rewrites what it does not understand.
+// Our own workflow-kit fixture and, when INKFLOW_COMPAT_DIR names their folder (as on CI),
+// every real workflow-kit example, valid or invalid, goes through the editor's import and
+// export unchanged: the editor never drops or rewrites what it does not understand.
 func TestWorkflowEditorKeepsWorkflowKitExamples(t *testing.T) {
 	browser.Need(t)
 	examples := [][]byte{}
@@ -187,17 +189,8 @@ func TestWorkflowEditorKeepsWorkflowKitExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	examples = append(examples, own)
-	root, _ := browser.RepoRoot()
-	if b, err := os.ReadFile(filepath.Join(root, "..", "shared", "compat", "workflow-kit-examples.json")); err == nil {
-		var list []struct {
-			Workflow json.RawMessage `json:"workflow"`
-		}
-		if err := json.Unmarshal(b, &list); err != nil {
-			t.Fatalf("compat examples: %v", err)
-		}
-		for _, e := range list {
-			examples = append(examples, e.Workflow)
-		}
+	for _, e := range compat.Examples(t) {
+		examples = append(examples, e.Workflow)
 	}
 	in, out := t.TempDir(), t.TempDir()
 	for i, e := range examples {

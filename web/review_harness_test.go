@@ -45,8 +45,7 @@ func newReviewServer(t *testing.T, db *testdb.DB, provider ai.Provider) *reviewS
 		t.Fatal(err)
 	}
 	store := workflow.NewStore(db.DB, reg)
-	var ts *testServer
-	ts = newTestServer(t, db, eng, func(c *Config) { c.Workflows = store })
+	ts := newTestServer(t, db, eng, func(c *Config) { c.Workflows = store })
 	if provider == nil {
 		provider = ai.Offline()
 	}
@@ -134,25 +133,6 @@ func (rs *reviewServer) awaitRun(t *testing.T, id string, status engine.Status) 
 		}
 		if run.Status.Finished() || time.Now().After(deadline) {
 			t.Fatalf("run %s is %s (%q), want %s", id, run.Status, run.Error, status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// awaitPost polls post id until ok holds, within the test's deadline.
-func (rs *reviewServer) awaitPost(t *testing.T, id int64, what string, ok func(*cms.Post) bool) *cms.Post {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	if d, ok := t.Deadline(); ok && d.Before(deadline) {
-		deadline = d.Add(-5 * time.Second)
-	}
-	for {
-		p := rs.post(t, id)
-		if ok(p) {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("post %d never %s: status %s", id, what, p.Status)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

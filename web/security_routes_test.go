@@ -34,6 +34,7 @@ var securityRoutes = []roleCase{
 	{method: "POST", route: "/admin/runs/:id/rerun", min: cms.RoleAdmin},
 	{method: "POST", route: "/admin/runs/:id/retry", min: cms.RoleAdmin},
 	{method: "GET", route: "/admin/events", min: cms.RoleViewer, ok: 200},
+	{method: "GET", route: "/admin/events/stream", min: cms.RoleViewer, ok: 200},
 	{method: "POST", route: "/admin/events", min: cms.RoleEditor, form: func(*cms.Post) url.Values {
 		return url.Values{"name": {"test/security"}, "data": {`{"a":1}`}}
 	}},

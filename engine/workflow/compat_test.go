@@ -9,16 +9,14 @@ import (
 	"testing"
 
 	"github.com/inkflow/inkflow/engine"
-	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/compat"
 )
 
 // compatEntry is one workflow from a fixture file: its JSON, where it comes from, and
 // whether workflow-kit accepts it (the note of a refused one says what workflow-kit throws).
 type compatEntry struct {
-	Source   string          `json:"source"`
-	Note     string          `json:"note"`
-	Invalid  bool            `json:"invalid"`
-	Workflow json.RawMessage `json:"workflow"`
+	compat.Entry
+	Invalid bool `json:"invalid"`
 }
 
 func (e compatEntry) valid() bool {
@@ -105,14 +103,13 @@ func TestCompatFixtures(t *testing.T) {
 	checkEntries(t, entries)
 }
 
-// TestCompatWorkflowKitExamples checks the real @inngest/workflow-kit examples kept beside the
-// checkout (../shared/compat); they are not copied into the repository.
+// TestCompatWorkflowKitExamples checks the real @inngest/workflow-kit examples, which are not
+// part of the repository: opt-in, run when INKFLOW_COMPAT_DIR names their folder (CI sets it).
 func TestCompatWorkflowKitExamples(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "compat", "workflow-kit-examples.json")
-	if _, err := os.Stat(path); err != nil {
-		testdb.Need(t, "workflow-kit examples at "+path)
+	var entries []compatEntry
+	for _, e := range compat.NeedExamples(t) {
+		entries = append(entries, compatEntry{Entry: e})
 	}
-	entries := loadEntries(t, path)
 	checkEntries(t, entries)
 	// The execution example runs as workflow-kit's test expects: builtin:if and match edges.
 	for _, e := range entries {

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -119,7 +120,7 @@ func parsePath(s string) ([]any, int, error) {
 		}
 	}
 	if len(segs) == 0 {
-		return nil, 0, fmt.Errorf("path $ names nothing; use $.event... or $.state...")
+		return nil, 0, errors.New("path $ names nothing: start it with $.event or $.state")
 	}
 	return segs, i, nil
 }

@@ -108,7 +108,7 @@ func TestValidateAccepts(t *testing.T) {
 // save and listed for the editor's warning, as workflow-kit keeps it.
 func TestUndeclaredInputsAreKeptAndListed(t *testing.T) {
 	reg := testRegistry(t)
-	w, err := DecodeValidate([]byte(`{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","colour":"red"}},{"id":"z","kind":"nope","inputs":{"q":1}}],
+	_, err := DecodeValidate([]byte(`{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","colour":"red"}},{"id":"z","kind":"nope","inputs":{"q":1}}],
 		"edges":[{"from":"$source","to":"l"}]}`), reg)
 	if err == nil {
 		t.Fatal("unknown kind accepted")
@@ -116,7 +116,7 @@ func TestUndeclaredInputsAreKeptAndListed(t *testing.T) {
 	if _, ok := fieldsOf(err)["actions.l.inputs.colour"]; ok {
 		t.Errorf("the undeclared input is refused: %v", err)
 	}
-	w, err = DecodeValidate([]byte(`{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","colour":"red"}}],"edges":[{"from":"$source","to":"l"}]}`), reg)
+	w, err := DecodeValidate([]byte(`{"actions":[{"id":"l","kind":"log","inputs":{"message":"m","colour":"red"}}],"edges":[{"from":"$source","to":"l"}]}`), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package browser
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -36,7 +35,8 @@ var Env = struct {
 // Run executes `node script` from the calling package's directory with env added to the
 // environment and returns what the script printed. It fails the test, showing the output,
 // when the script exits non-zero or runs longer than Timeout, and skips the test (or fails it
-// under INKFLOW_REQUIRE_ALL=1) when node, Chromium or node_modules/playwright-core is missing.
+// under INKFLOW_REQUIRE_ALL=1) when node or Chromium is missing; missing npm packages are
+// installed first (NeedNode).
 // A relative script path is taken from the calling package's directory (the test's working
 // directory).
 func Run(t testing.TB, script string, env map[string]string) string {
@@ -70,42 +70,15 @@ func Run(t testing.TB, script string, env map[string]string) string {
 	return output
 }
 
-// Need checks that everything a browser test needs is installed and returns the repository
-// root. It skips the test (fails it under INKFLOW_REQUIRE_ALL=1) when something is missing.
+// Need checks that everything a browser test needs is installed (see NeedNode for the npm
+// packages, playwright-core among them) and returns the repository root. It skips the test
+// (fails it under INKFLOW_REQUIRE_ALL=1) when node or Chromium is missing.
 func Need(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		testdb.Need(t, "node is not installed (browser tests)")
-	}
 	if _, err := os.Stat(chromiumPath()); err != nil {
 		testdb.Need(t, "chromium is not installed: apt-get install chromium")
 	}
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "playwright-core", "package.json")); err != nil {
-		testdb.Need(t, "node_modules is missing: run npm ci in "+root)
-	}
-	return root
-}
-
-// RepoRoot walks up from the working directory to the folder holding go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return NeedNode(t)
 }
 
 // chromiumPath lets a developer point at another Chromium build with CHROMIUM; CI uses

@@ -3,8 +3,10 @@
 // script's output when the script exits non-zero.
 //
 // The Go side finds the repository root (where package.json and node_modules live), checks
-// that node, Chromium and playwright-core are present (skipping with testdb.Need when not, so
-// INKFLOW_REQUIRE_ALL=1 turns a missing browser into a failure), gives the script a fresh
+// that node and Chromium are present (skipping with testdb.Need when not, so
+// INKFLOW_REQUIRE_ALL=1 turns a missing browser into a failure), installs the npm packages
+// with `npm ci` when they are missing (NeedNode: once, under a lock, also for the editor and
+// SDK tests that need node without a browser), gives the script a fresh
 // Chromium profile and an output folder, and kills the whole process group when the test
 // ends or times out.
 //

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/inkflow/inkflow/internal/browser"
-	"github.com/inkflow/inkflow/internal/testdb"
 	"github.com/inkflow/inkflow/static/editor"
 )
 
@@ -69,19 +68,9 @@ func TestEditorUnits(t *testing.T) {
 	}
 }
 
-// needNode returns the repository root, skipping the test (failing it under
-// INKFLOW_REQUIRE_ALL=1) when node or node_modules is missing.
+// needNode returns the repository root once node and the npm packages are there (installing
+// them when missing), skipping the test (failing it under INKFLOW_REQUIRE_ALL=1) without node.
 func needNode(t *testing.T) string {
 	t.Helper()
-	root, err := browser.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		testdb.Need(t, "node is not installed (editor build and unit tests)")
-	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "esbuild")); err != nil {
-		testdb.Need(t, "node_modules is missing: run npm ci (editor build and unit tests)")
-	}
-	return root
+	return browser.NeedNode(t)
 }
