@@ -161,9 +161,9 @@ func TestDriverRunsStepsSleepsAndMemoizes(t *testing.T) {
 		e.register(app.register(fn("fake-steps", "post/created")))
 		e.start()
 		id := e.send("post/created", map[string]any{"n": 21})
-		run := e.await(id, engine.StatusSleeping)
+		e.await(id, engine.StatusSleeping)
 		e.clk.Add(2 * time.Hour)
-		run = e.await(id, engine.StatusCompleted)
+		run := e.await(id, engine.StatusCompleted)
 		if string(run.Output) != `{"b":42}` {
 			t.Errorf("output = %s", run.Output)
 		}

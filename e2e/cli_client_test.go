@@ -1,9 +1,8 @@
-package main
+package e2e
 
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,21 +89,13 @@ func TestClientCommands(t *testing.T) {
 			t.Fatalf("workflows export %s: %d %s%s", id, code, out, errOut)
 		}
 
-		// apiSend, for `inkflow send --server`: the event goes through the API and starts a run.
-		evID, err := apiSend(context.Background(), &apiClient{server: s.url, token: s.token, http: http.DefaultClient}, "cli.sent", "", map[string]any{"x": 1})
-		if err != nil {
-			t.Fatalf("apiSend: %v", err)
-		}
-		if n := countRows(t, db, "events", "id = ? AND name = 'cli.sent'", evID); n != 1 {
-			t.Errorf("apiSend: event %s not stored", evID)
-		}
+		// inkflow send --server: the event goes through the API and starts a run.
 		code, out, errOut = cli(t, "send", "cli.via-cli", "--server", s.url, "--token", s.token, "--data", `{"x": 2}`)
 		if code != 0 || countRows(t, db, "events", "id = ? AND name = 'cli.via-cli'", strings.TrimSpace(out)) != 1 {
 			t.Errorf("inkflow send --server: %d %q %q", code, out, errOut)
 		}
-		if _, err := apiSend(context.Background(), &apiClient{server: s.url, token: "wrong", http: http.DefaultClient}, "cli.sent", "", nil); err == nil ||
-			!strings.Contains(err.Error(), "401") {
-			t.Errorf("apiSend with a bad token: %v, want the server's 401", err)
+		if code, out, errOut := cli(t, "send", "cli.sent", "--server", s.url, "--token", "wrong"); code != 1 || !strings.Contains(errOut, "401") {
+			t.Errorf("inkflow send --server with a bad token: %d %q %q, want exit 1 with the server's 401", code, out, errOut)
 		}
 
 		// inkflow ready: the container health check.

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -14,17 +14,6 @@ import (
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
-
-// buildBinary builds the real inkflow binary once per test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "inkflow")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // worker is one `inkflow worker` process.
 type worker struct {

@@ -1,7 +1,8 @@
-package main
+package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // environment is empty so the result does not depend on the machine.
 func loadCompose(t *testing.T, profiles ...string) ([]string, string) {
 	t.Helper()
-	opts, err := compose.NewProjectOptions([]string{"docker-compose.yml"},
+	opts, err := compose.NewProjectOptions([]string{filepath.Join("..", "docker-compose.yml")},
 		compose.WithName("inkflow"), compose.WithEnv(nil), compose.WithProfiles(profiles))
 	if err != nil {
 		t.Fatal(err)
