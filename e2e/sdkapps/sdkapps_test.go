@@ -173,8 +173,20 @@ func startNode(t *testing.T, env ...string) string {
 	if _, err := os.Stat(filepath.Join(root, "node_modules", "inngest", "package.json")); err != nil {
 		testdb.Need(t, "the inngest npm package is not installed (npm ci)")
 	}
-	cmd := exec.Command(node, "js/app.mjs")
-	cmd.Env = append(os.Environ(), env...)
+	return startApp(t, exec.Command(node, "js/app.mjs"), env...)
+}
+
+// startApp starts an app process with env (the SDK's variables of this environment left out)
+// and returns its origin once it prints "listening PORT"; it is killed, by its pid, when the
+// test ends.
+func startApp(t *testing.T, cmd *exec.Cmd, env ...string) string {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "INNGEST_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = &logWriter{t: t}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -197,7 +209,7 @@ func startNode(t *testing.T, env ...string) string {
 	case p := <-port:
 		return "http://127.0.0.1:" + p
 	case <-time.After(30 * time.Second):
-		t.Fatal("the node app did not start within 30s")
+		t.Fatal("the app did not start within 30s")
 	}
 	return ""
 }
@@ -208,6 +220,21 @@ type logWriter struct{ t *testing.T }
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.t.Log("app: " + strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// signedSetup makes inkflow's signing key (as `inkflow apps signing-key` does) and an event
+// key for an app in signed mode.
+func signedSetup(t *testing.T, db *testdb.DB, f *inkflow) (key, eventKey string) {
+	t.Helper()
+	key = "signkey-prod-" + strings.Repeat("ab", 32)
+	if err := db.Exec(`INSERT INTO sdk_signing_keys (id, signing_key, created_at) VALUES (1, ?, 0)`, key).Error; err != nil {
+		t.Fatal(err)
+	}
+	eventKey, _, err := f.cms.EventKeys.Create(f.ctx, "sdk app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, eventKey
 }
 
 // nextLisbon9 is how far the engine's clock must move for its now to be 30 s before the next
@@ -236,15 +263,8 @@ func runJSApp(t *testing.T, db *testdb.DB, pkg string, dev bool) {
 	env := []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=" + f.url}
 	var key string
 	if !dev {
-		// Signed mode: the key inkflow prints (created here the same way) and an event key.
-		key = "signkey-prod-" + strings.Repeat("ab", 32)
-		if err := db.Exec(`INSERT INTO sdk_signing_keys (id, signing_key, created_at) VALUES (1, ?, 0)`, key).Error; err != nil {
-			t.Fatal(err)
-		}
-		evKey, _, err := f.cms.EventKeys.Create(f.ctx, "sdk app")
-		if err != nil {
-			t.Fatal(err)
-		}
+		var evKey string
+		key, evKey = signedSetup(t, db, f)
 		env = []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=0", "INNGEST_BASE_URL=" + f.url, "INNGEST_SIGNING_KEY=" + key, "INNGEST_EVENT_KEY=" + evKey}
 	}
 	origin := startNode(t, env...)
