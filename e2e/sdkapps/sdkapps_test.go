@@ -169,11 +169,35 @@ func startNode(t *testing.T, env ...string) string {
 	if err != nil {
 		testdb.Need(t, "node is not installed (real inngest-js SDK tests)")
 	}
-	root, _ := filepath.Abs("../..")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "inngest", "package.json")); err != nil {
-		testdb.Need(t, "the inngest npm package is not installed (npm ci)")
-	}
+	npmInstall(t)
 	return startApp(t, exec.Command(node, "js/app.mjs"), env...)
+}
+
+var (
+	npmOnce sync.Once
+	npmErr  error
+	npmOut  []byte
+)
+
+// npmInstall installs js/'s pinned SDKs (package-lock.json) once, when they are missing.
+func npmInstall(t *testing.T) {
+	t.Helper()
+	npmOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join("js", "node_modules", "inngest4", "package.json")); err == nil {
+			return
+		}
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			npmErr = err
+			return
+		}
+		cmd := exec.Command(npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+		cmd.Dir = "js"
+		npmOut, npmErr = cmd.CombinedOutput()
+	})
+	if npmErr != nil {
+		t.Fatalf("npm ci in e2e/sdkapps/js: %v\n%s", npmErr, npmOut)
+	}
 }
 
 // startApp starts an app process with env (the SDK's variables of this environment left out)
@@ -249,11 +273,15 @@ func nextLisbon9() time.Duration {
 	return nine.Add(-30 * time.Second).Sub(now)
 }
 
+// TestInngestJS runs the app on inngest 3.x (its blog review an @inngest/workflow-kit
+// Engine) and on 4.x, each in dev and in signed mode.
 func TestInngestJS(t *testing.T) {
-	for _, mode := range []string{"dev", "signed"} {
-		t.Run(mode, func(t *testing.T) {
-			testdb.Each(t, func(t *testing.T, db *testdb.DB) { runJSApp(t, db, "inngest", mode == "dev") })
-		})
+	for _, sdk := range []string{"inngest", "inngest4"} {
+		for _, mode := range []string{"dev", "signed"} {
+			t.Run(sdk+"/"+mode, func(t *testing.T) {
+				testdb.Each(t, func(t *testing.T, db *testdb.DB) { runJSApp(t, db, sdk, mode == "dev") })
+			})
+		}
 	}
 }
 
@@ -307,6 +335,12 @@ func runJSApp(t *testing.T, db *testdb.DB, pkg string, dev bool) {
 	_ = json.Unmarshal(run.Output, &out)
 	if out.Status != "applied" || out.Applied.By != "ana" {
 		t.Errorf("blog review output = %s", run.Output)
+	}
+	if wantSDK := map[string]string{"inngest": "js:v3.", "inngest4": "js:v4."}[pkg]; !strings.HasPrefix(app.SDK, wantSDK) {
+		t.Errorf("sdk = %q, want %s*", app.SDK, wantSDK)
+	}
+	if pkg == "inngest" && !strings.Contains(string(run.Output), `"workflow":"workflow-kit"`) {
+		t.Errorf("on 3.x the review runs through workflow-kit: %s", run.Output)
 	}
 	names := []string{}
 	for _, s := range run.Steps {
