@@ -49,6 +49,7 @@ type markOutput struct {
 func (k *kit) waitKind() workflow.Kind {
 	return workflow.Kind{
 		Name:        KindWaitForApproval,
+		Category:    workflow.CategoryReview,
 		Title:       "Wait for approval",
 		Description: "Mark the post as needing approval and wait until an approver approves or rejects the AI suggestions (an Apply changes action after it saves the accepted ones)",
 		Inputs: []workflow.InputSpec{
@@ -158,6 +159,7 @@ type applyOutput struct {
 func (k *kit) applyKind() workflow.Kind {
 	return workflow.Kind{
 		Name:        KindApplyChanges,
+		Category:    workflow.CategoryReview,
 		Title:       "Apply changes",
 		Description: "Save the AI revision as the post's markdown (the previous version stays in the history)",
 		Output: &workflow.Shape{Type: "object", Fields: map[string]*workflow.Shape{
