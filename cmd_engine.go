@@ -94,6 +94,7 @@ func cmdWorker(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer a.close()
 	a.log.Info("worker started", "database", database.DialectOf(a.db), "concurrency", cfg.Concurrency)
+	go a.apps.Watch(ctx, time.Second) // apps synced through a server reach this worker
 	return a.engine.Start(ctx)
 }
 
@@ -109,7 +110,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer a.close()
 	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Workflows: a.workflows, Logger: a.log, BaseURL: cfg.baseURL(),
-		EventKey: cfg.EventKey, SMTPURL: cfg.SMTPURL, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}})
+		EventKey: cfg.EventKey, SMTPURL: cfg.SMTPURL, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}, Apps: a.apps})
 	if err != nil {
 		return err
 	}
@@ -118,6 +119,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	workers := make(chan error, 1)
 	go func() { workers <- a.engine.Start(ctx) }()
+	go a.apps.Watch(ctx, time.Second)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.ListenAndServe() }()
 	a.logStart(ctx, cfg)
