@@ -293,7 +293,7 @@ func (r *Registry) store(ctx context.Context, req RegisterRequest) (bool, error)
 		}
 		exists := err == nil
 		modified = !exists || old.Checksum != checksum
-		row := appRow{URL: req.URL, Name: req.Name(), SDK: req.SDK, Framework: req.Framework, Mode: r.ServerKind(),
+		row := appRow{URL: req.URL, Name: req.Name(), SDK: req.SDKName(), Framework: req.Framework, Mode: r.ServerKind(),
 			Functions: string(fnJSON), Archived: archive(old, ids), Checksum: checksum, SyncedAt: &now,
 			CreatedAt: now, UpdatedAt: now}
 		if exists {
