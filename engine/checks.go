@@ -204,14 +204,22 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 			return err
 		}
 		sort.SliceStable(todo, func(i, j int) bool { return todo[i].w.CreatedAt < todo[j].w.CreatedAt })
+		var resumed []resumeRow
 		for _, d := range todo {
-			ok, err := e.deliver(ctx, tx, d.w, d.ev, ms(e.now()))
+			now := ms(e.now())
+			ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
 			if err != nil {
 				return err
 			}
 			if ok {
 				woke++
+				if d.w.Kind == waitEvent {
+					resumed = append(resumed, resumeRow{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+				}
 			}
+		}
+		if err := recordResumes(tx, resumed); err != nil {
+			return err
 		}
 		if err := tx.Exec(`DELETE FROM wait_checks WHERE event_id IN ?`, ids).Error; err != nil {
 			return fmt.Errorf("remove wait checks: %w", err)
