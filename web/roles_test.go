@@ -71,6 +71,7 @@ func roleTable() []roleCase {
 		{method: "POST", route: "/admin/posts/:id/review", min: E, state: d, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/draft", min: E, state: a, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/withdraw", min: E, state: r, ok: 303},
+		{method: "GET", route: "/admin/review", min: P, ok: 200},
 		{method: "GET", route: "/admin/posts/:id/review", min: P, state: r, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/approve", min: P, state: r, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/reject", min: P, state: r, ok: 303},

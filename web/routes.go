@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	e.POST("/admin/posts/:id/review", s.postActionPage("review"), editor)
 	e.POST("/admin/posts/:id/draft", s.postActionPage("draft"), editor)
 	e.POST("/admin/posts/:id/withdraw", s.postActionPage("withdraw"), editor)
+	e.GET("/admin/review", s.reviewQueuePage, approver)
 	e.GET("/admin/posts/:id/review", s.reviewPage, approver)
 	e.POST("/admin/posts/:id/approve", s.postActionPage("approve"), approver)
 	e.POST("/admin/posts/:id/reject", s.postActionPage("reject"), approver)
