@@ -110,8 +110,12 @@ func New(cfg Config) (*Registry, error) {
 		cfg.CallTimeout = 5 * time.Minute
 	}
 	if cfg.Client == nil {
+		// Many runs call one app at once: keep their connections (the default keeps two).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 256
 		cfg.Client = &http.Client{
-			Timeout: cfg.CallTimeout,
+			Transport: tr,
+			Timeout:   cfg.CallTimeout,
 			// A redirect would take the call past the allow-list.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
