@@ -93,6 +93,7 @@ var notices = map[string]string{
 	"enable":    "Account enabled.",
 	"signup":    "Sign-up settings saved.",
 	"settings":  "Site settings saved.",
+	"password":  "Password changed.",
 	// The workflow editor's Delete lands on the list with this.
 	"workflow-deleted": "Workflow deleted: it starts no more runs; runs in flight finish on the version they started with.",
 }
