@@ -400,3 +400,35 @@ func (s *Posts) MayDecide(ctx context.Context, p *Post, actor *User) (bool, erro
 func (s *Posts) PendingUpdate(ctx context.Context, p *Post) (bool, error) {
 	return s.pendingUpdate(s.db.WithContext(ctx), p)
 }
+
+// AsPublished replaces the text of each published post in ps (title, markdown, summary) with
+// its published revision, so public pages never show a pending update. Other posts are left
+// as they are.
+func (s *Posts) AsPublished(ctx context.Context, ps ...*Post) error {
+	ids := []int64{}
+	for _, p := range ps {
+		if p.Status == StatusPublished && p.PublishedRevisionID != nil {
+			ids = append(ids, *p.PublishedRevisionID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var revs []Revision
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&revs).Error; err != nil {
+		return fmt.Errorf("published revisions: %w", err)
+	}
+	byID := map[int64]Revision{}
+	for _, r := range revs {
+		byID[r.ID] = r
+	}
+	for _, p := range ps {
+		if p.PublishedRevisionID == nil || p.Status != StatusPublished {
+			continue
+		}
+		if r, ok := byID[*p.PublishedRevisionID]; ok && r.PostID == p.ID {
+			p.Title, p.Markdown, p.Summary = r.Title, r.Markdown, r.Summary
+		}
+	}
+	return nil
+}
