@@ -56,7 +56,9 @@ func (s *Server) routes() {
 	e.POST("/admin/posts/:id", s.savePostPage, editor)
 	e.POST("/admin/posts/:id/autosave", s.autosave, editor)
 	e.POST("/admin/posts/:id/cover", s.uploadCover, editor)
+	e.POST("/admin/uploads", s.uploadImage, editor) // images inside a post's text (uploads.go)
 	e.POST("/admin/posts/:id/revisions/:rev/restore", s.restorePage, editor)
+	e.GET("/admin/posts/:id/revisions/:rev/diff", s.revisionDiffPage, viewer) // pages_revisions.go
 	e.POST("/admin/posts/:id/delete", s.deletePostPage, editor)
 	e.GET("/admin/posts/:id/runs", s.postRunsFragment, viewer)
 	e.POST("/admin/posts/:id/review", s.postActionPage("review"), editor)
