@@ -70,6 +70,7 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/admin/posts/:id/revisions/:rev/diff", min: V, state: d, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/delete", min: E, state: d, ok: 303},
 		{method: "GET", route: "/admin/posts/:id/runs", min: V, state: d, ok: 200},
+		{method: "GET", route: "/admin/posts/:id/state", min: V, state: r, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/review", min: E, state: d, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/draft", min: E, state: a, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/withdraw", min: E, state: r, ok: 303},

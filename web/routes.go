@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	e.GET("/admin/posts/:id/revisions/:rev/diff", s.revisionDiffPage, viewer) // pages_revisions.go
 	e.POST("/admin/posts/:id/delete", s.deletePostPage, editor)
 	e.GET("/admin/posts/:id/runs", s.postRunsFragment, viewer)
+	e.GET("/admin/posts/:id/state", s.postStateFragment, viewer)
 	e.POST("/admin/posts/:id/review", s.postActionPage("review"), editor)
 	e.POST("/admin/posts/:id/draft", s.postActionPage("draft"), editor)
 	e.POST("/admin/posts/:id/withdraw", s.postActionPage("withdraw"), editor)
