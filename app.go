@@ -14,6 +14,7 @@ import (
 	"github.com/inkflow/inkflow/actions/ai"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/sdk"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/database"
 )
@@ -28,6 +29,8 @@ type app struct {
 	engine    *engine.Engine
 	cms       *cms.CMS
 	workflows *workflow.Store
+	// apps is the Inngest SDK apps registry: their functions are loaded into the engine.
+	apps *sdk.Registry
 }
 
 func newLogger(format string) *slog.Logger {
@@ -93,6 +96,17 @@ func openApp(ctx context.Context, cfg *config, more ...func(*gorm.DB) []*engine.
 	fns = append(fns, opsFns...)
 	if err := eng.Register(fns...); err != nil {
 		return nil, fmt.Errorf("register functions: %w", err)
+	}
+	allow, err := sdk.ParseAllowList(cfg.AppURLs)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	a.apps, err = sdk.New(sdk.Config{DB: db, Engine: eng, Dev: cfg.InngestDev, Allow: allow, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.apps.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load Inngest SDK apps: %w", err)
 	}
 	return a, nil
 }

@@ -102,6 +102,7 @@ func runWorker(ctx context.Context, name string, args []string, out io.Writer, m
 	}
 	defer a.close()
 	a.log.Info(name+" started", "database", database.DialectOf(a.db), "concurrency", cfg.Concurrency)
+	go a.apps.Watch(ctx, time.Second) // apps synced through a server reach this worker
 	return a.engine.Start(ctx)
 }
 
@@ -123,7 +124,7 @@ func runServe(ctx context.Context, name string, args []string, out io.Writer, mo
 	}
 	defer a.close()
 	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Workflows: a.workflows, Logger: a.log, BaseURL: cfg.baseURL(),
-		EventKey: cfg.EventKey, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}})
+		EventKey: cfg.EventKey, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}, Apps: a.apps})
 	if err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func runServe(ctx context.Context, name string, args []string, out io.Writer, mo
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	workers := make(chan error, 1)
 	go func() { workers <- a.engine.Start(ctx) }()
+	go a.apps.Watch(ctx, time.Second)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.ListenAndServe() }()
 	a.logStart(ctx, cfg)

@@ -28,6 +28,10 @@ type config struct {
 	Concurrency  int
 	Lease        time.Duration
 	AllowPrivate bool
+	// AppURLs are the URL prefixes of the Inngest SDK apps inkflow may call (INKFLOW_APP_URLS);
+	// InngestDev is dev mode for those apps (INKFLOW_INNGEST_DEV=1): nothing signed.
+	AppURLs    string
+	InngestDev bool
 	// bad lists environment values that did not parse; openApp refuses to start with them.
 	bad []string
 }
@@ -75,6 +79,10 @@ func loadConfig(fs *flag.FlagSet) *config {
 		SMTPURL:      os.Getenv("SMTP_URL"),
 		AllowPrivate: os.Getenv("INKFLOW_WEBHOOK_ALLOW_PRIVATE") == "1",
 	}
+	dev := env("INKFLOW_INNGEST_DEV", "0")
+	if dev != "0" && dev != "1" {
+		c.bad = append(c.bad, "INKFLOW_INNGEST_DEV must be 0 or 1")
+	}
 	conc, err := strconv.Atoi(env("INKFLOW_CONCURRENCY", "256"))
 	if err != nil || conc < 1 {
 		c.bad = append(c.bad, "INKFLOW_CONCURRENCY must be a whole number above 0")
@@ -94,5 +102,7 @@ func loadConfig(fs *flag.FlagSet) *config {
 	}
 	fs.DurationVar(&c.Lease, "lease", lease, "how long a worker keeps a run without heartbeat before others take it over (env INKFLOW_LEASE)")
 	fs.IntVar(&c.Concurrency, "concurrency", conc, "runs executed at once by this process (env INKFLOW_CONCURRENCY)")
+	fs.StringVar(&c.AppURLs, "app-urls", env("INKFLOW_APP_URLS", ""), "comma-separated URL prefixes of the Inngest SDK apps inkflow may call; loopback only when listed (env INKFLOW_APP_URLS)")
+	fs.BoolVar(&c.InngestDev, "inngest-dev", dev == "1", "serve Inngest SDK apps in dev mode: nothing signed, no key needed (env INKFLOW_INNGEST_DEV=1)")
 	return c
 }

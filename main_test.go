@@ -52,6 +52,13 @@ func TestCLIContract(t *testing.T) {
 		{"subcommand help", []string{"users", "--help"}, 0, func(s string) bool { return strings.Contains(s, "set-password") }, ""},
 		{"bad flag on stderr only", []string{"tokens", "create", "--nope"}, 2, func(s string) bool { return s == "" }, "nope"},
 		{"invalid email is usage", []string{"users", "create", "--database-url", db, "--email", "nope", "--role", "viewer"}, 2, nil, "email"},
+		{"signing key", []string{"apps", "signing-key", "--database-url", db}, 0,
+			func(s string) bool { return strings.HasPrefix(lastLine(s), "signkey-prod-") && len(lastLine(s)) == 77 }, ""},
+		{"apps sync refused", []string{"apps", "sync", "--database-url", db, "http://127.0.0.1:1/api/inngest"}, 2, nil, "INKFLOW_APP_URLS"},
+		{"apps sync no url", []string{"apps", "sync", "--database-url", db}, 2, nil, "URL"},
+		{"apps sync unreachable", []string{"apps", "sync", "--database-url", db, "--app-urls", "http://127.0.0.1:1", "http://127.0.0.1:1/api/inngest"}, 1, nil, "did not answer"},
+		{"apps list", []string{"apps", "list", "--database-url", db}, 0, func(s string) bool { return strings.Contains(s, `"error"`) }, ""},
+		{"apps unknown", []string{"apps", "frob"}, 2, nil, "usage"},
 		{"set password", []string{"users", "set-password", "--database-url", db, "--email", "ann@example.com", "--password", "another long passphrase"}, 0,
 			func(s string) bool { return strings.Contains(s, "password set") }, ""},
 	}
@@ -74,7 +81,7 @@ func TestCLIContract(t *testing.T) {
 // replaced by a default without a word.
 func TestBadEnvironmentIsRefused(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "cli.db")
-	for name, value := range map[string]string{"INKFLOW_LEASE": "5x", "INKFLOW_CONCURRENCY": "many"} {
+	for name, value := range map[string]string{"INKFLOW_LEASE": "5x", "INKFLOW_CONCURRENCY": "many", "INKFLOW_INNGEST_DEV": "yes", "INKFLOW_APP_URLS": "ftp://x"} {
 		t.Run(name, func(t *testing.T) {
 			t.Setenv(name, value)
 			code, _, errOut := cli(t, "keys", "create", "--database-url", db, "--name", "x")

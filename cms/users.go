@@ -270,7 +270,7 @@ func (s *Users) keepAnAdmin(tx *gorm.DB, id int64) error {
 		return fmt.Errorf("count admins: %w", err)
 	}
 	if n == 0 {
-		return engine.Errorf(engine.EConflict, "this is the last enabled admin")
+		return engine.Errorf(engine.EConflict, "this is the last enabled admin: make someone else an admin first")
 	}
 	return nil
 }

@@ -30,9 +30,21 @@ func (e *Engine) syncClock(ctx context.Context) error {
 		return fmt.Errorf("read the database's clock: %w", err)
 	}
 	after := e.procNow()
-	mid := before.Add(after.Sub(before) / 2)
-	e.offset.Store(int64(time.UnixMilli(dbMS).Sub(mid)))
+	half := after.Sub(before) / 2
+	e.offset.Store(int64(significantOffset(time.UnixMilli(dbMS).Sub(before.Add(half)), half)))
 	return nil
+}
+
+// significantOffset is the measured offset, or 0 when it is within the measurement's error
+// (half the round trip, plus the millisecond the database's answer was rounded to). Instances
+// on one machine, or with synchronised clocks, then keep exactly the database's time instead
+// of a noisy estimate of it that jumps at every heartbeat: a time stamped a little early would
+// make an effect seem to happen after the step that caused it had ended.
+func significantOffset(offset, halfRoundTrip time.Duration) time.Duration {
+	if offset.Abs() <= halfRoundTrip+time.Millisecond {
+		return 0
+	}
+	return offset
 }
 
 // dbClockNow is the process's clock corrected by the last measured offset.

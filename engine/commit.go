@@ -2,11 +2,8 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // committer is the engine's group commit. Executions hand it their plain step records and
@@ -112,19 +109,11 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 	}
 	owned := map[string]bool{}
 	ended := map[string]bool{}
-	err := e.tx(context.Background(), func(tx *gorm.DB) error {
+	err := e.st.Tx(context.Background(), func(q *store.Q) error {
 		if len(stepRuns) > 0 {
-			// Prove ownership without writing the run row: a shared row lock holds off a
-			// concurrent cancel until this commit is done, and heartbeats extend leases.
-			lock := ""
-			if e.pg {
-				lock = " FOR SHARE"
-			}
-			var ids []string
-			err := tx.Raw(`SELECT id FROM runs WHERE id IN ? AND lease_owner = ? AND status = 'running'`+lock,
-				stepRuns, e.opts.WorkerID).Scan(&ids).Error
+			ids, err := q.OwnedRunning(stepRuns, e.opts.WorkerID)
 			if err != nil {
-				return fmt.Errorf("check leases: %w", err)
+				return err
 			}
 			for _, id := range ids {
 				owned[id] = true
@@ -134,14 +123,16 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 					steps = append(steps, *r.step)
 				}
 			}
-			if len(steps) > 0 {
-				if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&steps).Error; err != nil {
-					return fmt.Errorf("store steps: %w", err)
-				}
+			if err := q.UpsertSteps(steps); err != nil {
+				return err
 			}
 		}
 		if len(fins) > 0 {
-			ids, err := completeRuns(tx, fins, now, e.opts.WorkerID)
+			done := make([]store.Completion, len(fins))
+			for i, f := range fins {
+				done[i] = store.Completion{RunID: f.runID, Output: f.output}
+			}
+			ids, err := q.CompleteRuns(done, now, e.opts.WorkerID)
 			if err != nil {
 				return err
 			}
@@ -154,11 +145,7 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 					drop = append(drop, f.runID)
 				}
 			}
-			if len(drop) > 0 {
-				if err := tx.Exec(`DELETE FROM waits WHERE run_id IN ?`, drop).Error; err != nil {
-					return fmt.Errorf("drop waits: %w", err)
-				}
-			}
+			return q.DeleteWaitsOf(drop)
 		}
 		return nil
 	})
@@ -175,27 +162,4 @@ func (c *committer) write(group []*commitReq) ([]error, error) {
 		}
 	}
 	return out, nil
-}
-
-// completeRuns marks runs completed with their outputs in one statement and returns the ids
-// this worker still owned.
-func completeRuns(tx *gorm.DB, fins []*finishRec, now int64, owner string) ([]string, error) {
-	values := make([]string, len(fins))
-	args := make([]any, 0, 2*len(fins)+3)
-	for i, f := range fins {
-		values[i] = "(?, ?)"
-		args = append(args, f.runID, f.output)
-	}
-	args = append(args, now, now, owner)
-	var ids []string
-	// UPDATE ... FROM joins the values once (a correlated subquery per row would compare every
-	// pair); both PostgreSQL and SQLite (3.33+) support it.
-	err := tx.Raw(`WITH v(id, output) AS (VALUES `+strings.Join(values, ", ")+`)
-		UPDATE runs SET status = 'completed', output = v.output, error = '',
-			ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
-		FROM v WHERE runs.id = v.id AND runs.lease_owner = ? AND runs.status = 'running' RETURNING runs.id`, args...).Scan(&ids).Error
-	if err != nil {
-		return nil, fmt.Errorf("complete runs: %w", err)
-	}
-	return ids, nil
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // cronLoop fires cron triggers at their ticks until ctx is done.
@@ -56,14 +56,14 @@ func (e *Engine) RunCron(ctx context.Context) (time.Time, error) {
 }
 
 func (e *Engine) fireDue(ctx context.Context, r *registered, c cronSchedule, now time.Time) error {
-	var last *int64
-	if err := e.db.WithContext(ctx).Raw(`SELECT MAX(tick) FROM cron_ticks WHERE function_id = ?`, c.key).Scan(&last).Error; err != nil {
-		return fmt.Errorf("cron %s: last tick: %w", c.key, err)
+	last, err := e.st.Q(ctx).LastCronTick(c.key)
+	if err != nil {
+		return err
 	}
 	if last == nil {
 		// First sight: remember it so a restart can tell missed ticks from new schedules.
-		return e.db.WithContext(ctx).Exec(`INSERT INTO cron_ticks (function_id, tick, run_id) VALUES (?, ?, '')
-			ON CONFLICT DO NOTHING`, c.key, ms(now)).Error
+		_, err := e.st.Q(ctx).RecordCronTick(c.key, ms(now))
+		return err
 	}
 	from := fromMS(*last)
 	if floor := now.Add(-e.opts.CronCatchUp); from.Before(floor) {
@@ -80,10 +80,9 @@ func (e *Engine) fireDue(ctx context.Context, r *registered, c cronSchedule, now
 // fire starts the run of one tick, unless another instance already did.
 func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick time.Time) error {
 	now := ms(e.now())
-	err := e.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`INSERT INTO cron_ticks (function_id, tick, run_id) VALUES (?, ?, '') ON CONFLICT DO NOTHING`, c.key, ms(tick))
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+	err := e.st.Tx(ctx, func(q *store.Q) error {
+		if fresh, err := q.RecordCronTick(c.key, ms(tick)); err != nil || !fresh {
+			return err
 		}
 		p, err := prepare(Event{Name: EventCron, Data: map[string]any{
 			"cron": c.spec, "function_id": r.fn.ID, "tick": tick.UTC().Format(time.RFC3339),
@@ -96,7 +95,7 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 		runs := []string{}
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
-			if metas, err = r.fn.Fanout(ctx, tx, p.ev); err != nil {
+			if metas, err = r.fn.Fanout(ctx, q.DB(), p.ev); err != nil {
 				return err
 			}
 		}
@@ -107,13 +106,13 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 			runs = append(runs, e.queueRun(b, r, p, eventID, m, now, "", ""))
 		}
 		b.events = append(b.events, eventRow{ID: eventID, Name: p.ev.Name, Payload: p.payload, TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs)})
-		if err := b.flush(tx); err != nil {
+		if err := b.flush(q.DB()); err != nil {
 			return err
 		}
-		if err := tx.Exec(`UPDATE cron_ticks SET run_id = ? WHERE function_id = ? AND tick = ?`, joinIDs(runs), c.key, ms(tick)).Error; err != nil {
+		if err := q.SetCronTickRuns(c.key, ms(tick), joinIDs(runs)); err != nil {
 			return err
 		}
-		return e.notify(tx)
+		return q.Notify(notifyChannel)
 	})
 	if err != nil {
 		return fmt.Errorf("cron %s tick %s: %w", c.key, tick.Format(time.RFC3339), err)

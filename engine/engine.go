@@ -16,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/robfig/cron/v3"
 	"gorm.io/gorm"
+
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Engine stores events, starts runs and executes them. One Engine per process; any number
@@ -23,6 +25,7 @@ import (
 type Engine struct {
 	opts  Options
 	db    *gorm.DB
+	st    *store.Store
 	pg    bool
 	log   *slog.Logger
 	now   func() time.Time
@@ -127,6 +130,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		opts:  opts,
 		db:    opts.DB,
+		st:    store.New(opts.DB),
 		pg:    opts.DB.Dialector.Name() == "postgres",
 		log:   opts.Logger,
 		now:   opts.Now,

@@ -118,40 +118,22 @@ func (m *Metrics) advance(ctx context.Context) error {
 	if to <= from {
 		return nil
 	}
-	db := m.e.db.WithContext(ctx)
-	var events int64
+	q := m.e.st.Q(ctx)
 	// Event and run ids are UUIDv7: a window of time is a primary-key range.
 	lo, hi := idPrefix(from+1), idPrefix(to+1)
-	if err := db.Raw(`SELECT COUNT(*) FROM events WHERE id >= ? AND id < ?`, lo, hi).Scan(&events).Error; err != nil {
+	events, err := q.CountEvents(lo, hi)
+	if err != nil {
 		return err
 	}
-	var started []struct {
-		FunctionID string
-		N          int64
-	}
-	if err := db.Raw(`SELECT function_id, COUNT(*) AS n FROM runs WHERE id >= ? AND id < ? GROUP BY function_id`,
-		lo, hi).Scan(&started).Error; err != nil {
+	started, err := q.RunsCreated(lo, hi)
+	if err != nil {
 		return err
 	}
-	var ended []struct {
-		FunctionID, Status string
-		N                  int64
-	}
-	if err := db.Raw(`SELECT function_id, status, COUNT(*) AS n FROM runs WHERE ended_at > ? AND ended_at <= ? GROUP BY function_id, status`,
-		from, to).Scan(&ended).Error; err != nil {
+	ended, err := q.RunsEnded(from, to)
+	if err != nil {
 		return err
 	}
-	var steps []struct {
-		FunctionID         string
-		StartedAt, EndedAt int64
-		Output             *string
-	}
-	// Only AI steps' outputs are read (they carry "total_tokens"); the rest stay in the table.
-	err := db.Raw(`SELECT r.function_id, s.started_at, s.ended_at,
-			CASE WHEN s.output LIKE '%"total_tokens"%' THEN s.output END AS output
-		FROM runs r JOIN steps s ON s.run_id = r.id
-		WHERE r.ended_at > ? AND r.ended_at <= ? AND s.kind = 'run' AND s.status = 'completed'
-			AND s.started_at IS NOT NULL AND s.ended_at IS NOT NULL`, from, to).Scan(&steps).Error
+	steps, err := q.StepTimings(from, to)
 	if err != nil {
 		return err
 	}
@@ -188,34 +170,23 @@ func (m *Metrics) workerStale() time.Duration { return 2 * m.e.opts.Lease }
 
 // gauges reads the live figures.
 func (m *Metrics) gauges(ctx context.Context, ch chan<- prometheus.Metric) error {
-	db := m.e.db.WithContext(ctx)
+	q := m.e.st.Q(ctx)
 	now := ms(m.e.now())
-	var live []struct {
-		Status string
-		N      int64
-	}
-	if err := db.Raw(`SELECT status, COUNT(*) AS n FROM runs WHERE status IN ('queued', 'running', 'sleeping', 'waiting') GROUP BY status`).
-		Scan(&live).Error; err != nil {
+	counts, err := q.LiveRuns()
+	if err != nil {
 		return err
-	}
-	counts := map[string]int64{}
-	for _, r := range live {
-		counts[r.Status] = r.N
 	}
 	for _, s := range []Status{StatusQueued, StatusRunning, StatusSleeping, StatusWaiting} {
 		ch <- prometheus.MustNewConstMetric(m.live, prometheus.GaugeValue, float64(counts[string(s)]), string(s))
 	}
-	q, err := m.e.Queue(ctx)
+	queue, err := m.e.Queue(ctx)
 	if err != nil {
 		return err
 	}
-	ch <- prometheus.MustNewConstMetric(m.queueDepth, prometheus.GaugeValue, float64(q.Depth))
-	ch <- prometheus.MustNewConstMetric(m.oldestDue, prometheus.GaugeValue, q.OldestDue.Seconds())
-	var w struct {
-		N, Busy, Slots int64
-	}
-	if err := db.Raw(`SELECT COUNT(*) AS n, COALESCE(SUM(running), 0) AS busy, COALESCE(SUM(capacity), 0) AS slots
-		FROM workers WHERE heartbeat_at >= ?`, now-m.workerStale().Milliseconds()).Scan(&w).Error; err != nil {
+	ch <- prometheus.MustNewConstMetric(m.queueDepth, prometheus.GaugeValue, float64(queue.Depth))
+	ch <- prometheus.MustNewConstMetric(m.oldestDue, prometheus.GaugeValue, queue.OldestDue.Seconds())
+	var w struct{ N, Busy, Slots int64 }
+	if w.N, w.Busy, w.Slots, err = q.WorkerTotals(now - m.workerStale().Milliseconds()); err != nil {
 		return err
 	}
 	util := 0.0
@@ -247,19 +218,13 @@ type Queue struct {
 // Queue reads the queue: what the System page and the queue metrics show.
 func (e *Engine) Queue(ctx context.Context) (Queue, error) {
 	now := ms(e.now())
-	var row struct {
-		N      int64
-		Oldest *int64
-	}
-	err := e.db.WithContext(ctx).Raw(`SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM runs
-		WHERE (status IN ('queued', 'sleeping', 'waiting') AND due_at <= ?) OR (status = 'running' AND lease_until < ?)`,
-		now, now).Scan(&row).Error
+	n, oldest, err := e.st.Q(ctx).QueueDepth(now)
 	if err != nil {
 		return Queue{}, err
 	}
-	q := Queue{Depth: row.N}
-	if row.Oldest != nil && *row.Oldest < now {
-		q.OldestDue = time.Duration(now-*row.Oldest) * time.Millisecond
+	q := Queue{Depth: n}
+	if oldest != nil && *oldest < now {
+		q.OldestDue = time.Duration(now-*oldest) * time.Millisecond
 	}
 	return q, nil
 }
@@ -278,13 +243,8 @@ type Worker struct {
 
 // Workers lists the worker processes recorded in the database, newest heartbeat first.
 func (e *Engine) Workers(ctx context.Context) ([]Worker, error) {
-	var rows []struct {
-		ID                     string
-		StartedAt, HeartbeatAt int64
-		Running, Capacity      int
-	}
-	if err := e.db.WithContext(ctx).Raw(`SELECT id, started_at, heartbeat_at, running, capacity FROM workers ORDER BY heartbeat_at DESC, id`).
-		Scan(&rows).Error; err != nil {
+	rows, err := e.st.Q(ctx).Workers()
+	if err != nil {
 		return nil, err
 	}
 	stale := ms(e.now()) - (2 * e.opts.Lease).Milliseconds()

@@ -7,23 +7,22 @@ import (
 	"fmt"
 	"strings"
 
-	"gorm.io/gorm"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Cancel cancels a run that has not finished; a sleeping or waiting run is cancelled at once,
 // a running one at its next step. ENotFound for an unknown run, EConflict for a finished one.
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	var ok bool
-	err := e.tx(ctx, func(tx *gorm.DB) error {
-		var n int64
-		if err := tx.Model(&runRow{}).Where("id = ?", runID).Count(&n).Error; err != nil {
+	err := e.st.Tx(ctx, func(q *store.Q) error {
+		exists, err := q.RunExists(runID)
+		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if !exists {
 			return Errorf(ENotFound, "run %s not found", runID)
 		}
-		var err error
-		ok, err = e.cancelRun(ctx, tx, runID, "cancelled by request", ms(e.now()))
+		ok, err = e.cancelRun(ctx, q.DB(), runID, "cancelled by request", ms(e.now()))
 		return err
 	})
 	if err != nil {
@@ -40,12 +39,12 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 // version) and returns its id.
 func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 	var id string
-	err := e.tx(ctx, func(tx *gorm.DB) error {
-		var old runRow
-		if err := tx.Where("id = ?", runID).Take(&old).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return Errorf(ENotFound, "run %s not found", runID)
-			}
+	err := e.st.Tx(ctx, func(q *store.Q) error {
+		old, err := q.GetRun(runID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(ENotFound, "run %s not found", runID)
+		}
+		if err != nil {
 			return err
 		}
 		r := e.function(old.FunctionID)
@@ -61,10 +60,10 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 		b := &batch{}
 		meta := RunMeta{WorkflowID: deref64(old.WorkflowID), WorkflowVersion: derefInt(old.WorkflowVersion)}
 		id = e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", "")
-		if err := b.flush(tx); err != nil {
+		if err := b.flush(q.DB()); err != nil {
 			return err
 		}
-		return e.notify(tx)
+		return q.Notify(notifyChannel)
 	})
 	if err != nil {
 		return "", err
@@ -77,50 +76,43 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 // results, the failed step gets a fresh set of attempts (a failed Invoke starts a new child),
 // and the run is queued again under the same id. EConflict unless the run has failed.
 func (e *Engine) Retry(ctx context.Context, runID string) error {
-	err := e.tx(ctx, func(tx *gorm.DB) error {
+	err := e.st.Tx(ctx, func(q *store.Q) error {
 		// The run row first, as every writer of a run and its steps does (retention deletes
 		// them under the same lock): its status is read under the lock.
-		if err := e.lockRuns(tx, map[string]bool{runID: true}); err != nil {
+		if _, err := q.LockRuns([]string{runID}); err != nil {
 			return err
 		}
-		var run runRow
-		if err := tx.Where("id = ?", runID).Take(&run).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return Errorf(ENotFound, "run %s not found", runID)
-			}
+		run, err := q.GetRun(runID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(ENotFound, "run %s not found", runID)
+		}
+		if err != nil {
 			return err
 		}
-		if run.Status != StatusFailed {
+		if Status(run.Status) != StatusFailed {
 			return Errorf(EConflict, "run %s is %s; only a failed run can be retried", runID, run.Status)
 		}
 		now := ms(e.now())
 		// A failed invoke starts a new child; a wait left pending by a parallel branch lost its
 		// registration when the run ended, so it is declared afresh on replay.
-		err := tx.Exec(`DELETE FROM steps WHERE run_id = ? AND ((status = ? AND kind = ?) OR status = ?)`,
-			runID, StepFailed, KindInvoke, StepWaiting).Error
-		if err != nil {
+		if err := q.DropStepsForRetry(runID); err != nil {
 			return err
 		}
-		err = tx.Exec(`UPDATE steps SET status = ?, attempts = 0, error = '', wake_at = ?, ended_at = NULL WHERE run_id = ? AND status = ?`,
-			StepRetrying, now, runID, StepFailed).Error
-		if err != nil {
+		if err := q.RetryFailedSteps(runID, now); err != nil {
 			return err
 		}
-		res := tx.Exec(`UPDATE runs SET status = ?, error = '', output = NULL, ended_at = NULL, attempt = 0, due_at = ?, updated_at = ?,
-			lease_owner = '', lease_until = 0 WHERE id = ? AND status = ?`, StatusQueued, now, now, runID, StatusFailed)
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
+		if ok, err := q.RequeueFailed(runID, now); err != nil || !ok {
+			return err
 		}
 		if r := e.function(run.FunctionID); r != nil && len(r.fn.CancelOn) > 0 {
 			var p preparedEvent
 			p.payload = run.Event
 			_ = json.Unmarshal([]byte(run.Event), &p.m)
-			b := &batch{waits: cancelRows(r, p, runID, now)}
-			if err := b.flush(tx); err != nil {
+			if err := q.InsertWaits(cancelRows(r, p, runID, now)); err != nil {
 				return err
 			}
 		}
-		return e.notify(tx)
+		return q.Notify(notifyChannel)
 	})
 	if err != nil {
 		return err
@@ -131,28 +123,28 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 
 // GetRun returns a run with its steps and what it waits for; ENotFound if there is none.
 func (e *Engine) GetRun(ctx context.Context, runID string) (*Run, error) {
-	db := e.db.WithContext(ctx)
-	var row runRow
-	if err := db.Where("id = ?", runID).Take(&row).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, Errorf(ENotFound, "run %s not found", runID)
-		}
-		return nil, fmt.Errorf("load run %s: %w", runID, err)
+	q := e.st.Q(ctx)
+	row, err := q.GetRun(runID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(ENotFound, "run %s not found", runID)
 	}
-	run := toRun(row, true)
-	var steps []stepRow
-	if err := db.Where("run_id = ?", runID).Order("seq").Find(&steps).Error; err != nil {
-		return nil, fmt.Errorf("load steps of run %s: %w", runID, err)
+	if err != nil {
+		return nil, err
+	}
+	run := toRun(*row, true)
+	steps, err := q.StepsOf([]string{runID})
+	if err != nil {
+		return nil, err
 	}
 	run.Steps = make([]StepInfo, 0, len(steps))
 	for _, s := range steps {
 		run.Steps = append(run.Steps, StepInfo{ID: s.ID, Name: s.Name, Kind: s.Kind, Status: s.Status, Attempts: s.Attempts,
 			Input: raw(s.Input), Output: raw(s.Output), Error: s.Error, StartedAt: fromMSPtr(s.StartedAt), EndedAt: fromMSPtr(s.EndedAt)})
 	}
-	if row.Status == StatusWaiting {
-		var waits []waitRow
-		if err := db.Where("run_id = ? AND kind = ?", runID, waitEvent).Order("created_at").Find(&waits).Error; err != nil {
-			return nil, fmt.Errorf("load waits of run %s: %w", runID, err)
+	if run.Status == StatusWaiting {
+		waits, err := q.EventWaitsOf(runID)
+		if err != nil {
+			return nil, err
 		}
 		if len(waits) > 0 {
 			names := make([]string, 0, len(waits))
@@ -167,13 +159,13 @@ func (e *Engine) GetRun(ctx context.Context, runID string) (*Run, error) {
 }
 
 func toRun(r runRow, withEvent bool) Run {
-	run := Run{ID: r.ID, FunctionID: r.FunctionID, Status: r.Status, EventID: r.EventID, EventName: r.EventName,
+	run := Run{ID: r.ID, FunctionID: r.FunctionID, Status: Status(r.Status), EventID: r.EventID, EventName: r.EventName,
 		WorkflowID: r.WorkflowID, WorkflowVersion: r.WorkflowVersion, Attempt: r.Attempt, Output: raw(r.Output),
 		Error: r.Error, CreatedAt: fromMS(r.CreatedAt), StartedAt: fromMSPtr(r.StartedAt), EndedAt: fromMSPtr(r.EndedAt)}
 	if withEvent {
 		run.Event = json.RawMessage(r.Event)
 	}
-	if !r.Status.Finished() && r.Status != StatusRunning {
+	if !run.Status.Finished() && run.Status != StatusRunning {
 		due := fromMS(r.DueAt)
 		run.DueAt = &due
 	}
@@ -187,26 +179,19 @@ func raw(s *string) json.RawMessage {
 	return json.RawMessage(*s)
 }
 
-func (f RunFilter) apply(q *gorm.DB) *gorm.DB {
-	if f.FunctionID != "" {
-		q = q.Where("function_id = ?", f.FunctionID)
-	}
-	if f.EventName != "" {
-		q = q.Where("event_name = ?", f.EventName)
-	}
-	if f.WorkflowID != 0 {
-		q = q.Where("workflow_id = ?", f.WorkflowID)
-	}
+// stored is f as the store selects runs.
+func (f RunFilter) stored() store.RunFilter {
+	sf := store.RunFilter{Status: string(f.Status), FunctionID: f.FunctionID, EventName: f.EventName, WorkflowID: f.WorkflowID}
 	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", ms(f.Since))
+		sf.Since = ms(f.Since)
 	}
 	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", ms(f.Until))
+		sf.Until = ms(f.Until)
 	}
 	if !f.EndedSince.IsZero() {
-		q = q.Where("ended_at >= ?", ms(f.EndedSince))
+		sf.EndedSince = ms(f.EndedSince)
 	}
-	return q
+	return sf
 }
 
 func pageLimit(n int) (int, error) {
@@ -228,16 +213,9 @@ func (e *Engine) ListRuns(ctx context.Context, f RunFilter) ([]Run, string, erro
 	if f.Status != "" && !validStatus(f.Status) {
 		return nil, "", FieldError("status", "must be one of %v", Statuses)
 	}
-	q := f.apply(e.db.WithContext(ctx).Model(&runRow{}))
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	if f.Cursor != "" {
-		q = q.Where("id < ?", f.Cursor)
-	}
-	var rows []runRow
-	if err := q.Omit("event").Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
+	rows, err := e.st.Q(ctx).ListRuns(f.stored(), f.Cursor, limit+1)
+	if err != nil {
+		return nil, "", err
 	}
 	next := ""
 	if len(rows) > limit {
@@ -262,20 +240,15 @@ func validStatus(s Status) bool {
 
 // CountRuns returns the number of runs per status matching f (Status ignored).
 func (e *Engine) CountRuns(ctx context.Context, f RunFilter) (map[Status]int, error) {
-	var rows []struct {
-		Status Status
-		N      int
-	}
-	q := f.apply(e.db.WithContext(ctx).Model(&runRow{}))
-	if err := q.Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("count runs: %w", err)
+	sf := f.stored()
+	sf.Status = ""
+	counts, err := e.st.Q(ctx).CountRuns(sf)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[Status]int, len(Statuses))
 	for _, s := range Statuses {
-		out[s] = 0
-	}
-	for _, r := range rows {
-		out[r.Status] = r.N
+		out[s] = counts[string(s)]
 	}
 	return out, nil
 }
@@ -286,16 +259,9 @@ func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, 
 	if err != nil {
 		return nil, "", err
 	}
-	q := e.db.WithContext(ctx).Model(&eventRow{})
-	if f.Name != "" {
-		q = q.Where("name = ?", f.Name)
-	}
-	if f.Cursor != "" {
-		q = q.Where("id < ?", f.Cursor)
-	}
-	var rows []eventRow
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, "", fmt.Errorf("list events: %w", err)
+	rows, err := e.st.Q(ctx).ListEvents(f.Name, f.Cursor, limit+1)
+	if err != nil {
+		return nil, "", err
 	}
 	next := ""
 	if len(rows) > limit {
@@ -324,14 +290,14 @@ func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, 
 
 // GetEvent returns one stored event by its engine id; ENotFound if there is none.
 func (e *Engine) GetEvent(ctx context.Context, id string) (*StoredEvent, error) {
-	var r eventRow
-	if err := e.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, Errorf(ENotFound, "event %s not found", id)
-		}
-		return nil, fmt.Errorf("load event %s: %w", id, err)
+	r, err := e.st.Q(ctx).GetEvent(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(ENotFound, "event %s not found", id)
 	}
-	se, err := toStoredEvent(r)
+	if err != nil {
+		return nil, err
+	}
+	se, err := toStoredEvent(*r)
 	if err != nil {
 		return nil, err
 	}

@@ -1,85 +1,23 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/inkflow/inkflow/engine/store"
+)
 
 // Rows as stored; see migrations/*/00001_engine.sql. Times are Unix milliseconds.
 
-type eventRow struct {
-	ID         string `gorm:"primaryKey"`
-	ClientID   string
-	Name       string
-	Payload    string
-	TS         int64 `gorm:"column:ts"`
-	ReceivedAt int64
-	RunIDs     string `gorm:"column:run_ids"`
-}
-
-func (eventRow) TableName() string { return "events" }
-
-type runRow struct {
-	ID              string `gorm:"primaryKey"`
-	FunctionID      string
-	Status          Status
-	EventID         string
-	EventName       string
-	Event           string
-	WorkflowID      *int64
-	WorkflowVersion *int
-	ConcurrencyKey  string
-	Attempt         int
-	DueAt           int64
-	LeaseOwner      string
-	LeaseUntil      int64
-	ParentRunID     string
-	ParentStepID    string
-	Output          *string
-	Error           string
-	CreatedAt       int64 `gorm:"autoCreateTime:false"`
-	StartedAt       *int64
-	EndedAt         *int64
-	UpdatedAt       int64 `gorm:"autoUpdateTime:false"`
-}
-
-func (runRow) TableName() string { return "runs" }
-
-type stepRow struct {
-	RunID     string `gorm:"primaryKey"`
-	ID        string `gorm:"primaryKey"`
-	Seq       int
-	Name      string
-	Kind      string
-	Status    string
-	Attempts  int
-	Input     *string
-	Output    *string
-	Error     string
-	WakeAt    *int64
-	StartedAt *int64
-	EndedAt   *int64
-}
-
-func (stepRow) TableName() string { return "steps" }
-
-type waitRow struct {
-	ID         string `gorm:"primaryKey"`
-	Kind       string
-	RunID      string
-	StepID     string
-	EventName  string
-	MatchPath  string
-	MatchValue string
-	MatchHash  string // see matchHash
-	IfExpr     string
-	Trigger    string
-	ExpiresAt  int64
-	CreatedAt  int64 `gorm:"autoCreateTime:false"`
-}
-
-func (waitRow) TableName() string { return "waits" }
+type (
+	eventRow = store.Event
+	runRow   = store.Run
+	stepRow  = store.Step
+	waitRow  = store.Wait
+)
 
 const (
-	waitEvent  = "wait"
-	waitCancel = "cancel"
+	waitEvent  = store.WaitEvent
+	waitCancel = store.WaitCancel
 )
 
 // never is the expiry of rows that live as long as their run.

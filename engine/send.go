@@ -287,7 +287,7 @@ func (e *Engine) triggers(r *registered, p preparedEvent) bool {
 func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID string, meta RunMeta, now int64, parentRun, parentStep string) string {
 	id := newID()
 	row := runRow{
-		ID: id, FunctionID: r.fn.ID, Status: StatusQueued, EventID: eventID, EventName: p.ev.Name,
+		ID: id, FunctionID: r.fn.ID, Status: string(StatusQueued), EventID: eventID, EventName: p.ev.Name,
 		Event: p.payload, DueAt: now, CreatedAt: now, UpdatedAt: now,
 		ParentRunID: parentRun, ParentStepID: parentStep,
 	}

@@ -172,7 +172,7 @@ func errorTitle(status int) string {
 	case 404:
 		return "Page not found"
 	case 409:
-		return "Changed meanwhile"
+		return "Not possible right now"
 	case 413:
 		return "Too large"
 	case 429:

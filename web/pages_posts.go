@@ -62,6 +62,11 @@ func (s *Server) editPostPage(c echo.Context) error {
 }
 
 func (s *Server) renderEditor(c echo.Context, status int, p *cms.Post, f templates.Form, msg string) error {
+	return s.renderEditorWith(c, status, p, f, msg, nil)
+}
+
+// renderEditorWith renders the editor with side, the errors of its side forms by name.
+func (s *Server) renderEditorWith(c echo.Context, status int, p *cms.Post, f templates.Form, msg string, side map[string]string) error {
 	ctx := c.Request().Context()
 	revs, err := s.cms.Posts.Revisions(ctx, p.ID)
 	if err != nil {
@@ -75,7 +80,7 @@ func (s *Server) renderEditor(c echo.Context, status int, p *cms.Post, f templat
 	if err != nil {
 		return err
 	}
-	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, RunLabels: labels, Notice: msg}
+	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, RunLabels: labels, Notice: msg, Side: side}
 	return s.render(c, status, templates.EditorPage(e))
 }
 
@@ -154,7 +159,10 @@ func (s *Server) postActionPage(action string) echo.HandlerFunc {
 			return err
 		}
 		if _, err := s.postAction(c.Request().Context(), userOf(c), id, action, nil); err != nil {
-			return err
+			if action == "approve" || action == "reject" {
+				return err
+			}
+			return s.editorSideError(c, id, "status", err)
 		}
 		back := "/edit"
 		if action == "approve" || action == "reject" {
@@ -173,11 +181,11 @@ func (s *Server) schedulePage(c echo.Context) error {
 	var at time.Time
 	if v := c.FormValue("publish_at"); v != "" {
 		if at, err = time.ParseInLocation("2006-01-02T15:04", v, s.site(c).Location()); err != nil {
-			return engine.FieldError("publish_at", "is not a date and time")
+			return s.editorSideError(c, id, "schedule", engine.FieldError("publish_at", "is not a date and time"))
 		}
 	}
 	if _, err := s.cms.Posts.SchedulePublish(c.Request().Context(), userOf(c), id, at); err != nil {
-		return err
+		return s.editorSideError(c, id, "schedule", err)
 	}
 	return seeOther(c, "/admin/posts/"+strconv.FormatInt(id, 10)+"/edit?done=schedule")
 }

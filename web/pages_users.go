@@ -16,6 +16,11 @@ func (s *Server) usersPage(c echo.Context) error {
 }
 
 func (s *Server) renderUsers(c echo.Context, status int, invite, policyForm templates.Form) error {
+	return s.renderUsersWith(c, status, invite, policyForm, nil)
+}
+
+// renderUsersWith renders the page with rowErrors, the error of a user row's forms by user id.
+func (s *Server) renderUsersWith(c echo.Context, status int, invite, policyForm templates.Form, rowErrors map[int64]string) error {
 	ctx := c.Request().Context()
 	us, err := s.cms.Users.List(ctx)
 	if err != nil {
@@ -25,7 +30,7 @@ func (s *Server) renderUsers(c echo.Context, status int, invite, policyForm temp
 	if err != nil {
 		return err
 	}
-	d := templates.UserAdmin{Users: us, Invite: invite, Policy: pol, PolicyForm: policyForm, Google: s.googleEnabled(), Notice: notice(c)}
+	d := templates.UserAdmin{Users: us, Invite: invite, Policy: pol, PolicyForm: policyForm, Google: s.googleEnabled(), Notice: notice(c), RowErrors: rowErrors}
 	return s.render(c, status, templates.UsersPage(d))
 }
 
@@ -49,7 +54,7 @@ func (s *Server) setUserRole(c echo.Context) error {
 		return err
 	}
 	if err := s.cms.Users.SetRole(c.Request().Context(), id, cms.Role(c.FormValue("role"))); err != nil {
-		return err
+		return s.userRowError(c, id, err)
 	}
 	return seeOther(c, "/admin/users?done=role")
 }
@@ -62,7 +67,7 @@ func (s *Server) setUserDisabled(disabled bool) echo.HandlerFunc {
 			return err
 		}
 		if err := s.cms.Users.SetDisabled(c.Request().Context(), id, disabled); err != nil {
-			return err
+			return s.userRowError(c, id, err)
 		}
 		done := "enable"
 		if disabled {
@@ -154,4 +159,15 @@ func (s *Server) revokeEventKey(c echo.Context) error {
 		return err
 	}
 	return seeOther(c, "/admin/tokens")
+}
+
+// userRowError shows err on the row of user id (the last admin cannot be demoted, say)
+// rather than on an error page.
+func (s *Server) userRowError(c echo.Context, id int64, err error) error {
+	msg, ok := userMessage(err)
+	if !ok {
+		return err
+	}
+	invite := templates.Form{Values: map[string]string{"role": string(cms.RoleEditor)}}
+	return s.renderUsersWith(c, statusFor(err), invite, templates.Form{}, map[int64]string{id: msg})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine/sdk"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -85,6 +86,10 @@ func roleTable() []roleCase {
 		}},
 		{method: "GET", route: "/admin/tokens", min: V, ok: 200},
 		{method: "GET", route: "/admin/functions", min: V, ok: 200}, // runs dashboard (pages_functions.go)
+		{method: "GET", route: "/admin/apps", min: V, ok: 200},      // Inngest SDK apps (pages_apps.go)
+		{method: "POST", route: "/admin/apps", min: A, ok: 422, form: func(*cms.Post) url.Values { return url.Values{"url": {"http://10.9.9.9/api"}} }},
+		{method: "GET", route: "/api/apps", min: V, ok: 200},
+		{method: "POST", route: "/api/apps", min: A, ok: 422, json: map[string]string{"url": "http://10.9.9.9/api"}},
 		{method: "POST", route: "/admin/tokens", min: V, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"ci"}} }},
 		{method: "POST", route: "/admin/tokens/:id/revoke", min: V, ok: 404},
 		{method: "POST", route: "/admin/keys", min: A, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"github"}} }},
@@ -131,9 +136,10 @@ func roleTable() []roleCase {
 
 // roleExempt are routes the table leaves to dedicated tests, with the reason.
 var roleExempt = map[string]string{
-	"GET /login":       "public; redirects signed-in users (TestSetupThenLogin)",
-	"POST /login":      "public; answers 401 to wrong passwords (TestSetupThenLogin, TestLoginIsRateLimited)",
-	"POST /api/events": "accepts editors or an event key, checked inside (api_events tests)",
+	"GET /login":        "public; redirects signed-in users (TestSetupThenLogin)",
+	"POST /login":       "public; answers 401 to wrong passwords (TestSetupThenLogin, TestLoginIsRateLimited)",
+	"POST /api/events":  "accepts editors or an event key, checked inside (api_events tests)",
+	"POST /fn/register": "public: Inngest SDKs sync here; signed mode checks the hashed signing key inside (TestFnRegisterSignedMode)",
 }
 
 func TestRouteRoleTable(t *testing.T) {
@@ -142,7 +148,12 @@ func TestRouteRoleTable(t *testing.T) {
 	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	ts := newTestServer(t, db, newEngine(t, db), func(c *Config) { c.Workflows = workflow.NewStore(db.DB, reg) })
+	eng := newEngine(t, db)
+	apps, err := sdk.New(sdk.Config{DB: db.DB, Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, db, eng, func(c *Config) { c.Workflows = workflow.NewStore(db.DB, reg); c.Apps = apps })
 	table := roleTable()
 
 	// Every registered route has a row (or a reason to be elsewhere).

@@ -19,8 +19,9 @@ func (s *Server) routes() {
 	// Operations
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.POST("/e/:key", s.intake)    // Inngest-compatible event intake; the key is checked inside (intake.go)
-	e.GET("/metrics", s.metrics()) // Prometheus (metrics.go)
+	e.POST("/e/:key", s.intake)          // Inngest-compatible event intake; the key is checked inside (intake.go)
+	e.POST("/fn/register", s.fnRegister) // Inngest SDKs sync here; signed mode checks the key inside (api_apps.go)
+	e.GET("/metrics", s.metrics())       // Prometheus (metrics.go)
 	e.GET("/static/*", s.static)
 
 	// Sign-in
@@ -80,6 +81,8 @@ func (s *Server) routes() {
 	e.GET("/admin/events/stream", s.eventsStream, viewer, s.needEngine)
 	e.POST("/admin/events", s.sendEventPage, editor, s.needEngine)
 	e.GET("/admin/functions", s.functionsPage, viewer, s.needEngine)
+	e.GET("/admin/apps", s.appsPage, viewer, s.needApps) // Inngest SDK apps (pages_apps.go)
+	e.POST("/admin/apps", s.syncAppPage, admin, s.needApps)
 
 	// Admin pages: people and tokens
 	e.GET("/admin/users", s.usersPage, admin)
@@ -116,6 +119,8 @@ func (s *Server) routes() {
 	e.POST("/api/posts/:id/reject", endpoint(http.StatusOK, s.postActionAPI("reject")), approver)
 	e.POST("/api/posts/:id/publish", endpoint(http.StatusOK, s.postActionAPI("publish")), approver)
 	e.POST("/api/posts/:id/unpublish", endpoint(http.StatusOK, s.postActionAPI("unpublish")), approver)
+	e.GET("/api/apps", endpoint(http.StatusOK, s.listApps), viewer, s.needApps)
+	e.POST("/api/apps", endpoint(http.StatusOK, s.syncApp), admin, s.needApps)
 	e.GET("/api/templates", endpoint(http.StatusOK, s.listTemplates), admin)
 	e.POST("/api/templates/:id/import", endpoint(http.StatusCreated, s.importTemplate), admin)
 	s.workflowRoutes(viewer, admin) // /api/workflows..., /api/actions (api_workflows.go)

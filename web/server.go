@@ -10,6 +10,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/sdk"
 	"github.com/inkflow/inkflow/engine/workflow"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	Google GoogleConfig
 	// Workflows stores admin-built workflows; nil answers the workflow API with 503.
 	Workflows *workflow.Store
+	// Apps is the Inngest SDK apps registry; nil answers /fn/register and the apps routes
+	// with 503. In its dev mode the intake also accepts the SDKs' NO_EVENT_KEY_SET.
+	Apps *sdk.Registry
 	// TrustProxy takes the client's IP from X-Forwarded-For (set it only behind a reverse
 	// proxy that sets that header); otherwise the connection's address is used, so sign-in
 	// rate limits cannot be dodged with a forged header.

@@ -31,6 +31,14 @@ func (s *Server) uploadCover(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.setCover(c, id); err != nil {
+		return s.editorSideError(c, id, "cover", err)
+	}
+	return seeOther(c, "/admin/posts/"+strconv.FormatInt(id, 10)+"/edit?done=cover")
+}
+
+// setCover stores the uploaded image and sets it as post id's cover.
+func (s *Server) setCover(c echo.Context, id int64) error {
 	ctx := c.Request().Context()
 	p, err := s.cms.Posts.Get(ctx, id)
 	if err != nil {
@@ -66,10 +74,8 @@ func (s *Server) uploadCover(c echo.Context) error {
 		return err
 	}
 	path := "/uploads/" + name
-	if _, err := s.cms.Posts.Update(ctx, userOf(c), id, cms.PostInput{CoverImage: &path}, p.UpdatedAt); err != nil {
-		return err
-	}
-	return seeOther(c, "/admin/posts/"+strconv.FormatInt(id, 10)+"/edit?done=cover")
+	_, err = s.cms.Posts.Update(ctx, userOf(c), id, cms.PostInput{CoverImage: &path}, p.UpdatedAt)
+	return err
 }
 
 // saveUpload writes r under a random name in UploadDir and returns the name.

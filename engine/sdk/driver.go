@@ -315,6 +315,10 @@ func (d *driver) call(ctx context.Context, in *engine.Input, stepID string, st *
 		return Answer{}, engine.NonRetriable(&engine.Error{Code: engine.ETooLarge, Message: fmt.Sprintf("the app's answer is over %d bytes", MaxAnswerBytes)})
 	}
 	ans := ReadAnswer(resp.Header, resp.StatusCode, b, now)
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The SDKs answer a refused signature without their header: fail fast either way.
+		return Answer{}, answerError(ans)
+	}
 	if ans.SDK == "" {
 		return Answer{}, fmt.Errorf("the app at %s answered %d without %s, so not from an Inngest SDK (a proxy or a login page?): %s",
 			d.app, resp.StatusCode, HeaderSDK, answerMessage(b))

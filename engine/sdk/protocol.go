@@ -89,8 +89,9 @@ type FunctionConfig struct {
 	Steps       map[string]StepConfig `json:"steps"`
 	Concurrency Concurrency           `json:"concurrency,omitempty"`
 	Cancel      []CancelConfig        `json:"cancel,omitempty"`
-	// Other holds every other option the SDK sent that is set (not null), by its JSON name.
-	Other map[string]json.RawMessage `json:"other,omitempty"`
+	// Other holds every other option the SDK sent that is set (not null), by its JSON name;
+	// it is written back beside the typed fields, as the SDK sent it.
+	Other map[string]json.RawMessage `json:"-"`
 }
 
 // TriggerConfig is an event trigger (with an optional CEL expression) or a cron schedule.
@@ -160,7 +161,7 @@ func (c *Concurrency) UnmarshalJSON(b []byte) error {
 
 // knownFields are the function options decoded into FunctionConfig's typed fields.
 var knownFields = map[string]bool{"id": true, "name": true, "triggers": true, "steps": true,
-	"concurrency": true, "cancel": true, "other": true}
+	"concurrency": true, "cancel": true}
 
 // UnmarshalJSON decodes leniently: options inkflow does not know land in Other, null ones
 // (Go sends "Singleton": null) are dropped.
@@ -186,6 +187,25 @@ func (f *FunctionConfig) UnmarshalJSON(b []byte) error {
 	}
 	*f = FunctionConfig(p)
 	return nil
+}
+
+// MarshalJSON writes the typed fields and Other side by side.
+func (f FunctionConfig) MarshalJSON() ([]byte, error) {
+	type plain FunctionConfig
+	b, err := json.Marshal(plain(f))
+	if err != nil || len(f.Other) == 0 {
+		return b, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	for k, v := range f.Other {
+		if _, typed := all[k]; !typed {
+			all[k] = v
+		}
+	}
+	return json.Marshal(all)
 }
 
 // Entry returns the function's step entry (the SDKs register exactly one, "step").

@@ -167,6 +167,11 @@ func TestRegisterRequestJS(t *testing.T) {
 	if _, ok := cron.Other["debounce"]; !ok || len(cron.Other) != 1 {
 		t.Errorf("options kept aside = %v; want debounce only", keys(cron.Other))
 	}
+	again, _ := json.Marshal(cron)
+	var back FunctionConfig
+	if err := json.Unmarshal(again, &back); err != nil || len(back.Other) != 1 || back.Retries() != 2 || back.Cancel[0].Timeout != "1h" {
+		t.Errorf("a stored function does not read back: %s", again)
+	}
 	entry, _ := wf.Entry()
 	got, err := CallURL(entry.Runtime.URL, "abc123")
 	if err != nil || got != "http://127.0.0.1:3000/api/inngest?fnId=blog-cms-blog-post-workflow&stepId=abc123" {

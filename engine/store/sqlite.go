@@ -1,0 +1,21 @@
+package store
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// sqlite is the single-process dialect: one connection serialises every transaction, so row
+// and advisory locks are not needed, and workers are woken in process.
+type sqlite struct{}
+
+func (sqlite) name() string                                         { return "sqlite" }
+func (sqlite) forUpdate(q *gorm.DB) *gorm.DB                        { return q }
+func (sqlite) skipLocked(q *gorm.DB) *gorm.DB                       { return q }
+func (sqlite) forShare(q *gorm.DB) *gorm.DB                         { return q }
+func (sqlite) lockKey(*gorm.DB, string) error                       { return nil }
+func (sqlite) lockEventNames(*gorm.DB, []string, bool) error        { return nil }
+func (sqlite) notify(*gorm.DB, string) error                        { return nil }
+func (sqlite) listen(context.Context, string, string, func()) error { return nil }
+func (sqlite) retryable(error) bool                                 { return false }

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// ErrNotFound is returned by the methods that read one row when there is none.
+var ErrNotFound = errors.New("not found")
+
+// Store is the engine's storage: a database (PostgreSQL or SQLite) and its dialect.
+type Store struct {
+	db *gorm.DB
+	d  dialect
+}
+
+// New returns the store over db (migrated).
+func New(db *gorm.DB) *Store {
+	var d dialect = sqlite{}
+	if db.Dialector.Name() == "postgres" {
+		d = postgres{}
+	}
+	return &Store{db: db, d: d}
+}
+
+// Postgres reports whether the store is on PostgreSQL: several workers may share it, row
+// locks matter and LISTEN/NOTIFY wakes workers.
+func (s *Store) Postgres() bool { return s.d.name() == "postgres" }
+
+// Q returns a handle that runs each statement on its own (no transaction).
+func (s *Store) Q(ctx context.Context) *Q { return &Q{g: s.db.WithContext(ctx), d: s.d} }
+
+// Tx runs fn in a transaction of its own.
+func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Q{g: tx, d: s.d, tx: true}) })
+}
+
+// Conn is a transaction the caller opened: a *sql.Tx, or gorm's tx.Statement.ConnPool
+// inside db.Transaction. The engine writes into it with SendTx, so that a change and the
+// events it sends commit together or not at all.
+type Conn = gorm.ConnPool
+
+// In returns a handle on the caller's open transaction conn.
+func (s *Store) In(ctx context.Context, conn Conn) *Q {
+	g := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	g.Statement.ConnPool = conn
+	return &Q{g: g, d: s.d, tx: true}
+}
+
+// Retryable reports whether err is the database aborting a transaction that can simply be
+// run again (a deadlock or a serialization failure on PostgreSQL).
+func (s *Store) Retryable(err error) bool { return s.d.retryable(err) }
+
+// Listen calls wake for every notification on channel until ctx ends or the connection
+// drops (PostgreSQL; elsewhere it returns at once). It calls wake once when listening begins.
+func (s *Store) Listen(ctx context.Context, url, channel string, wake func()) error {
+	return s.d.listen(ctx, url, channel, wake)
+}
+
+// Q runs the engine's statements, each method one statement (or one multi-row statement
+// split to fit the drivers' parameter limits), on the pool or inside one transaction.
+//
+// Lock order: writers that touch several rows lock event names first (LockEventNames), then
+// runs in id order (LockRuns), then the runs' waits and steps. Q enforces the first half: a
+// transaction that has locked runs cannot lock event names any more.
+type Q struct {
+	g  *gorm.DB
+	d  dialect
+	tx bool
+	// runsLocked is set once the transaction holds run row locks.
+	runsLocked bool
+}
+
+// DB is the handle as gorm, for callers outside the engine's tables (a Fanout reads the
+// workflows' tables in the sending transaction).
+func (q *Q) DB() *gorm.DB { return q.g }
+
+// Conn is the handle's connection: inside a transaction, the transaction.
+func (q *Q) Conn() Conn { return q.g.Statement.ConnPool }
+
+// LockEventNames serialises wait registration against event delivery for the same names on
+// PostgreSQL: senders take a shared lock, a registering wait an exclusive one, so a wait never
+// misses an event committed while it was being stored. Names are locked in one order for
+// everyone, so two lockers never deadlock.
+func (q *Q) LockEventNames(names []string, exclusive bool) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if q.runsLocked {
+		return fmt.Errorf("lock order: event names %v after runs", names)
+	}
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	if err := q.d.lockEventNames(q.g, sorted, exclusive); err != nil {
+		return fmt.Errorf("lock event names %v: %w", names, err)
+	}
+	return nil
+}
+
+// LockRuns takes the row locks of runs in id order (PostgreSQL) and returns the ids that
+// exist: every transaction that changes several runs, or a run and its waits or steps, locks
+// the runs first and in this order, so two of them never wait on each other in a circle.
+func (q *Q) LockRuns(ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	sorted := append([]string(nil), ids...)
+	sort.Strings(sorted)
+	q.runsLocked = q.tx
+	var got []string
+	sel := q.g.Table("runs").Where("id IN ?", sorted).Order("id")
+	if err := q.d.forUpdate(sel).Pluck("id", &got).Error; err != nil {
+		return nil, fmt.Errorf("lock runs: %w", err)
+	}
+	return got, nil
+}
+
+// Notify tells other processes at commit that runs are due (PostgreSQL only).
+func (q *Q) Notify(channel string) error {
+	if err := q.d.notify(q.g, channel); err != nil {
+		return fmt.Errorf("notify workers: %w", err)
+	}
+	return nil
+}
+
+// insertRows writes n rows with multi-row INSERT statements, without per-row reflection: the
+// send path stores thousands of rows a second. Statements stay under the drivers' parameter
+// limits.
+func insertRows(g *gorm.DB, table string, cols []string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	perStmt := max(1, 30000/len(cols))
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	for start := 0; start < n; start += perStmt {
+		end := min(n, start+perStmt)
+		var sql strings.Builder
+		sql.WriteString(head)
+		args := make([]any, 0, (end-start)*len(cols))
+		for i := start; i < end; i++ {
+			if i > start {
+				sql.WriteString(", ")
+			}
+			sql.WriteString(one)
+			args = append(args, row(i)...)
+		}
+		if err := g.Exec(sql.String(), args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/sdk"
+)
+
+// Inngest SDK apps over HTTP: POST /fn/register (what the SDKs call when they sync, answered
+// as Inngest does) and the apps API (GET|POST /api/apps).
+
+// fnRegisterAnswer is /fn/register's answer, shaped as Inngest's.
+type fnRegisterAnswer struct {
+	OK       bool   `json:"ok,omitempty"`
+	Modified bool   `json:"modified"`
+	Error    string `json:"error,omitempty"`
+}
+
+// fnRegister is POST /fn/register. In signed mode the SDK's bearer must be the hashed
+// signing key (checked by the registry); every URL it names must be allowed.
+func (s *Server) fnRegister(c echo.Context) error {
+	if s.cfg.Apps == nil {
+		return c.JSON(http.StatusServiceUnavailable, fnRegisterAnswer{Error: "this server does not serve Inngest SDK apps"})
+	}
+	r := c.Request()
+	var req sdk.RegisterRequest
+	body, err := io.ReadAll(r.Body)
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return c.JSON(http.StatusRequestEntityTooLarge, fnRegisterAnswer{Error: "the register request is too large"})
+		}
+		return c.JSON(http.StatusBadRequest, fnRegisterAnswer{Error: "the register request is not valid JSON: " + err.Error()})
+	}
+	modified, err := s.cfg.Apps.Register(r.Context(), req, sdk.RegisterAuth{
+		Authorization:      r.Header.Get("Authorization"),
+		ExpectedServerKind: r.Header.Get(sdk.HeaderExpectedServerKind),
+	})
+	if err != nil {
+		status := statusFor(err)
+		if status >= 500 {
+			s.log.Error("fn/register", "err", err)
+		}
+		return c.JSON(status, fnRegisterAnswer{Error: engine.ErrorMessage(err)})
+	}
+	return c.JSON(http.StatusOK, fnRegisterAnswer{OK: true, Modified: modified})
+}
+
+type appsList struct {
+	Apps []sdk.App `json:"apps"`
+	// Mode is "dev" or "cloud" (signed).
+	Mode string `json:"mode"`
+}
+
+type listAppsReq struct{}
+
+// listApps is GET /api/apps.
+func (s *Server) listApps(c echo.Context, _ *listAppsReq) (*appsList, error) {
+	apps, err := s.cfg.Apps.Apps(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	return &appsList{Apps: apps, Mode: s.cfg.Apps.ServerKind()}, nil
+}
+
+type syncAppReq struct {
+	URL string `json:"url"`
+}
+
+func (r *syncAppReq) Validate() error {
+	if r.URL == "" {
+		return engine.FieldError("url", "is required: the app's serve URL, such as http://app:3000/api/inngest")
+	}
+	return nil
+}
+
+// syncApp is POST /api/apps: sync the app at url now and answer it with its functions.
+func (s *Server) syncApp(c echo.Context, req *syncAppReq) (*sdk.App, error) {
+	a, err := s.cfg.Apps.Sync(c.Request().Context(), req.URL)
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// needApps answers 503 on a server built without the apps registry.
+func (s *Server) needApps(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.Apps == nil {
+			return engine.Errorf(engine.EUnavailable, "this server does not serve Inngest SDK apps")
+		}
+		return next(c)
+	}
+}
