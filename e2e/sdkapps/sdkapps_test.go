@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/sdk"
+	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/testdb"
 	"github.com/inkflow/inkflow/web"
 )
@@ -37,16 +37,15 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
 
 // inkflow is an in-process inkflow (engine, CMS, HTTP server with the apps registry).
 type inkflow struct {
-	t    *testing.T
-	url  string
-	eng  *engine.Engine
-	reg  *sdk.Registry
-	cms  *cms.CMS
-	clk  *clock
-	ctx  context.Context
-	h    http.Handler
-	hmu  sync.Mutex
-	root string
+	t   *testing.T
+	url string
+	eng *engine.Engine
+	reg *sdk.Registry
+	cms *cms.CMS
+	clk *clock
+	ctx context.Context
+	h   http.Handler
+	hmu sync.Mutex
 }
 
 func startInkflow(t *testing.T, db *testdb.DB, clk *clock) *inkflow {
@@ -165,15 +164,8 @@ func (f *inkflow) send(name string, data map[string]any) string {
 // pid) when the test ends.
 func startNode(t *testing.T, env ...string) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testdb.Need(t, "node is not installed (real inngest-js SDK tests)")
-	}
-	root, _ := filepath.Abs("../..")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "inngest", "package.json")); err != nil {
-		testdb.Need(t, "the inngest npm package is not installed (npm ci)")
-	}
-	cmd := exec.Command(node, "js/app.mjs")
+	browser.NeedNode(t) // node, and the inngest npm package (installed when missing)
+	cmd := exec.Command("node", "js/app.mjs")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = &logWriter{t: t}
 	out, err := cmd.StdoutPipe()
