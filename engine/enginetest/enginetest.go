@@ -3,8 +3,9 @@
 // the test, wait for a run to reach a status, and a settable clock for schedules and sleeps.
 //
 // Waits have no fixed deadlines: they last until shortly before the test's own deadline
-// (go test -timeout, t.Deadline()), so a slow machine or -race makes a test slower, never red,
-// while a run that can no longer reach the status (it finished otherwise) fails at once.
+// (go test -timeout, t.Deadline(); see internal/testwait), so a slow machine or -race makes a
+// test slower, never red, while a run that can no longer reach the status (it finished
+// otherwise) fails at once.
 package enginetest
 
 import (
@@ -16,11 +17,8 @@ import (
 
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/testwait"
 )
-
-// Poll is how often the waits look again. Tests' engines poll for work every 100 ms unless
-// told otherwise (New), so a test never waits long for a run it just sent.
-const Poll = 20 * time.Millisecond
 
 // New builds an engine over db with fns registered, failing the test on error. opts.DB and
 // opts.URL are set from db; a zero opts.Poll becomes 100 ms. Its workers are not started:
@@ -101,37 +99,11 @@ func AwaitRun(t testing.TB, eng *engine.Engine, id, what string, ok func(*engine
 	return last
 }
 
-// Eventually waits until cond holds, looking every Poll, and fails the test (saying what it
-// waited for, and detail's words when given) when the deadline comes near.
+// Eventually waits until cond holds (testwait.For): until shortly before the test's deadline,
+// then it fails the test saying what it waited for, and detail's words when given.
 func Eventually(t testing.TB, what string, cond func() bool, detail ...func() string) {
 	t.Helper()
-	end := Deadline(t)
-	for !cond() {
-		if time.Now().After(end) {
-			msg := "gave up waiting for " + what
-			for _, d := range detail {
-				msg += ": " + d()
-			}
-			t.Fatal(msg)
-		}
-		time.Sleep(Poll)
-	}
-}
-
-// Deadline is when a wait gives up: shortly before the test's deadline, leaving time for the
-// failure to be reported and cleanups to run (a tenth of what is left, at most 30 s), or in
-// ten minutes when the test has no deadline (go test -timeout 0).
-func Deadline(t testing.TB) time.Time {
-	d, ok := t.(interface{ Deadline() (time.Time, bool) })
-	if !ok {
-		return time.Now().Add(10 * time.Minute)
-	}
-	end, has := d.Deadline()
-	if !has {
-		return time.Now().Add(10 * time.Minute)
-	}
-	margin := min(time.Until(end)/10, 30*time.Second)
-	return end.Add(-margin)
+	testwait.For(t, what, cond, detail...)
 }
 
 // Clock is a settable time source for engine.Options.Now (and anything else that takes a
