@@ -6,11 +6,17 @@ import (
 	"time"
 )
 
+// maxLookbackTolerance bounds lookbackTolerance whatever the measured round trips.
+const maxLookbackTolerance = 100 * time.Millisecond
+
 // lookbackTolerance widens a wait's look-back to cover what the clock correction cannot: the
-// error of each instance's measured offset from the database (half a round trip) and the
-// millisecond rounding of stored times. An event received up to this long before the run's
-// previous step began counts too.
-const lookbackTolerance = 100 * time.Millisecond
+// error of each instance's measured offset from the database (at most half the round trip of
+// its measurement, counted twice: the sender's and this one's) and the millisecond rounding
+// of stored times. An event received up to this long before the run's previous step began
+// counts too.
+func (e *Engine) lookbackTolerance() time.Duration {
+	return min(maxLookbackTolerance, time.Duration(e.clockErr.Load())*2+2*time.Millisecond)
+}
 
 // syncClock measures how far the database's clock is from this process's and corrects the
 // engine's clock by that much, so that leases, due times and event receipt times written by
@@ -20,18 +26,29 @@ func (e *Engine) syncClock(ctx context.Context) error {
 	if e.procNow == nil {
 		return nil
 	}
-	sql := `SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`
-	if e.pg {
-		sql = `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+	if !e.pg {
+		// SQLite runs in this process and reads this host's clock: the offset is exact (and
+		// zero unless a test skews procNow).
+		e.offset.Store(int64(time.Since(e.procNow())))
+		e.clockErr.Store(0)
+		return nil
 	}
-	before := e.procNow()
-	var dbMS int64
-	if err := e.db.WithContext(ctx).Raw(sql).Scan(&dbMS).Error; err != nil {
-		return fmt.Errorf("read the database's clock: %w", err)
+	sql := `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+	// The sample with the shortest round trip bounds the error best.
+	best := time.Duration(-1)
+	for range 3 {
+		before := e.procNow()
+		var dbMS int64
+		if err := e.db.WithContext(ctx).Raw(sql).Scan(&dbMS).Error; err != nil {
+			return fmt.Errorf("read the database's clock: %w", err)
+		}
+		after := e.procNow()
+		if rtt := after.Sub(before); best < 0 || rtt < best {
+			best = rtt
+			e.offset.Store(int64(significantOffset(time.UnixMilli(dbMS).Sub(before.Add(rtt/2)), rtt/2)))
+		}
 	}
-	after := e.procNow()
-	half := after.Sub(before) / 2
-	e.offset.Store(int64(significantOffset(time.UnixMilli(dbMS).Sub(before.Add(half)), half)))
+	e.clockErr.Store(int64(best/2) + int64(time.Millisecond))
 	return nil
 }
 

@@ -169,6 +169,9 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 		if err := e.cancelChildren(ctx, tx, run.ID, "", "the invoking run was cancelled", now); err != nil {
 			return err
 		}
+		if err := e.announceCancel(ctx, tx, run, errMsg); err != nil {
+			return err
+		}
 	}
 	if run.ParentRunID != "" {
 		if err := e.lockRuns(tx, map[string]bool{run.ParentRunID: true}); err != nil {

@@ -63,7 +63,7 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 		prepared = append(prepared, p)
 	}
 	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
-	w := &batch{}
+	w := &batch{e: e}
 	fns := e.all() // once per send, not per event
 	var fresh []storedEvent
 	for _, p := range prepared {
@@ -171,12 +171,35 @@ func (e *Engine) dedup(tx *gorm.DB, p preparedEvent, now int64) (string, bool, e
 
 // batch collects rows so that one send writes each table with one statement.
 type batch struct {
+	e      *Engine
 	events []eventRow
 	runs   []runRow
 	waits  []waitRow
 }
 
+// numberUnmatched gives the batch's cancel registrations without a match value their place
+// in the order of sends (see checkWaits): events sent before the run started do not cancel it.
+func (b *batch) numberUnmatched(tx *gorm.DB) error {
+	var seq int64
+	for i := range b.waits {
+		if b.waits[i].MatchHash != "" {
+			continue
+		}
+		if seq == 0 {
+			var err error
+			if seq, err = b.e.nextWaitSeq(tx); err != nil {
+				return err
+			}
+		}
+		b.waits[i].Seq = seq
+	}
+	return nil
+}
+
 func (b *batch) flush(tx *gorm.DB) error {
+	if err := b.numberUnmatched(tx); err != nil {
+		return err
+	}
 	err := insertRows(tx, "runs", runCols, len(b.runs), func(i int) []any {
 		r := &b.runs[i]
 		return []any{r.ID, r.FunctionID, r.Status, r.EventID, r.EventName, r.Event, r.WorkflowID, r.WorkflowVersion,
@@ -188,7 +211,7 @@ func (b *batch) flush(tx *gorm.DB) error {
 	}
 	err = insertRows(tx, "waits", waitCols, len(b.waits), func(i int) []any {
 		w := &b.waits[i]
-		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.MatchHash, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt}
+		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.MatchHash, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt, w.Seq}
 	})
 	if err != nil {
 		return fmt.Errorf("insert cancel registrations: %w", err)
@@ -203,7 +226,7 @@ func (b *batch) flush(tx *gorm.DB) error {
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
-	*b = batch{}
+	*b = batch{e: b.e}
 	return nil
 }
 
@@ -211,7 +234,7 @@ var (
 	runCols = []string{"id", "function_id", "status", "event_id", "event_name", "event", "workflow_id", "workflow_version",
 		"concurrency_key", "attempt", "due_at", "lease_owner", "lease_until", "parent_run_id", "parent_step_id",
 		"output", "error", "created_at", "started_at", "ended_at", "updated_at"}
-	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "match_hash", "if_expr", "trigger", "expires_at", "created_at"}
+	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "match_hash", "if_expr", "trigger", "expires_at", "created_at", "seq"}
 	eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids"}
 )
 
@@ -373,11 +396,12 @@ type storedEvent struct {
 	id string
 }
 
-// resolve delivers events to the runs waiting for them and cancels the runs whose CancelOn
-// they match. It looks up only the match paths that stored waits use, so any scalar path
+// resolve delivers events to the runs waiting for them on a match value and cancels the runs
+// whose CancelOn they match that way; events that waits without a match value may be waiting
+// for are queued for the wait checker (see checkWaits). It looks up only the match paths that stored waits use, so any scalar path
 // matches however deep or wide the event, and it locks the affected runs in id order before
 // touching their waits and steps (the order every writer of a run follows). It returns how
-// many runs it woke or cancelled.
+// many runs it woke or cancelled plus how many checks it queued (either wants workers woken).
 func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent, now int64) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
@@ -394,25 +418,35 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 	if err := e.lockEventNames(tx, names, false); err != nil {
 		return 0, err
 	}
-	var paths []string
-	if err := tx.Raw(`SELECT DISTINCT match_path FROM wait_paths WHERE event_name IN ?`, names).Scan(&paths).Error; err != nil {
+	var inUse []struct{ EventName, MatchPath string }
+	if err := tx.Raw(`SELECT event_name, match_path FROM wait_paths WHERE event_name IN ?`, names).Scan(&inUse).Error; err != nil {
 		return 0, fmt.Errorf("find wait paths for %v: %w", names, err)
 	}
-	if len(paths) == 0 {
+	if len(inUse) == 0 {
 		return 0, nil
+	}
+	var paths []string
+	seenPath := map[string]bool{}
+	var unmatched []string // names that waits without a match value may be waiting for
+	for _, u := range inUse {
+		if u.MatchPath == "" {
+			unmatched = append(unmatched, u.EventName)
+		} else if !seenPath[u.MatchPath] {
+			seenPath[u.MatchPath] = true
+			paths = append(paths, u.MatchPath)
+		}
+	}
+	queued, err := e.queueWaitChecks(tx, unmatched, events)
+	if err != nil {
+		return 0, err
 	}
 	// The keys under which each event could be awaited: hash -> canonical value, per event.
 	evKeys := make([]map[string]string, len(events))
 	seen := map[string]bool{}
 	var keys []string
-	anyIf := false
 	for i, ev := range events {
 		evKeys[i] = map[string]string{}
 		for _, path := range paths {
-			if path == "" {
-				anyIf = true
-				continue
-			}
 			if v, ok := matchValue(ev.m, path); ok {
 				k := matchHash(path, v)
 				evKeys[i][k] = v
@@ -424,11 +458,6 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 	}
 	var rows []waitRow
-	if anyIf {
-		if err := tx.Where("event_name IN ? AND match_hash = ''", names).Find(&rows).Error; err != nil {
-			return 0, fmt.Errorf("find waits for %v: %w", names, err)
-		}
-	}
 	for start := 0; start < len(keys); start += 500 {
 		var more []waitRow
 		err := tx.Where("event_name IN ? AND match_hash IN ?", names, keys[start:min(len(keys), start+500)]).Find(&more).Error
@@ -438,7 +467,7 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		rows = append(rows, more...)
 	}
 	if len(rows) == 0 {
-		return 0, nil
+		return queued, nil
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].CreatedAt < rows[j].CreatedAt })
 	// Conditions are evaluated before any run is locked, each wait's trigger decoded once.
@@ -454,10 +483,8 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 			if w.EventName != ev.ev.Name {
 				continue
 			}
-			if w.MatchPath != "" {
-				if v, ok := evKeys[i][w.MatchHash]; !ok || v != w.MatchValue {
-					continue // another value, or (never seen) a hash collision
-				}
+			if v, ok := evKeys[i][w.MatchHash]; !ok || v != w.MatchValue {
+				continue // another value, or (never seen) a hash collision
 			}
 			if w.IfExpr != "" {
 				trig, ok := triggers[w.ID]
@@ -476,7 +503,7 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 	if err := e.lockRuns(tx, runIDs); err != nil {
 		return 0, err
 	}
-	n := 0
+	n := queued
 	var resumed []resumeRow
 	for _, d := range todo {
 		ok, err := e.deliver(ctx, tx, d.w, d.ev, now)

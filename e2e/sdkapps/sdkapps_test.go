@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,6 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/sdk"
-	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/testdb"
 	"github.com/inkflow/inkflow/web"
 )
@@ -164,9 +164,52 @@ func (f *inkflow) send(name string, data map[string]any) string {
 // pid) when the test ends.
 func startNode(t *testing.T, env ...string) string {
 	t.Helper()
-	browser.NeedNode(t) // node, and the inngest npm package (installed when missing)
-	cmd := exec.Command("node", "js/app.mjs")
-	cmd.Env = append(os.Environ(), env...)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testdb.Need(t, "node is not installed (real inngest-js SDK tests)")
+	}
+	npmInstall(t)
+	return startApp(t, exec.Command(node, "js/app.mjs"), env...)
+}
+
+var (
+	npmOnce sync.Once
+	npmErr  error
+	npmOut  []byte
+)
+
+// npmInstall installs js/'s pinned SDKs (package-lock.json) once, when they are missing.
+func npmInstall(t *testing.T) {
+	t.Helper()
+	npmOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join("js", "node_modules", "inngest4", "package.json")); err == nil {
+			return
+		}
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			npmErr = err
+			return
+		}
+		cmd := exec.Command(npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+		cmd.Dir = "js"
+		npmOut, npmErr = cmd.CombinedOutput()
+	})
+	if npmErr != nil {
+		t.Fatalf("npm ci in e2e/sdkapps/js: %v\n%s", npmErr, npmOut)
+	}
+}
+
+// startApp starts an app process with env (the SDK's variables of this environment left out)
+// and returns its origin once it prints "listening PORT"; it is killed, by its pid, when the
+// test ends.
+func startApp(t *testing.T, cmd *exec.Cmd, env ...string) string {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "INNGEST_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = &logWriter{t: t}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -189,7 +232,7 @@ func startNode(t *testing.T, env ...string) string {
 	case p := <-port:
 		return "http://127.0.0.1:" + p
 	case <-time.After(30 * time.Second):
-		t.Fatal("the node app did not start within 30s")
+		t.Fatal("the app did not start within 30s")
 	}
 	return ""
 }
@@ -200,6 +243,21 @@ type logWriter struct{ t *testing.T }
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.t.Log("app: " + strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// signedSetup makes inkflow's signing key (as `inkflow apps signing-key` does) and an event
+// key for an app in signed mode.
+func signedSetup(t *testing.T, db *testdb.DB, f *inkflow) (key, eventKey string) {
+	t.Helper()
+	key = "signkey-prod-" + strings.Repeat("ab", 32)
+	if err := db.Exec(`INSERT INTO sdk_signing_keys (id, signing_key, created_at) VALUES (1, ?, 0)`, key).Error; err != nil {
+		t.Fatal(err)
+	}
+	eventKey, _, err := f.cms.EventKeys.Create(f.ctx, "sdk app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, eventKey
 }
 
 // nextLisbon9 is how far the engine's clock must move for its now to be 30 s before the next
@@ -214,11 +272,15 @@ func nextLisbon9() time.Duration {
 	return nine.Add(-30 * time.Second).Sub(now)
 }
 
+// TestInngestJS runs the app on inngest 3.x (its blog review an @inngest/workflow-kit
+// Engine) and on 4.x, each in dev and in signed mode.
 func TestInngestJS(t *testing.T) {
-	for _, mode := range []string{"dev", "signed"} {
-		t.Run(mode, func(t *testing.T) {
-			testdb.Each(t, func(t *testing.T, db *testdb.DB) { runJSApp(t, db, "inngest", mode == "dev") })
-		})
+	for _, sdk := range []string{"inngest", "inngest4"} {
+		for _, mode := range []string{"dev", "signed"} {
+			t.Run(sdk+"/"+mode, func(t *testing.T) {
+				testdb.Each(t, func(t *testing.T, db *testdb.DB) { runJSApp(t, db, sdk, mode == "dev") })
+			})
+		}
 	}
 }
 
@@ -228,15 +290,8 @@ func runJSApp(t *testing.T, db *testdb.DB, pkg string, dev bool) {
 	env := []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=" + f.url}
 	var key string
 	if !dev {
-		// Signed mode: the key inkflow prints (created here the same way) and an event key.
-		key = "signkey-prod-" + strings.Repeat("ab", 32)
-		if err := db.Exec(`INSERT INTO sdk_signing_keys (id, signing_key, created_at) VALUES (1, ?, 0)`, key).Error; err != nil {
-			t.Fatal(err)
-		}
-		evKey, _, err := f.cms.EventKeys.Create(f.ctx, "sdk app")
-		if err != nil {
-			t.Fatal(err)
-		}
+		var evKey string
+		key, evKey = signedSetup(t, db, f)
 		env = []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=0", "INNGEST_BASE_URL=" + f.url, "INNGEST_SIGNING_KEY=" + key, "INNGEST_EVENT_KEY=" + evKey}
 	}
 	origin := startNode(t, env...)
@@ -279,6 +334,12 @@ func runJSApp(t *testing.T, db *testdb.DB, pkg string, dev bool) {
 	_ = json.Unmarshal(run.Output, &out)
 	if out.Status != "applied" || out.Applied.By != "ana" {
 		t.Errorf("blog review output = %s", run.Output)
+	}
+	if wantSDK := map[string]string{"inngest": "js:v3.", "inngest4": "js:v4."}[pkg]; !strings.HasPrefix(app.SDK, wantSDK) {
+		t.Errorf("sdk = %q, want %s*", app.SDK, wantSDK)
+	}
+	if pkg == "inngest" && !strings.Contains(string(run.Output), `"workflow":"workflow-kit"`) {
+		t.Errorf("on 3.x the review runs through workflow-kit: %s", run.Output)
 	}
 	names := []string{}
 	for _, s := range run.Steps {

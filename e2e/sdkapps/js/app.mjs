@@ -1,11 +1,15 @@
 // A Smart-Logs-and-blog style Inngest app, served on loopback for inkflow's real-SDK tests
-// (e2e/sdkapps). INNGEST_PKG names the SDK package to load ("inngest" is 4.x here), so the
-// same functions run on each SDK version. It prints "listening PORT" once it serves.
+// (e2e/sdkapps). INNGEST_PKG names the SDK package to load ("inngest" is 3.x here, "inngest4"
+// 4.x: see package.json), so the same functions run on each SDK version; on 3.x the blog
+// review is an @inngest/workflow-kit Engine running a workflow. It prints "listening PORT"
+// once it serves.
 import http from "node:http";
 
 const pkg = process.env.INNGEST_PKG || "inngest";
-const { Inngest, NonRetriableError } = await import(pkg);
+const { Inngest, NonRetriableError, version } = await import(pkg);
 const { serve } = await import(pkg + "/node");
+// workflow-kit 0.1.3 is built on inngest 3.x.
+const workflowKit = version.startsWith("3.") ? await import("@inngest/workflow-kit") : null;
 
 const inngest = new Inngest({ id: "smart-blog" });
 const v3 = typeof inngest.createFunction === "function" && inngest.createFunction.length >= 3;
@@ -19,8 +23,41 @@ function fn(opts, trigger, handler) {
 
 const attempts = new Map();
 
+// The blog workflow as the workflow-kit blog example runs it: review, wait for approval, apply.
+const blogWorkflow = {
+  name: "Review and apply",
+  actions: [
+    { id: "review", kind: "review", name: "Review the post" },
+    { id: "approval", kind: "wait_for_approval", name: "Wait for approval" },
+    { id: "apply", kind: "apply_changes", name: "Apply the changes", inputs: { by: "!ref($.state.approval.data.by)" } },
+  ],
+  edges: [
+    { from: "$source", to: "review" },
+    { from: "review", to: "approval" },
+    { from: "approval", to: "apply" },
+  ],
+};
+
+const engine = workflowKit && new workflowKit.Engine({
+  loader: async () => blogWorkflow,
+  actions: [
+    { kind: "review", name: "Review", handler: async ({ event, step }) =>
+      step.run("load post", () => ({ id: event.data.id, title: "Post " + event.data.id })) },
+    { kind: "wait_for_approval", name: "Wait for approval", handler: async ({ step }) =>
+      step.waitForEvent("wait for approval", { event: "blog-post.approve-ai-suggestions", timeout: "1d", match: "data.id" }) },
+    { kind: "apply_changes", name: "Apply", handler: async ({ event, step, workflowAction }) =>
+      step.run("apply changes", () => ({ id: event.data.id, by: workflowAction.inputs.by })) },
+  ],
+});
+
 const review = fn({ id: "blog-review", name: "Blog post review" }, { event: "blog-post.updated" },
   async ({ event, step }) => {
+    if (engine) {
+      const run = await engine.run({ event, step });
+      const approval = run.state.get("approval");
+      if (!approval) return { status: "timed out" };
+      return { status: "applied", applied: run.state.get("apply"), workflow: "workflow-kit" };
+    }
     const post = await step.run("load post", () => ({ id: event.data.id, title: "Post " + event.data.id }));
     const approval = await step.waitForEvent("wait for approval", {
       event: "blog-post.approve-ai-suggestions", timeout: "1d", match: "data.id",
