@@ -443,8 +443,14 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 					continue
 				}
 			}
-			if w.If != "" && !s.x.e.exprs.holds(w.If, trig, m) {
-				continue
+			if w.If != "" {
+				ok, err := s.x.e.exprs.holds(w.If, trig, m)
+				if err != nil {
+					row.Error = storableText(fmt.Sprintf("ignored event %s (%s): the condition's %v", c.Name, c.ID, err))
+				}
+				if !ok {
+					continue
+				}
 			}
 			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
 			return recordResumes(tx, []resumeRow{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
