@@ -161,6 +161,7 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 		ev storedEvent
 	}
 	var todo []delivery
+	var ignored []ignoredEvent
 	for _, name := range names {
 		cands := perName[name]
 		maxSeq := cands[len(cands)-1].seq
@@ -181,7 +182,14 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 					if c.seq <= w.Seq {
 						continue
 					}
-					if w.IfExpr == "" || e.exprs.holds(w.IfExpr, trig, c.ev.m) {
+					ok := w.IfExpr == ""
+					if !ok {
+						var err error
+						if ok, err = e.exprs.holds(w.IfExpr, trig, c.ev.m); err != nil {
+							ignored = append(ignored, ignoredEvent{w, c.ev, err})
+						}
+					}
+					if ok {
 						todo = append(todo, delivery{w, c.ev})
 						break
 					}
@@ -200,13 +208,19 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 		for _, d := range todo {
 			runIDs[d.w.RunID] = true
 		}
+		for _, ig := range ignored {
+			runIDs[ig.w.RunID] = true
+		}
 		if err := e.lockRuns(tx, runIDs); err != nil {
 			return err
 		}
+		if err := e.noteIgnored(tx, ignored); err != nil {
+			return err
+		}
 		sort.SliceStable(todo, func(i, j int) bool { return todo[i].w.CreatedAt < todo[j].w.CreatedAt })
+		now := ms(e.now())
 		var resumed []resumeRow
 		for _, d := range todo {
-			now := ms(e.now())
 			ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
 			if err != nil {
 				return err

@@ -76,13 +76,13 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 			continue
 		}
 		fresh = append(fresh, storedEvent{p, id})
-		runs, err := e.startRuns(ctx, tx, w, fns, p, id, now)
+		runs, notes, err := e.startRuns(ctx, tx, w, fns, p, id, now)
 		if err != nil {
 			return SendResult{}, err
 		}
 		res.Runs = append(res.Runs, runs...)
 		w.events = append(w.events, eventRow{ID: id, ClientID: p.clientID, Name: p.ev.Name, Payload: p.payload,
-			TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs)})
+			TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs), Notes: storableText(strings.Join(notes, "\n"))})
 	}
 	if err := w.flush(tx); err != nil {
 		return SendResult{}, err
@@ -221,7 +221,7 @@ func (b *batch) flush(tx *gorm.DB) error {
 	}
 	err = insertRows(tx, "events", eventCols, len(b.events), func(i int) []any {
 		e := &b.events[i]
-		return []any{e.ID, e.ClientID, e.Name, e.Payload, e.TS, e.ReceivedAt, e.RunIDs}
+		return []any{e.ID, e.ClientID, e.Name, e.Payload, e.TS, e.ReceivedAt, e.RunIDs, e.Notes}
 	})
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
@@ -235,7 +235,7 @@ var (
 		"concurrency_key", "attempt", "due_at", "lease_owner", "lease_until", "parent_run_id", "parent_step_id",
 		"output", "error", "created_at", "started_at", "ended_at", "updated_at"}
 	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "match_hash", "if_expr", "trigger", "expires_at", "created_at", "seq"}
-	eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids"}
+	eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids", "notes"}
 )
 
 // insertRows writes n rows with multi-row INSERT statements, without per-row reflection: the
@@ -269,17 +269,21 @@ func insertRows(tx *gorm.DB, table string, cols []string, n int, row func(i int)
 
 // startRuns queues a run of every function the event triggers (one per RunMeta when the
 // function fans out) and registers their CancelOn conditions.
-func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, error) {
-	var ids []string
+func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, []string, error) {
+	var ids, notes []string
 	for _, r := range fns {
-		if !e.triggers(r, p) {
+		ok, note := e.triggers(r, p)
+		if note != "" {
+			notes = append(notes, note)
+		}
+		if !ok {
 			continue
 		}
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
 			var err error
 			if metas, err = r.fn.Fanout(ctx, tx, p.ev); err != nil {
-				return nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
+				return nil, nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
 			}
 		}
 		for _, meta := range metas {
@@ -287,11 +291,13 @@ func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, fns []*re
 			ids = append(ids, id)
 		}
 	}
-	return ids, nil
+	return ids, notes, nil
 }
 
-// triggers reports whether one of r's event triggers matches p.
-func (e *Engine) triggers(r *registered, p preparedEvent) bool {
+// triggers reports whether one of r's event triggers matches p, and why not when a trigger's
+// condition could not be evaluated within its limits (the event page shows it).
+func (e *Engine) triggers(r *registered, p preparedEvent) (bool, string) {
+	var note string
 	for _, t := range r.fn.Triggers {
 		if t.Event == "" || (t.Event != "*" && t.Event != p.ev.Name) {
 			continue
@@ -299,11 +305,18 @@ func (e *Engine) triggers(r *registered, p preparedEvent) bool {
 		if t.Event == "*" && strings.HasPrefix(p.ev.Name, "inkflow/") && r.fn.Fanout == nil {
 			continue // catch-all functions do not see the engine's own events unless they choose
 		}
-		if t.If == "" || e.exprs.holds(t.If, p.m, nil) {
-			return true
+		if t.If == "" {
+			return true, ""
+		}
+		ok, err := e.exprs.holds(t.If, p.m, nil)
+		if ok {
+			return true, ""
+		}
+		if err != nil {
+			note = fmt.Sprintf("function %s started no run: its trigger's %v", r.fn.ID, err)
 		}
 	}
-	return false
+	return false, note
 }
 
 // queueRun adds a queued run of r for the event to b and returns its id.
@@ -477,6 +490,7 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		ev storedEvent
 	}
 	var todo []delivery
+	var ignored []ignoredEvent
 	runIDs := map[string]bool{}
 	for i, ev := range events {
 		for _, w := range rows {
@@ -492,7 +506,12 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 					_ = json.Unmarshal([]byte(w.Trigger), &trig)
 					triggers[w.ID] = trig
 				}
-				if !e.exprs.holds(w.IfExpr, trig, ev.m) {
+				ok, err := e.exprs.holds(w.IfExpr, trig, ev.m)
+				if err != nil {
+					ignored = append(ignored, ignoredEvent{w, ev, err})
+					runIDs[w.RunID] = true
+				}
+				if !ok {
 					continue
 				}
 			}
@@ -501,6 +520,9 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 	}
 	if err := e.lockRuns(tx, runIDs); err != nil {
+		return 0, err
+	}
+	if err := e.noteIgnored(tx, ignored); err != nil {
 		return 0, err
 	}
 	n := queued
@@ -518,6 +540,33 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 	}
 	return n, recordResumes(tx, resumed)
+}
+
+// ignoredEvent is an event a wait or cancel registration did not take because its condition
+// could not be evaluated within the limits.
+type ignoredEvent struct {
+	w   waitRow
+	ev  storedEvent
+	err error
+}
+
+// noteIgnored tells, on the run's page, which events its waits ignored and why: on the
+// waiting step, or on the run for a cancel condition. The runs are locked already.
+func (e *Engine) noteIgnored(tx *gorm.DB, ignored []ignoredEvent) error {
+	for _, ig := range ignored {
+		msg := storableText(fmt.Sprintf("ignored event %s (%s): the condition's %v", ig.ev.ev.Name, ig.ev.id, ig.err))
+		var err error
+		if ig.w.Kind == waitEvent {
+			err = tx.Exec(`UPDATE steps SET error = ? WHERE run_id = ? AND id = ? AND status = ?`, msg, ig.w.RunID, ig.w.StepID, StepWaiting).Error
+		} else {
+			err = tx.Exec(`UPDATE runs SET error = ? WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`, msg, ig.w.RunID).Error
+		}
+		if err != nil {
+			return fmt.Errorf("note ignored event on run %s: %w", ig.w.RunID, err)
+		}
+		e.log.Warn("wait ignored an event", "run_id", ig.w.RunID, "event_id", ig.ev.id, "err", ig.err)
+	}
+	return nil
 }
 
 // lockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that
