@@ -149,10 +149,12 @@ func roleTable() []roleCase {
 
 // roleExempt are routes the table leaves to dedicated tests, with the reason.
 var roleExempt = map[string]string{
-	"GET /login":        "public; redirects signed-in users (TestSetupThenLogin)",
-	"POST /login":       "public; answers 401 to wrong passwords (TestSetupThenLogin, TestLoginIsRateLimited)",
-	"POST /api/events":  "accepts editors or an event key, checked inside (api_events tests)",
-	"POST /fn/register": "public: Inngest SDKs sync here; signed mode checks the hashed signing key inside (TestFnRegisterSignedMode)",
+	"GET /login":               "public; redirects signed-in users (TestSetupThenLogin)",
+	"POST /login":              "public; answers 401 to wrong passwords (TestSetupThenLogin, TestLoginIsRateLimited)",
+	"POST /api/events":         "accepts editors or an event key, checked inside (api_events tests)",
+	"POST /fn/register":        "public: Inngest SDKs sync here; signed mode checks the hashed signing key inside (TestFnRegisterSignedMode)",
+	"GET /v0/runs/:id/batch":   "Inngest SDK apps (use_api); signed mode checks the hashed signing key inside (TestV0RunsAPI, e2e/sdkapps)",
+	"GET /v0/runs/:id/actions": "Inngest SDK apps (use_api); signed mode checks the hashed signing key inside (TestV0RunsAPI, e2e/sdkapps)",
 }
 
 func TestRouteRoleTable(t *testing.T) {
