@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -20,14 +19,10 @@ func (e *Engine) syncClock(ctx context.Context) error {
 	if e.procNow == nil {
 		return nil
 	}
-	sql := `SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`
-	if e.pg {
-		sql = `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`
-	}
 	before := e.procNow()
-	var dbMS int64
-	if err := e.db.WithContext(ctx).Raw(sql).Scan(&dbMS).Error; err != nil {
-		return fmt.Errorf("read the database's clock: %w", err)
+	dbMS, err := e.st.Q(ctx).Now()
+	if err != nil {
+		return err
 	}
 	after := e.procNow()
 	mid := before.Add(after.Sub(before) / 2)

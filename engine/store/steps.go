@@ -97,3 +97,20 @@ func (q *Q) RetryFailedSteps(runID string, now int64) error {
 	}
 	return nil
 }
+
+// CompleteStep resolves step id of run runID with output (a wait's event).
+func (q *Q) CompleteStep(runID, id string, output string, now int64) error {
+	err := q.g.Exec(`UPDATE steps SET status = 'completed', output = ?, ended_at = ? WHERE run_id = ? AND id = ?`, output, now, runID, id).Error
+	if err != nil {
+		return fmt.Errorf("resolve wait of run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// UpsertStep stores one step record, replacing an earlier record of the step.
+func (q *Q) UpsertStep(s *Step) error {
+	if err := q.g.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error; err != nil {
+		return fmt.Errorf("store step %s: %w", s.ID, err)
+	}
+	return nil
+}

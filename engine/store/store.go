@@ -56,6 +56,19 @@ func (s *Store) In(ctx context.Context, conn Conn) *Q {
 // run again (a deadlock or a serialization failure on PostgreSQL).
 func (s *Store) Retryable(err error) bool { return s.d.retryable(err) }
 
+// Permanent reports whether the database refused a write for the data itself (bad text, a
+// value over one of its limits), which no retry can fix.
+func (s *Store) Permanent(err error) bool { return s.d.permanent(err) }
+
+// Now reads the database's clock (Unix ms).
+func (q *Q) Now() (int64, error) {
+	v, err := q.d.now(q.g)
+	if err != nil {
+		return 0, fmt.Errorf("read the database's clock: %w", err)
+	}
+	return v, nil
+}
+
 // Listen calls wake for every notification on channel until ctx ends or the connection
 // drops (PostgreSQL; elsewhere it returns at once). It calls wake once when listening begins.
 func (s *Store) Listen(ctx context.Context, url, channel string, wake func()) error {
@@ -102,22 +115,21 @@ func (q *Q) LockEventNames(names []string, exclusive bool) error {
 	return nil
 }
 
-// LockRuns takes the row locks of runs in id order (PostgreSQL) and returns the ids that
-// exist: every transaction that changes several runs, or a run and its waits or steps, locks
-// the runs first and in this order, so two of them never wait on each other in a circle.
-func (q *Q) LockRuns(ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
+// LockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that
+// changes several runs, or a run and its waits or steps, locks the runs first and in this
+// order, so two of them never wait on each other in a circle.
+func (q *Q) LockRuns(ids []string) error {
+	q.runsLocked = q.tx && len(ids) > 0
+	if len(ids) == 0 || !q.d.rowLocks() {
+		return nil
 	}
 	sorted := append([]string(nil), ids...)
 	sort.Strings(sorted)
-	q.runsLocked = q.tx
 	var got []string
-	sel := q.g.Table("runs").Where("id IN ?", sorted).Order("id")
-	if err := q.d.forUpdate(sel).Pluck("id", &got).Error; err != nil {
-		return nil, fmt.Errorf("lock runs: %w", err)
+	if err := q.d.forUpdate(q.g.Table("runs").Where("id IN ?", sorted).Order("id")).Pluck("id", &got).Error; err != nil {
+		return fmt.Errorf("lock runs: %w", err)
 	}
-	return got, nil
+	return nil
 }
 
 // Notify tells other processes at commit that runs are due (PostgreSQL only).
