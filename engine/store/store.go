@@ -13,6 +13,9 @@ import (
 // ErrNotFound is returned by the methods that read one row when there is none.
 var ErrNotFound = errors.New("not found")
 
+// ErrLockOrder is a transaction asking for a lock out of the lock order (a bug).
+var ErrLockOrder = errors.New("lock order")
+
 // Store is the engine's storage: a database (PostgreSQL or SQLite) and its dialect.
 type Store struct {
 	db *gorm.DB
@@ -105,7 +108,7 @@ func (q *Q) LockEventNames(names []string, exclusive bool) error {
 		return nil
 	}
 	if q.runsLocked {
-		return fmt.Errorf("lock order: event names %v after runs", names)
+		return fmt.Errorf("%w: event names %v after runs", ErrLockOrder, names)
 	}
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
