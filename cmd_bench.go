@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/inkflow/inkflow/bench"
@@ -17,6 +18,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	quick := fs.Bool("quick", false, "small sizes that finish in seconds")
 	asJSON := fs.Bool("json", false, "one JSON object per scenario per line")
 	pg := fs.String("postgres", os.Getenv("DATABASE_URL"), "PostgreSQL URL to benchmark too (a scratch schema is created and dropped); default DATABASE_URL")
+	sdkApp := fs.String("sdk-app", os.Getenv("INKFLOW_BENCH_SDK_APP"), "the inngestgo app binary for the sdk-* scenarios (env INKFLOW_BENCH_SDK_APP; default: built from ./e2e/sdkapps/go when the go tool is there; 'none' skips them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,13 +39,17 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := benchOn(ctx, "sqlite://"+filepath.Join(dir, "bench.db"), "", sizes, emit); err != nil {
+	app, note := sdkAppBinary(*sdkApp, dir)
+	if err := benchOn(ctx, "sqlite://"+filepath.Join(dir, "bench.db"), "", sizes, app, emit); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	if database.IsPostgres(*pg) {
-		if err := benchPostgres(ctx, *pg, sizes, emit); err != nil {
+		if err := benchPostgres(ctx, *pg, sizes, app, emit); err != nil {
 			return fmt.Errorf("postgres: %w", err)
 		}
+	}
+	if note != "" && !*asJSON {
+		fmt.Fprintln(out, note)
 	}
 	if !*asJSON {
 		bench.WriteTable(out, results)
@@ -52,7 +58,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // benchPostgres benchmarks in a scratch schema of base's database, dropped afterwards.
-func benchPostgres(ctx context.Context, base string, sizes bench.Sizes, emit func(bench.Result)) error {
+func benchPostgres(ctx context.Context, base string, sizes bench.Sizes, sdkApp string, emit func(bench.Result)) error {
 	admin, err := database.Open(base)
 	if err != nil {
 		return err
@@ -71,10 +77,10 @@ func benchPostgres(ctx context.Context, base string, sizes bench.Sizes, emit fun
 	if err != nil {
 		return err
 	}
-	return benchOn(ctx, url, url, sizes, emit)
+	return benchOn(ctx, url, url, sizes, sdkApp, emit)
 }
 
-func benchOn(ctx context.Context, url, listenURL string, sizes bench.Sizes, emit func(bench.Result)) error {
+func benchOn(ctx context.Context, url, listenURL string, sizes bench.Sizes, sdkApp string, emit func(bench.Result)) error {
 	db, err := database.Open(url)
 	if err != nil {
 		return err
@@ -87,5 +93,37 @@ func benchOn(ctx context.Context, url, listenURL string, sizes bench.Sizes, emit
 	if err := database.Migrate(ctx, db); err != nil {
 		return err
 	}
-	return bench.Run(ctx, db, listenURL, sizes, emit)
+	if err := bench.Run(ctx, db, listenURL, sizes, emit); err != nil {
+		return err
+	}
+	if sdkApp == "" {
+		return nil
+	}
+	// The SDK scenarios run on an engine of their own that has only the app's functions.
+	return bench.RunSDK(ctx, db, listenURL, []string{sdkApp}, sizes, emit)
+}
+
+// sdkAppBinary is the inngestgo app to benchmark: flag as given, or built from the source
+// tree when it is at hand; "" (with a note saying why) skips the sdk-* scenarios.
+func sdkAppBinary(flag, dir string) (string, string) {
+	switch flag {
+	case "none":
+		return "", ""
+	case "":
+	default:
+		return flag, ""
+	}
+	src := filepath.Join("e2e", "sdkapps", "go")
+	if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
+		return "", "sdk-* scenarios skipped: no ./e2e/sdkapps/go here (run from the source tree or pass --sdk-app)"
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", "sdk-* scenarios skipped: the go tool is not installed (pass --sdk-app)"
+	}
+	bin := filepath.Join(dir, "goapp")
+	if out, err := exec.Command(goBin, "-C", src, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Sprintf("sdk-* scenarios skipped: building %s failed: %v: %s", src, err, out)
+	}
+	return bin, ""
 }

@@ -103,7 +103,8 @@ func (k *kit) save(ctx context.Context, in workflow.ActionInput, id int64, revis
 		recs["working_copy"] = map[string]any{"run_id": in.Run.ID, "action": in.Action.ID, "provider": k.ai.Name()}
 	}
 	_, err := in.Step.Run(ctx, in.StepIDFor("save"), func(ctx context.Context) (any, error) {
-		return nil, final(k.posts.SaveAIWork(ctx, id, revision, recs))
+		_, err := k.posts.SaveRunWork(ctx, id, in.Run.ID, revision, recs)
+		return nil, final(err)
 	}, engine.WithName(stepName(in)+": save"))
 	return err
 }

@@ -21,6 +21,7 @@ type tocOutput struct {
 func (k *kit) addTOCKind() workflow.Kind {
 	return workflow.Kind{
 		Name:        KindAddTOC,
+		Category:    workflow.CategoryAI,
 		Title:       "Add a Table of Contents",
 		Description: "Add a table of contents built from the post's headings; the AI model words the entries when one is configured",
 		Inputs: []workflow.InputSpec{

@@ -17,7 +17,7 @@ import (
 )
 
 // allKinds runs every blog kind without approval: ToC, grammar, both social kinds in
-// parallel, then apply.
+// parallel, then apply, which applies nothing: no approver said so.
 const allKinds = `{"actions":[
  {"id":"toc","kind":"add_ToC","inputs":{"title":"In this post","max_level":2}},
  {"id":"grammar","kind":"grammar_review"},
@@ -44,8 +44,21 @@ func TestOfflineProviderRunsEveryKindAndSaysSo(t *testing.T) {
 		got := b.post(p.ID)
 		want := "# Durable workflows\n\n<!-- toc max-level=2 -->\n**In this post**\n\n- [Why steps](#why-steps)\n\n<!-- /toc -->\n\n" +
 			"## Why steps\n\nThis is the first step.\n\n### Deep detail\n\nText.\n"
-		if got.Markdown != want {
-			t.Errorf("applied markdown:\n%q\nwant\n%q", got.Markdown, want)
+		if got.AIRevision == nil || *got.AIRevision != want {
+			t.Errorf("AI revision:\n%v\nwant\n%q", got.AIRevision, want)
+		}
+		if out := state(t, run, "apply"); out["applied"] != false || !strings.Contains(out["reason"].(string), "approver") {
+			t.Errorf("apply_changes without an approval = %v, want nothing applied", out)
+		}
+		if got.Markdown == want {
+			t.Error("the AI's text was applied without an approval")
+		}
+		// The run asked nobody: the post is not left in review, it needs a manual approval.
+		if err := b.cms.Posts.Sync(context.Background(), p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.post(p.ID); got.Status != cms.StatusNeedsApproval {
+			t.Errorf("after a review run that asked for no approval the post is %s, want needs_approval", got.Status)
 		}
 		tweets := recommendation(t, got, "tweet_posts")
 		if tweets["provider"] != "offline" || tweets["tone"] != "casual" || len(tweets["posts"].([]any)) != 2 {
@@ -133,26 +146,38 @@ func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
 	})
 }
 
-func TestApplyRefusesToOverwriteAnEditorsChange(t *testing.T) {
+// A review is of one revision: while the post waits for approval its text cannot change
+// (409, nothing saved, the run still waits); withdrawn from review, the run is cancelled, the
+// post is a draft and can be edited.
+func TestEditDuringReviewIsRefusedUntilWithdrawn(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
 		m := newModel(t)
 		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
 		p, runID := b.review(draft)
 		b.await(runID, engine.StatusWaiting)
 		current := b.post(p.ID)
 		edited := draft + "\nA paragraph the editor added while the review waited.\n"
-		if _, err := b.cms.Posts.Update(context.Background(), b.editor, p.ID, cms.PostInput{Markdown: &edited}, current.UpdatedAt); err != nil {
+		_, err := b.cms.Posts.Update(ctx, b.editor, p.ID, cms.PostInput{Markdown: &edited}, current.UpdatedAt)
+		if engine.ErrorCode(err) != engine.EConflict || !strings.Contains(err.Error(), "withdraw") {
+			t.Fatalf("edit during review = %v, want EConflict offering to withdraw", err)
+		}
+		if got := b.post(p.ID); got.Markdown != draft || got.Status != cms.StatusNeedsApproval || !got.UpdatedAt.Equal(current.UpdatedAt) {
+			t.Errorf("the refused edit changed the post: %s %q", got.Status, got.Markdown)
+		}
+		if _, err := b.cms.Posts.Withdraw(ctx, b.editor, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.cms.Posts.Approve(context.Background(), b.approver, p.ID); err != nil {
-			t.Fatal(err)
+		b.await(runID, engine.StatusCancelled)
+		current = b.post(p.ID)
+		if current.Status != cms.StatusDraft {
+			t.Errorf("withdrawn post is %s, want draft", current.Status)
 		}
-		run := b.await(runID, engine.StatusFailed)
-		if !strings.Contains(run.Error, "was edited after the AI review started") {
-			t.Errorf("run error = %q", run.Error)
+		if _, err := b.cms.Posts.Update(ctx, b.editor, p.ID, cms.PostInput{Markdown: &edited}, current.UpdatedAt); err != nil {
+			t.Fatalf("edit after withdrawing: %v", err)
 		}
-		if got := b.post(p.ID); got.Markdown != edited {
-			t.Errorf("the editor's text was overwritten:\n%s", got.Markdown)
+		if _, err := b.cms.Posts.Approve(ctx, b.approver, p.ID); engine.ErrorCode(err) != engine.EConflict {
+			t.Errorf("approve a withdrawn post = %v, want EConflict", err)
 		}
 	})
 }

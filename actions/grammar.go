@@ -19,6 +19,7 @@ type grammarOutput struct {
 func (k *kit) grammarKind() workflow.Kind {
 	return workflow.Kind{
 		Name:        KindGrammarReview,
+		Category:    workflow.CategoryAI,
 		Title:       "Perform a grammar review",
 		Description: "Ask the AI model for grammar and style fixes, each with its reason (offline: a small rule set)",
 		Inputs: []workflow.InputSpec{

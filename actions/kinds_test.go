@@ -123,3 +123,33 @@ func checkBlogWorkflows(t *testing.T, entries []compat.Entry) int {
 	}
 	return blog
 }
+
+// The blog's templates (the "New workflow" gallery) are valid workflows of these kinds, each
+// with a trigger, and every blog kind has a palette category.
+func TestTemplatesValidate(t *testing.T) {
+	reg := registry(t)
+	tpls := actions.Templates()
+	if len(tpls) != 2 {
+		t.Fatalf("templates = %d, want the review flow and social posts", len(tpls))
+	}
+	for _, tpl := range tpls {
+		var body struct {
+			Trigger  string
+			Workflow json.RawMessage
+		}
+		if err := json.Unmarshal(tpl.JSON, &body); err != nil {
+			t.Fatal(err)
+		}
+		if tpl.Name == "" || tpl.Description == "" || body.Trigger == "" || tpl.Trigger != body.Trigger {
+			t.Errorf("template %s: name %q, description %q, trigger %q", tpl.ID, tpl.Name, tpl.Description, body.Trigger)
+		}
+		if _, err := workflow.DecodeValidate(body.Workflow, reg); err != nil {
+			t.Errorf("template %s: %v", tpl.ID, err)
+		}
+	}
+	for _, k := range reg.Kinds() {
+		if k.Category == "" {
+			t.Errorf("kind %s has no palette category", k.Name)
+		}
+	}
+}

@@ -26,8 +26,9 @@ func (k *kit) socialKind(name string, network ai.Network) workflow.Kind {
 		title, key = "Generate Twitter posts", "tweet_posts"
 	}
 	return workflow.Kind{
-		Name:  name,
-		Title: title,
+		Name:     name,
+		Category: workflow.CategoryAI,
+		Title:    title,
 		Description: "Draft posts announcing the blog post on " + network.Label() +
 			" and store them on the post as publishing recommendations",
 		Inputs: []workflow.InputSpec{

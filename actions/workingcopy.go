@@ -45,17 +45,18 @@ func upstreamCopy(in workflow.ActionInput) *workingCopy {
 	return best
 }
 
-// upstreamApproval returns the status of the nearest finished wait_for_approval upstream
-// ("approved", "rejected", "timed_out"), or "" when there is none.
-func upstreamApproval(in workflow.ActionInput) string {
-	status := ""
+// upstreamApproval returns the output of the nearest finished wait_for_approval upstream,
+// and whether there is one.
+func upstreamApproval(in workflow.ActionInput) (approvalOutput, bool) {
+	var found approvalOutput
+	ok := false
 	for _, a := range upstream(in) {
 		var out approvalOutput
 		if a.Kind == KindWaitForApproval && decodeState(in.State[a.ID], &out) {
-			status = out.Status
+			found, ok = out, true
 		}
 	}
-	return status
+	return found, ok
 }
 
 // upstream returns the finished actions from which in's action is reachable, in the

@@ -54,11 +54,11 @@ func TestUpstreamApproval(t *testing.T) {
 		Edges:   []workflow.Edge{{From: workflow.Source, To: "w"}, {From: "w", To: "a"}},
 	}
 	in := workflow.ActionInput{Workflow: wf, Action: *wf.Action("a"), State: map[string]any{"w": map[string]any{"status": "rejected"}}}
-	if got := upstreamApproval(in); got != "rejected" {
-		t.Errorf("upstreamApproval = %q", got)
+	if got, ok := upstreamApproval(in); !ok || got.Status != "rejected" {
+		t.Errorf("upstreamApproval = %+v, %v", got, ok)
 	}
 	in.State = map[string]any{}
-	if got := upstreamApproval(in); got != "" {
-		t.Errorf("without a wait: %q", got)
+	if got, ok := upstreamApproval(in); ok {
+		t.Errorf("without a wait: %+v", got)
 	}
 }

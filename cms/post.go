@@ -62,6 +62,9 @@ type Post struct {
 	PublishedAt *time.Time `json:"published_at"`
 	// PublishAt is when a scheduled publication happens (nil: none scheduled).
 	PublishAt *time.Time `json:"publish_at"`
+	// PublishedRevisionID is the revision the public page serves (nil: never published).
+	// Edits to a published post are a pending update until an approver publishes them.
+	PublishedRevisionID *int64 `json:"published_revision_id"`
 	// AIRevision is the AI's working copy of Markdown (nil until an AI action wrote one).
 	AIRevision *string `json:"ai_revision"`
 	// AIRecommendations holds what AI actions produced (grammar changes, social posts...).

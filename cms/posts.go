@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,9 +107,15 @@ func (s *Posts) Update(ctx context.Context, actor *User, id int64, in PostInput,
 		if !p.UpdatedAt.Equal(ifUpdatedAt) {
 			return &engine.Error{Code: engine.EConflict, Message: "someone else changed this post since you opened it; reload to see their version", Fields: map[string]string{"updated_at": "is stale"}}
 		}
-		oldSlug, oldContent := p.Slug, p.Title+"\x00"+p.Markdown+"\x00"+p.Summary
+		oldSlug, oldText := p.Slug, textDigest(p)
 		if err := applyInput(p, in); err != nil {
 			return err
+		}
+		textChanged := textDigest(p) != oldText
+		if textChanged {
+			if err := s.textMayChange(tx, p); err != nil {
+				return err
+			}
 		}
 		if in.Slug != nil {
 			want, explicit := p.Slug, p.Slug != ""
@@ -128,7 +135,7 @@ func (s *Posts) Update(ctx context.Context, actor *User, id int64, in PostInput,
 		if err := tx.Save(p).Error; err != nil {
 			return fmt.Errorf("save post %d: %w", id, err)
 		}
-		if p.Title+"\x00"+p.Markdown+"\x00"+p.Summary != oldContent {
+		if textChanged {
 			return s.saveRevision(tx, p, actor.ID)
 		}
 		return nil
@@ -250,6 +257,9 @@ func (s *Posts) Restore(ctx context.Context, actor *User, id, revID int64) (*Pos
 		if err != nil {
 			return fmt.Errorf("load revision %d: %w", revID, err)
 		}
+		if err := s.textMayChange(tx, p); err != nil {
+			return err
+		}
 		p.Title, p.Markdown, p.Summary = r.Title, r.Markdown, r.Summary
 		p.UpdatedAt = s.later(p.UpdatedAt)
 		if err := tx.Save(p).Error; err != nil {
@@ -266,11 +276,35 @@ func (s *Posts) Restore(ctx context.Context, actor *User, id, revID int64) (*Pos
 // SaveAIWork stores what an AI action produced: revision (nil keeps the current working
 // copy) and recommendations, whose top-level keys are merged into AIRecommendations.
 func (s *Posts) SaveAIWork(ctx context.Context, id int64, revision *string, recommendations map[string]any) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	_, err := s.SaveRunWork(ctx, id, "", revision, recommendations)
+	return err
+}
+
+// SaveRunWork is SaveAIWork for run runID. While the post is in review only the runs of its
+// open review may change what the approver reads: the work of any other run (superseded,
+// withdrawn, a rerun) is dropped, and saved reports false.
+func (s *Posts) SaveRunWork(ctx context.Context, id int64, runID string, revision *string, recommendations map[string]any) (saved bool, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		p, err := s.lock(tx, id)
 		if err != nil {
 			return err
 		}
+		if runID != "" {
+			r, err := s.openReview(tx, id)
+			if err != nil {
+				return err
+			}
+			if r != nil {
+				runs, err := s.reviewRuns(tx, r.ID)
+				if err != nil {
+					return err
+				}
+				if !slices.Contains(runs, runID) {
+					return nil
+				}
+			}
+		}
+		saved = true
 		if revision != nil {
 			if len(*revision) > MaxMarkdownBytes {
 				return engine.Errorf(engine.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
@@ -289,33 +323,59 @@ func (s *Posts) SaveAIWork(ctx context.Context, id int64, revision *string, reco
 		}
 		return nil
 	})
+	return saved, err
 }
 
-// ApplyAIRevision makes the AI working copy the post's markdown, as a new revision; the
-// previous markdown stays in the history. EConflict when there is no working copy.
-func (s *Posts) ApplyAIRevision(ctx context.Context, id int64) error {
+// ApplyApproved makes markdown (the accepted AI changes) the post's text, as a new revision;
+// the previous text stays in the history. Only the run that waited for the approval may
+// apply, and only to the text that was reviewed: EConflict when the post's newest review is
+// not an approval for runID, or when the text changed since it was sent to review.
+func (s *Posts) ApplyApproved(ctx context.Context, id int64, runID, markdown string) error {
+	if len(markdown) > MaxMarkdownBytes {
+		return engine.Errorf(engine.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		p, err := s.lock(tx, id)
 		if err != nil {
 			return err
 		}
-		if p.AIRevision == nil {
-			return engine.Errorf(engine.EConflict, "post %d has no AI revision to apply", id)
+		var r Review
+		err = tx.Where("post_id = ?", id).Order("id DESC").Take(&r).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("latest review of post %d: %w", id, err)
 		}
-		if *p.AIRevision == p.Markdown {
-			return nil
+		if err != nil || r.Status != ReviewApproved || r.RunID != runID {
+			return engine.Errorf(engine.EConflict, "post %d has no approval for run %s to apply", id, runID)
 		}
-		p.Markdown = *p.AIRevision
+		if p.Markdown == markdown {
+			return nil // applied already (a retry)
+		}
+		if textDigest(p) != r.Base {
+			return engine.Errorf(engine.EConflict, "post %d was edited after it was sent to review; its changes were not applied: send it to review again", id)
+		}
+		p.Markdown = markdown
 		p.UpdatedAt = s.later(p.UpdatedAt)
-		if err := tx.Save(p).Error; err != nil {
+		if err := tx.Select("markdown", "updated_at").Save(p).Error; err != nil {
 			return fmt.Errorf("save post %d: %w", id, err)
 		}
-		var author int64
-		if p.AuthorID != nil {
-			author = *p.AuthorID
-		}
-		return s.addRevision(tx, p, author, "AI suggestions applied")
+		return s.addRevision(tx, p, 0, noteAIApplied)
 	})
+}
+
+// textMayChange refuses a change of p's text while it is in review (the review is of one
+// revision: withdraw it first). An approved post whose text changes needs a new approval:
+// it goes back to draft. A published post keeps serving its published revision; the edit is
+// a pending update until an approver publishes it.
+func (s *Posts) textMayChange(tx *gorm.DB, p *Post) error {
+	if inReview(p) {
+		return &engine.Error{Code: engine.EConflict,
+			Message: "this post is in review, so its text cannot change: withdraw it from review first (POST /api/posts/" + strconv.FormatInt(p.ID, 10) + "/withdraw), then edit and send it again",
+			Fields:  map[string]string{"withdraw": "/api/posts/" + strconv.FormatInt(p.ID, 10) + "/withdraw"}}
+	}
+	if p.Status == StatusApproved {
+		p.Status = StatusDraft
+	}
+	return nil
 }
 
 // get loads post id with db (a transaction or not).

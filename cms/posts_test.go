@@ -78,12 +78,12 @@ func TestPostLifecycleSendsEvents(t *testing.T) {
 			want  cms.Status
 			event string
 		}{
-			{"review", func() (*cms.Post, error) { return f.Posts.SendToReview(ctx, ed, p.ID) }, cms.StatusUnderReview, cms.EventUpdated},
-			{"needs approval", func() (*cms.Post, error) { return nil, f.Posts.MarkNeedsApproval(ctx, p.ID) }, cms.StatusNeedsApproval, ""},
+			// No workflow reviews posts here: a manual review, the post needs approval at once.
+			{"review", func() (*cms.Post, error) { return f.Posts.SendToReview(ctx, ed, p.ID) }, cms.StatusNeedsApproval, cms.EventUpdated},
 			{"approve", func() (*cms.Post, error) { return f.Posts.Approve(ctx, ap, p.ID) }, cms.StatusApproved, cms.EventApproved},
 			{"publish", func() (*cms.Post, error) { return f.Posts.Publish(ctx, ap, p.ID) }, cms.StatusPublished, cms.EventPublished},
 			{"unpublish", func() (*cms.Post, error) { return f.Posts.Unpublish(ctx, ap, p.ID) }, cms.StatusUnpublished, cms.EventUnpublished},
-			{"review again", func() (*cms.Post, error) { return f.Posts.SendToReview(ctx, ed, p.ID) }, cms.StatusUnderReview, cms.EventUpdated},
+			{"review again", func() (*cms.Post, error) { return f.Posts.SendToReview(ctx, ed, p.ID) }, cms.StatusNeedsApproval, cms.EventUpdated},
 			{"reject", func() (*cms.Post, error) { return f.Posts.Reject(ctx, ap, p.ID) }, cms.StatusDraft, cms.EventRejected},
 		}
 		for _, s := range steps {
@@ -142,7 +142,7 @@ func TestPostTransitionRules(t *testing.T) {
 		if _, err := f.Posts.Approve(ctx, ap, own.ID); code(err) != engine.EForbidden {
 			t.Errorf("approver approves own post = %v, want EForbidden", err)
 		}
-		if got, _ := f.Posts.Get(ctx, own.ID); got.Status != cms.StatusUnderReview {
+		if got, _ := f.Posts.Get(ctx, own.ID); got.Status != cms.StatusNeedsApproval {
 			t.Errorf("refused approval changed status to %s", got.Status)
 		}
 		adminPost := f.post(t, admin, "Admin's", "")
@@ -318,8 +318,8 @@ func TestAIWork(t *testing.T) {
 		f := newFixture(t, db)
 		ed := f.user(t, "ed@example.com", cms.RoleEditor)
 		p := f.post(t, ed, "Post", "teh text")
-		if err := f.Posts.ApplyAIRevision(ctx, p.ID); code(err) != engine.EConflict {
-			t.Errorf("apply without revision = %v", err)
+		if err := f.Posts.ApplyApproved(ctx, p.ID, "run-1", "the text"); code(err) != engine.EConflict {
+			t.Errorf("apply without an approval = %v, want EConflict", err)
 		}
 		if err := f.Posts.SaveAIWork(ctx, p.ID, ptr("the text"), map[string]any{"changes": []any{map[string]any{"from": "teh", "to": "the"}}}); err != nil {
 			t.Fatal(err)
@@ -337,13 +337,9 @@ func TestAIWork(t *testing.T) {
 		if _, ok := got.AIRecommendations["social"]; !ok {
 			t.Errorf("merge lost social: %v", got.AIRecommendations)
 		}
-		if err := f.Posts.ApplyAIRevision(ctx, p.ID); err != nil {
-			t.Fatal(err)
-		}
 		got, _ = f.Posts.Get(ctx, p.ID)
-		revs, _ := f.Posts.Revisions(ctx, p.ID)
-		if got.Markdown != "the text" || len(revs) != 2 || revs[1].Markdown != "teh text" {
-			t.Errorf("after apply: %q, %d revisions", got.Markdown, len(revs))
+		if got.Markdown != "teh text" {
+			t.Errorf("AI work changed the text before any approval: %q", got.Markdown)
 		}
 		if err := f.Posts.SaveAIWork(ctx, 999, nil, nil); code(err) != engine.ENotFound {
 			t.Errorf("missing post = %v", err)

@@ -90,7 +90,7 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 		if err != nil {
 			return err
 		}
-		b := &batch{}
+		b := &batch{e: e}
 		eventID := newID()
 		runs := []string{}
 		metas := []RunMeta{{}}

@@ -150,3 +150,6 @@ func (e *Engine) CheckFunction(fn *Function) error {
 	_, err := e.check(fn)
 	return err
 }
+
+// Now is the engine's clock (Options.Now): drivers that compute a step's due time use it.
+func (e *Engine) Now() time.Time { return e.now() }

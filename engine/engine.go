@@ -33,6 +33,8 @@ type Engine struct {
 	// Options.Now); offset is the database's clock minus it, in nanoseconds (see syncClock).
 	procNow func() time.Time
 	offset  atomic.Int64
+	// clockErr bounds offset's error: half the round trip of its measurement, nanoseconds.
+	clockErr atomic.Int64
 
 	mu    sync.RWMutex
 	funcs map[string]*registered
@@ -44,6 +46,8 @@ type Engine struct {
 
 	// wake is the in-process signal that runs may be due; LISTEN/NOTIFY feeds it on PostgreSQL.
 	wake chan struct{}
+	// checkWake wakes the wait checker (see checkWaits); signal feeds it too.
+	checkWake chan struct{}
 
 	// dyn holds functions registered while the engine runs (dynamic.go).
 	dyn      dynamic
@@ -135,6 +139,8 @@ func New(opts Options) (*Engine, error) {
 		exprs: x,
 		funcs: map[string]*registered{},
 		wake:  make(chan struct{}, 1),
+
+		checkWake: make(chan struct{}, 1),
 	}
 	if e.now == nil {
 		skew := opts.skew
@@ -302,6 +308,10 @@ func (e *Engine) all() []*registered {
 func (e *Engine) signal() {
 	select {
 	case e.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case e.checkWake <- struct{}{}:
 	default:
 	}
 }

@@ -173,6 +173,9 @@ func (e *Engine) afterEnd(ctx context.Context, q *store.Q, run runRow, status St
 		if err := e.cancelChildren(ctx, q, run.ID, "", "the invoking run was cancelled", now); err != nil {
 			return err
 		}
+		if err := e.announceCancel(ctx, q, run, errMsg); err != nil {
+			return err
+		}
 	}
 	if run.ParentRunID != "" {
 		if err := q.LockRuns([]string{run.ParentRunID}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cel.dev/cel-go/cel"
 )
@@ -19,6 +20,7 @@ type exprs struct {
 	env   *cel.Env
 	mu    sync.Mutex
 	progs map[string]cel.Program
+	evals atomic.Int64 // evaluations so far, for tests of where the work happens
 }
 
 func newExprs() (*exprs, error) {
@@ -62,6 +64,7 @@ func (x *exprs) eval(src string, event, async map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	x.evals.Add(1)
 	if async == nil {
 		async = map[string]any{}
 	}

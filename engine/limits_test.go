@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,158 @@ func TestSlowSenderClockDoesNotDropAnApproval(t *testing.T) {
 		run := awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status.Finished() || r.Status == StatusWaiting })
 		if run.Status != StatusCompleted || string(run.Output) != `"caught"` {
 			t.Fatalf("run is %s (%s): the approval from the slow instance was dropped", run.Status, run.Output)
+		}
+	})
+}
+
+// Waits whose `if` mentions the event cost the sender nothing: a batch of events sent while
+// many such waits are open evaluates no condition in the sender's transaction, and the wait
+// checker still resumes exactly the runs whose condition holds.
+func TestIfWaitsAreCheckedOutsideTheSend(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "if-wait", Triggers: []Trigger{{Event: "iw/start"}},
+			Handler: func(ctx context.Context, in *Input) (any, error) {
+				ev, err := in.Step.WaitForEvent(ctx, "go", Wait{Event: "iw/go", If: "async.data.n == event.data.n", Timeout: time.Hour})
+				if err != nil || ev == nil {
+					return "missed", err
+				}
+				return ev.Data["n"], nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		startWorkers(t, e)
+		const runs, answers = 300, 100
+		starts := make([]Event, runs)
+		for i := range starts {
+			starts[i] = Event{Name: "iw/start", Data: map[string]any{"n": i}}
+		}
+		res, err := e.Send(context.Background(), starts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var n int64
+			if err := db.DB.Raw(`SELECT COUNT(*) FROM waits WHERE event_name = 'iw/go'`).Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n == runs {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d runs are waiting", n, runs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		gos := make([]Event, answers)
+		for i := range gos {
+			gos[i] = Event{Name: "iw/go", Data: map[string]any{"n": i}}
+		}
+		// Another instance sends the answers: whatever conditions it evaluates, it evaluates
+		// in the send (it runs no workers and no checker).
+		sender, err := New(Options{DB: db.DB, URL: db.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sender.Send(context.Background(), gos...); err != nil {
+			t.Fatal(err)
+		}
+		if n := sender.exprs.evals.Load(); n != 0 {
+			t.Fatalf("the send evaluated %d conditions itself (%d waits, %d events)", n, runs, answers)
+		}
+		for i, id := range res.Runs {
+			if i >= answers {
+				break
+			}
+			run := awaitRun(t, e, id, func(r *Run) bool { return r.Status.Finished() })
+			if run.Status != StatusCompleted || string(run.Output) != fmt.Sprint(i) {
+				t.Fatalf("run %d is %s (%s)", i, run.Status, run.Output)
+			}
+		}
+		for _, id := range res.Runs[answers:] {
+			if run, _ := e.GetRun(context.Background(), id); run.Status != StatusWaiting {
+				t.Fatalf("run %s, whose condition never held, is %s", id, run.Status)
+			}
+		}
+	})
+}
+
+// The wait checker keeps the look-back guarantees: an event sent while an `if` wait is being
+// stored resumes it once, and an event sent before the run began never does.
+func TestIfWaitRaceAndOldEvents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "if-racer", Triggers: []Trigger{{Event: "ir/start"}},
+			Handler: func(ctx context.Context, in *Input) (any, error) {
+				ev, err := in.Step.WaitForEvent(ctx, "go", Wait{Event: "ir/go", If: "async.data.k == event.data.k", Timeout: time.Hour})
+				if err != nil || ev == nil {
+					return "missed", err
+				}
+				return ev.Data["n"], nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Sent a minute before any run: too old for every wait.
+		old, err := e.Send(context.Background(), Event{Name: "ir/go", Data: map[string]any{"k": "x", "n": "old"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DB.Exec(`UPDATE events SET received_at = received_at - 60000 WHERE id = ?`, old.IDs[0]).Error; err != nil {
+			t.Fatal(err)
+		}
+		fired := false
+		beforeWaitStored = func() {
+			if fired {
+				return
+			}
+			fired = true
+			if _, err := e.Send(context.Background(), Event{Name: "ir/go", Data: map[string]any{"k": "x", "n": "raced"}}); err != nil {
+				t.Error(err)
+			}
+		}
+		t.Cleanup(func() { beforeWaitStored = nil })
+		startWorkers(t, e)
+		res, err := e.Send(context.Background(), Event{Name: "ir/start", Data: map[string]any{"k": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status.Finished() || r.Status == StatusWaiting })
+		if run.Status != StatusCompleted || string(run.Output) != `"raced"` {
+			t.Fatalf("run is %s (%s): want the event sent while the wait was stored", run.Status, run.Output)
+		}
+		// A second run starts after both events (a minute after, say): neither may resume it.
+		if err := db.DB.Exec(`UPDATE events SET received_at = received_at - 60000 WHERE name = 'ir/go'`).Error; err != nil {
+			t.Fatal(err)
+		}
+		res, err = e.Send(context.Background(), Event{Name: "ir/start", Data: map[string]any{"k": "x"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status == StatusWaiting || r.Status.Finished() })
+		// Let the checker go through whatever is queued, then look again.
+		for n, err := e.checkWaits(context.Background()); n > 0 || err != nil; n, err = e.checkWaits(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if run, _ := e.GetRun(context.Background(), res.Runs[0]); run.Status != StatusWaiting {
+			t.Fatalf("a run started after the events is %s (%s)", run.Status, run.Output)
+		}
+		if _, err := e.Send(context.Background(), Event{Name: "ir/go", Data: map[string]any{"k": "x", "n": "new"}}); err != nil {
+			t.Fatal(err)
+		}
+		run = awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status.Finished() })
+		if string(run.Output) != `"new"` {
+			t.Fatalf("run is %s (%s)", run.Status, run.Output)
 		}
 	})
 }

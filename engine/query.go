@@ -57,7 +57,7 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 		}
 		p.payload = old.Event
 		_ = json.Unmarshal([]byte(old.Event), &p.m)
-		b := &batch{}
+		b := &batch{e: e}
 		meta := RunMeta{WorkflowID: deref64(old.WorkflowID), WorkflowVersion: derefInt(old.WorkflowVersion)}
 		id = e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", "")
 		if err := b.flush(q); err != nil {
@@ -108,7 +108,8 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 			var p preparedEvent
 			p.payload = run.Event
 			_ = json.Unmarshal([]byte(run.Event), &p.m)
-			if err := q.InsertWaits(cancelRows(r, p, runID, now)); err != nil {
+			b := &batch{e: e, waits: cancelRows(r, p, runID, now)} // numbered, and their paths recorded
+			if err := b.flush(q); err != nil {
 				return err
 			}
 		}

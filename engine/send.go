@@ -61,7 +61,7 @@ func (e *Engine) send(ctx context.Context, q *store.Q, events []Event) (SendResu
 		prepared = append(prepared, p)
 	}
 	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
-	w := &batch{}
+	w := &batch{e: e}
 	fns := e.all() // once per send, not per event
 	var fresh []storedEvent
 	for _, p := range prepared {
@@ -159,12 +159,35 @@ func (e *Engine) dedup(q *store.Q, p preparedEvent, now int64) (string, bool, er
 
 // batch collects rows so that one send writes each table with one statement.
 type batch struct {
+	e      *Engine
 	events []eventRow
 	runs   []runRow
 	waits  []waitRow
 }
 
+// numberUnmatched gives the batch's cancel registrations without a match value their place
+// in the order of sends (see checkWaits): events sent before the run started do not cancel it.
+func (b *batch) numberUnmatched(q *store.Q) error {
+	var seq int64
+	for i := range b.waits {
+		if b.waits[i].MatchHash != "" {
+			continue
+		}
+		if seq == 0 {
+			var err error
+			if seq, err = q.NextWaitSeq(); err != nil {
+				return err
+			}
+		}
+		b.waits[i].Seq = seq
+	}
+	return nil
+}
+
 func (b *batch) flush(q *store.Q) error {
+	if err := b.numberUnmatched(q); err != nil {
+		return err
+	}
 	if err := q.InsertRuns(b.runs); err != nil {
 		return err
 	}
@@ -177,7 +200,7 @@ func (b *batch) flush(q *store.Q) error {
 	if err := q.InsertEvents(b.events); err != nil {
 		return err
 	}
-	*b = batch{}
+	*b = batch{e: b.e}
 	return nil
 }
 
@@ -273,11 +296,13 @@ type storedEvent struct {
 	id string
 }
 
-// resolve delivers events to the runs waiting for them and cancels the runs whose CancelOn
-// they match. It looks up only the match paths that stored waits use, so any scalar path
+// resolve delivers events to the runs waiting for them on a match value and cancels the runs
+// whose CancelOn they match that way; events that waits without a match value may be waiting
+// for are queued for the wait checker (see checkWaits). It looks up only the match paths that
+// stored waits use, so any scalar path
 // matches however deep or wide the event, and it locks the affected runs in id order before
 // touching their waits and steps (the order every writer of a run follows). It returns how
-// many runs it woke or cancelled.
+// many runs it woke or cancelled plus how many checks it queued (either wants workers woken).
 func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, now int64) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
@@ -294,25 +319,35 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 	if err := q.LockEventNames(names, false); err != nil {
 		return 0, err
 	}
-	paths, err := q.WaitPaths(names)
+	inUse, err := q.WaitPaths(names)
 	if err != nil {
 		return 0, err
 	}
-	if len(paths) == 0 {
+	if len(inUse) == 0 {
 		return 0, nil
+	}
+	var paths []string
+	seenPath := map[string]bool{}
+	var unmatched []string // names that waits without a match value may be waiting for
+	for _, u := range inUse {
+		if u.MatchPath == "" {
+			unmatched = append(unmatched, u.EventName)
+		} else if !seenPath[u.MatchPath] {
+			seenPath[u.MatchPath] = true
+			paths = append(paths, u.MatchPath)
+		}
+	}
+	queued, err := e.queueWaitChecks(q, unmatched, events)
+	if err != nil {
+		return 0, err
 	}
 	// The keys under which each event could be awaited: hash -> canonical value, per event.
 	evKeys := make([]map[string]string, len(events))
 	seen := map[string]bool{}
 	var keys []string
-	anyIf := false
 	for i, ev := range events {
 		evKeys[i] = map[string]string{}
 		for _, path := range paths {
-			if path == "" {
-				anyIf = true
-				continue
-			}
 			if v, ok := matchValue(ev.m, path); ok {
 				k := matchHash(path, v)
 				evKeys[i][k] = v
@@ -323,21 +358,12 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 			}
 		}
 	}
-	var rows []waitRow
-	if anyIf {
-		if rows, err = q.ConditionWaits(names); err != nil {
-			return 0, err
-		}
-	}
-	for start := 0; start < len(keys); start += 500 {
-		more, err := q.WaitsByHash(names, keys[start:min(len(keys), start+500)])
-		if err != nil {
-			return 0, err
-		}
-		rows = append(rows, more...)
+	rows, err := q.MatchingWaits(names, keys)
+	if err != nil {
+		return 0, err
 	}
 	if len(rows) == 0 {
-		return 0, nil
+		return queued, nil
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].CreatedAt < rows[j].CreatedAt })
 	// Conditions are evaluated before any run is locked, each wait's trigger decoded once.
@@ -354,10 +380,8 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 			if w.EventName != ev.ev.Name {
 				continue
 			}
-			if w.MatchPath != "" {
-				if v, ok := evKeys[i][w.MatchHash]; !ok || v != w.MatchValue {
-					continue // another value, or (never seen) a hash collision
-				}
+			if v, ok := evKeys[i][w.MatchHash]; !ok || v != w.MatchValue {
+				continue // another value, or (never seen) a hash collision
 			}
 			if w.IfExpr != "" {
 				trig, ok := triggers[w.ID]
@@ -379,7 +403,7 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 	if err := q.LockRuns(runIDs); err != nil {
 		return 0, err
 	}
-	n := 0
+	n := queued
 	var resumed []store.Resume
 	for _, d := range todo {
 		ok, err := e.deliver(ctx, q, d.w, d.ev, now)

@@ -428,7 +428,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 		// announces it (a post marked "needs approval"), and an approval clicked that very
 		// moment must not be lost.
 		since, taken := s.lookbackFrom()
-		since -= lookbackTolerance.Milliseconds()
+		since -= s.x.e.lookbackTolerance().Milliseconds()
 		candidates, err := q.EventsSince(names, since)
 		if err != nil {
 			return err
@@ -452,11 +452,18 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
 			return q.RecordResumes([]store.Resume{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
 		}
+		var seq int64
+		if w.Match == "" { // checked by the wait checker: order it against sends
+			var err error
+			if seq, err = q.NextWaitSeq(); err != nil {
+				return err
+			}
+		}
 		rows := make([]waitRow, 0, len(names))
 		for _, n := range names {
 			wr := waitRow{ID: newID(), Kind: waitEvent, RunID: row.RunID, StepID: id, EventName: n,
 				MatchPath: w.Match, MatchValue: matchVal, MatchHash: matchHash(w.Match, matchVal), IfExpr: w.If,
-				ExpiresAt: expires, CreatedAt: started}
+				ExpiresAt: expires, CreatedAt: started, Seq: seq}
 			if w.If != "" {
 				wr.Trigger = s.x.run.Event
 			}
@@ -608,7 +615,7 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindInvoke, Status: StepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1, Input: strPtr(p.payload)}
 	s.x.commitStep(&row, func(q *store.Q) error {
-		b := &batch{}
+		b := &batch{e: s.x.e}
 		eventID := newID()
 		runID := s.x.e.queueRun(b, target, p, eventID, RunMeta{}, started, row.RunID, id)
 		b.events = append(b.events, eventRow{ID: eventID, Name: p.ev.Name, Payload: p.payload, TS: p.ev.TS, ReceivedAt: started, RunIDs: runID})

@@ -24,12 +24,13 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	var bg sync.WaitGroup
-	bg.Add(3)
+	bg.Add(4)
 	// Heartbeats outlive the claim loop: runs in hand keep their leases until they finish.
 	beatCtx, stopBeats := context.WithCancel(context.WithoutCancel(ctx))
 	go func() { defer bg.Done(); e.listen(ctx) }()
 	go func() { defer bg.Done(); e.heartbeats(beatCtx) }()
 	go func() { defer bg.Done(); e.cronLoop(ctx) }()
+	go func() { defer bg.Done(); e.checkLoop(ctx) }()
 
 	// The group commit outlives the executions: they need it to record how they ended.
 	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))

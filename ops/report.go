@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,6 +46,7 @@ type Report struct {
 func reportKind(d KindDeps) workflow.Kind {
 	return workflow.Kind{
 		Name:        "editorial_report",
+		Category:    workflow.CategoryReports,
 		Title:       "Editorial report",
 		Description: "Sum up a period: posts published, posts waiting for approval, failed runs and AI tokens used. Output: a subject and a plain-text body for send_email, and the admins' addresses.",
 		Inputs: []workflow.InputSpec{
@@ -77,6 +77,7 @@ func reportKind(d KindDeps) workflow.Kind {
 func adminEmailsKind(d KindDeps) workflow.Kind {
 	return workflow.Kind{
 		Name:        "admin_emails",
+		Category:    workflow.CategoryReports,
 		Title:       "Admins' email addresses",
 		Description: "The enabled admins' addresses, for send_email's To field: !ref($.state.<id>.emails).",
 		Output: &workflow.Shape{Type: "object", Fields: map[string]*workflow.Shape{
@@ -164,29 +165,14 @@ func adminEmails(ctx context.Context, c *cms.CMS) (string, error) {
 var templateFiles embed.FS
 
 // Template is a workflow template: the body POST /api/workflows/import takes.
-type Template struct {
-	// ID names the template in URLs ("weekly-report").
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	// JSON is the import body: {"name", "description", "trigger", "workflow": {...}}.
-	JSON json.RawMessage `json:"-"`
-}
+type Template = workflow.Template
 
-// Templates lists the operations workflow templates, sorted by id.
+// Templates lists the operations workflow templates (the weekly report, the failure alert),
+// sorted by id.
 func Templates() []Template {
-	entries, _ := templateFiles.ReadDir("templates")
-	var out []Template
-	for _, e := range entries {
-		raw, err := templateFiles.ReadFile("templates/" + e.Name())
-		if err != nil {
-			continue
-		}
-		var head struct{ Name, Description string }
-		if json.Unmarshal(raw, &head) != nil {
-			continue
-		}
-		out = append(out, Template{ID: strings.TrimSuffix(e.Name(), ".json"), Name: head.Name, Description: head.Description, JSON: raw})
+	out, err := workflow.ReadTemplates(templateFiles, "templates")
+	if err != nil {
+		panic(err) // embedded at build time: a bad file is a programming error
 	}
 	return out
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/inkflow/inkflow/engine"
 )
 
-// postJSON is a post as the API shows it, with the runs its events started.
+// postJSON is a post as the API shows it, with its newest review (who sent it, the decision
+// or why it ended) and the runs its events started.
 type postJSON struct {
 	*cms.Post
-	Runs []engine.Run `json:"runs"`
+	Review *cms.Review  `json:"review"`
+	Runs   []engine.Run `json:"runs"`
 }
 
 type postListRequest struct {
@@ -64,10 +66,22 @@ type postIDRequest struct {
 }
 
 // postActionRequest is the body of POST /api/posts/{id}/{action}; publish_at on /publish
-// schedules the publication instead of publishing now.
+// schedules the publication instead of publishing now; accept (change ids; absent: all) and
+// comment go with /approve, comment with /reject.
 type postActionRequest struct {
 	ID        int64      `param:"id" json:"-"`
 	PublishAt *time.Time `json:"publish_at"`
+	Accept    *[]string  `json:"accept"`
+	Comment   string     `json:"comment"`
+}
+
+// decision is the approver's answer the request carries.
+func (r *postActionRequest) decision() cms.Decision {
+	d := cms.Decision{Comment: r.Comment}
+	if r.Accept != nil {
+		d.Accept = append([]string{}, *r.Accept...)
+	}
+	return d
 }
 
 // listPosts is GET /api/posts.
@@ -88,8 +102,11 @@ func (s *Server) createPost(c echo.Context, r *postBody) (*postJSON, error) {
 	return s.postWithRuns(c.Request().Context(), p)
 }
 
-// getPost is GET /api/posts/{id}.
+// getPost is GET /api/posts/{id}. The post is first made to agree with its review run.
 func (s *Server) getPost(c echo.Context, r *postIDRequest) (*postJSON, error) {
+	if err := s.cms.Posts.Sync(c.Request().Context(), r.ID); err != nil {
+		return nil, err
+	}
 	p, err := s.cms.Posts.Get(c.Request().Context(), r.ID)
 	if err != nil {
 		return nil, err
@@ -118,7 +135,7 @@ func (s *Server) deletePost(c echo.Context, r *postIDRequest) (*struct{}, error)
 func (s *Server) postActionAPI(action string) func(echo.Context, *postActionRequest) (*postJSON, error) {
 	return func(c echo.Context, r *postActionRequest) (*postJSON, error) {
 		ctx := c.Request().Context()
-		p, err := s.postAction(ctx, userOf(c), r.ID, action, r.PublishAt)
+		p, err := s.postAction(ctx, userOf(c), r.ID, action, r.PublishAt, r.decision())
 		if err != nil {
 			return nil, err
 		}
@@ -127,15 +144,17 @@ func (s *Server) postActionAPI(action string) func(echo.Context, *postActionRequ
 }
 
 // postAction runs one status change; pages and the API share it.
-func (s *Server) postAction(ctx context.Context, u *cms.User, id int64, action string, at *time.Time) (*cms.Post, error) {
+func (s *Server) postAction(ctx context.Context, u *cms.User, id int64, action string, at *time.Time, d cms.Decision) (*cms.Post, error) {
 	posts := s.cms.Posts
 	switch action {
 	case "review":
 		return posts.SendToReview(ctx, u, id)
+	case "withdraw":
+		return posts.Withdraw(ctx, u, id)
 	case "approve":
-		return posts.Approve(ctx, u, id)
+		return posts.Decide(ctx, u, id, true, d)
 	case "reject":
-		return posts.Reject(ctx, u, id)
+		return posts.Decide(ctx, u, id, false, d)
 	case "publish":
 		if at != nil {
 			return posts.SchedulePublish(ctx, u, id, *at)
@@ -155,7 +174,11 @@ func (s *Server) postWithRuns(ctx context.Context, p *cms.Post) (*postJSON, erro
 	if err != nil {
 		return nil, err
 	}
-	return &postJSON{Post: p, Runs: runs}, nil
+	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &postJSON{Post: p, Review: review, Runs: runs}, nil
 }
 
 // postRuns returns the runs of post id, without their steps.

@@ -124,8 +124,19 @@ func TestPostsAPI(t *testing.T) {
 		if p.Status != "under_review" || len(p.Runs) != 1 || p.Runs[0].FunctionID != "test-review" {
 			t.Errorf("after review: status %s runs %+v", p.Status, p.Runs)
 		}
-		if r := ts.api(t, ed, "POST", path+"/review", nil); r.Status != 409 {
-			t.Errorf("review twice = %d, want 409", r.Status)
+		if r := ts.api(t, ap, "POST", path+"/approve", nil); r.Status != 409 {
+			t.Errorf("approve while the review runs and nothing waits = %d %s, want 409", r.Status, r.Body)
+		}
+		// Sent again, the newer review supersedes the older: its run is cancelled.
+		if r := ts.api(t, ed, "POST", path+"/review", nil); r.Status != 200 {
+			t.Errorf("review twice = %d %s, want 200", r.Status, r.Body)
+		}
+		if old, _ := ts.Eng.GetRun(context.Background(), p.Runs[0].ID); old == nil || old.Status != engine.StatusCancelled || !strings.Contains(old.Error, "superseded") {
+			t.Errorf("the superseded run is %+v, want cancelled as superseded", old)
+		}
+		runs, _ := ts.CMS.Posts.RunIDs(context.Background(), p.ID, 1)
+		if _, err := ts.CMS.Posts.AskApproval(context.Background(), p.ID, runs[0]); err != nil {
+			t.Fatal(err)
 		}
 		for _, a := range []string{"approve", "publish"} {
 			if r := ts.api(t, ap, "POST", path+"/"+a, nil); r.Status != 200 {

@@ -100,14 +100,18 @@ func TestWorkflowAPIRolesAndErrors(t *testing.T) {
 		// The action kinds come with their schemas.
 		acts := decodeBody[struct {
 			Actions []struct {
-				Kind   string               `json:"kind"`
-				Name   string               `json:"name"`
-				Inputs []workflow.InputSpec `json:"inputs"`
+				Kind     string               `json:"kind"`
+				Name     string               `json:"name"`
+				Category string               `json:"category"`
+				Inputs   []workflow.InputSpec `json:"inputs"`
 			} `json:"actions"`
 		}](t, ts.rawAPI(t, viewer, "GET", "/api/actions", ""))
 		kinds := map[string][]workflow.InputSpec{}
 		for _, a := range acts.Actions {
 			kinds[a.Kind] = a.Inputs
+			if a.Category == "" {
+				t.Errorf("kind %s has no palette category", a.Kind)
+			}
 		}
 		for _, k := range []string{"sleep", "wait_for_event", "send_event", "webhook", "set_state", "log", "builtin:if"} {
 			if _, ok := kinds[k]; !ok {

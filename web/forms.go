@@ -77,8 +77,9 @@ func seeOther(c echo.Context, url string) error {
 var notices = map[string]string{
 	"created":   "Post created.",
 	"saved":     "Saved.",
-	"review":    "Sent to review: its workflows are running.",
-	"approve":   "Approved: the workflow continues and applies the suggestions.",
+	"review":    "Sent to review: an approver decides on it.",
+	"withdraw":  "Withdrawn from review: the post is a draft again and its review run was cancelled.",
+	"approve":   "Approved: the accepted changes are applied.",
 	"reject":    "Rejected: the post is back in draft, as written.",
 	"publish":   "Published.",
 	"unpublish": "Unpublished.",

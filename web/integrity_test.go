@@ -175,3 +175,182 @@ func TestPostEventsComeOnlyFromTheCMS(t *testing.T) {
 		}
 	})
 }
+
+// Every other path that could resume, skip or forge a decision is refused and changes
+// nothing: deciding or publishing as a role that may not (anonymous, viewer, editor) or as
+// an approver who wrote the text, on the API and the pages; editing the text while it is
+// reviewed (API, editor form, autosave, restoring a revision); publishing or scheduling
+// without an approval; a rerun of the review run. Then the legitimate paths: a re-sent post
+// supersedes its older run and one approval resumes exactly one run; a cancelled run puts
+// the post back to draft and approving it then is 409; a schedule is checked again when it
+// fires.
+func TestDecisionPathsAreRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		rs := newReviewServer(t, db, nil)
+		ctx := context.Background()
+		writer := rs.mustUser(t, "writer@example.com", cms.RoleApprover) // an approver who writes
+		markdown := reviewDraft
+		title := "Written by an approver"
+		p, err := rs.CMS.Posts.Create(ctx, writer, cms.PostInput{Title: &title, Markdown: &markdown})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rs.CMS.Posts.SendToReview(ctx, writer, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		runID := rs.reviewRun(t, p.ID)
+		rs.awaitRun(t, runID, engine.StatusWaiting)
+		p = rs.post(t, p.ID)
+		revs, _ := rs.CMS.Posts.Revisions(ctx, p.ID)
+		before := rs.snapshot(t, p.ID, runID)
+
+		callers := map[string]*cms.User{"anonymous": nil, "viewer": rs.viewer, "editor": rs.editor, "the writer (approver)": writer}
+		id := fmt.Sprint(p.ID)
+		for who, u := range callers {
+			tok, b := "", rs.client(t)
+			if u != nil {
+				tok = rs.token(t, u)
+				b.login(u.Email)
+			}
+			want := http.StatusForbidden
+			if u == nil {
+				want = http.StatusUnauthorized
+			}
+			refused := func(status int) bool {
+				// The writer may publish nothing that is not approved: 409 says it is not, 403
+				// that they may not (asserted below once it is approved).
+				return status == want || (u == writer && status == http.StatusConflict)
+			}
+			for _, c := range []struct{ path, body string }{
+				{"/api/posts/" + id + "/approve", `{}`},
+				{"/api/posts/" + id + "/approve", `{"accept": ["toc"], "comment": "fine"}`},
+				{"/api/posts/" + id + "/reject", `{}`},
+				{"/api/posts/" + id + "/publish", `{}`},
+				{"/api/posts/" + id + "/publish", `{"publish_at": "2099-01-01T10:00:00Z"}`},
+			} {
+				if res := rs.rawAPI(t, tok, "POST", c.path, c.body); !refused(res.Status) {
+					t.Errorf("%s POST %s %s = %d %.200s, want %d", who, c.path, c.body, res.Status, res.Body, want)
+				}
+			}
+			for _, path := range []string{"approve", "reject", "publish", "schedule"} {
+				form := url.Values{"decide": {"1"}, "accept": {"toc"}, "publish_at": {"2099-01-01T10:00"}}
+				if res := b.post("/admin/posts/"+id+"/"+path, form); !refused(res.Status) {
+					t.Errorf("%s POST /admin/posts/{id}/%s = %d, want %d", who, path, res.Status, want)
+				}
+			}
+		}
+
+		// Edits of the text while it is reviewed: 409 offering to withdraw, for every editor.
+		for _, u := range []*cms.User{rs.editor, rs.approver, writer, rs.admin} {
+			tok, b := rs.token(t, u), rs.client(t)
+			b.login(u.Email)
+			stamp := p.UpdatedAt.Format(time.RFC3339Nano)
+			res := rs.rawAPI(t, tok, "PUT", "/api/posts/"+id, fmt.Sprintf(`{"markdown": "rewritten", "updated_at": %q}`, stamp))
+			if res.Status != http.StatusConflict || !strings.Contains(res.Body, "/withdraw") {
+				t.Errorf("%s PUT during review = %d %.200s, want 409 offering withdraw", u.Email, res.Status, res.Body)
+			}
+			form := url.Values{"title": {p.Title}, "markdown": {"rewritten"}, "updated_at": {stamp}}
+			if res := b.post("/admin/posts/"+id, form); res.Status != http.StatusConflict || len(findTestID(t, res.Body, "action-withdraw")) != 1 {
+				t.Errorf("%s saves the editor during review = %d, want 409 with the withdraw button", u.Email, res.Status)
+			}
+			if res := b.post("/admin/posts/"+id+"/autosave", form); res.Status != http.StatusConflict {
+				t.Errorf("%s autosaves during review = %d, want 409", u.Email, res.Status)
+			}
+			if res := b.post(fmt.Sprintf("/admin/posts/%d/revisions/%d/restore", p.ID, revs[len(revs)-1].ID), nil); res.Status != http.StatusConflict {
+				t.Errorf("%s restores a revision during review = %d, want 409", u.Email, res.Status)
+			}
+		}
+
+		// A rerun of the review run is not the post's review: it neither waits nor acts.
+		admin := rs.token(t, rs.admin)
+		res := rs.rawAPI(t, admin, "POST", "/api/runs/"+runID+"/rerun", "")
+		if res.Status != http.StatusAccepted {
+			t.Fatalf("rerun: %d %s", res.Status, res.Body)
+		}
+		rerun := decode[struct{ ID string }](t, res).ID
+		rs.awaitRun(t, rerun, engine.StatusCompleted)
+
+		after := rs.snapshot(t, p.ID, runID)
+		after.events, before.events = 0, 0 // the rerun's events
+		if after != before {
+			t.Errorf("a refused path changed the review:\nbefore %+v\nafter  %+v", before, after)
+		}
+
+		// Approving it with nothing waiting is refused: the writer's post waits on runID; an
+		// approval by another approver resumes exactly that run, never the rerun.
+		if res := rs.api(t, rs.token(t, rs.approver), "POST", "/api/posts/"+id+"/approve", map[string]any{"accept": []string{"nope"}}); res.Status != http.StatusUnprocessableEntity {
+			t.Errorf("approve an unknown change = %d %s, want 422", res.Status, res.Body)
+		}
+		if res := rs.api(t, rs.token(t, rs.approver), "POST", "/api/posts/"+id+"/approve", nil); res.Status != http.StatusOK {
+			t.Fatalf("approve: %d %s", res.Status, res.Body)
+		}
+		rs.awaitRun(t, runID, engine.StatusCompleted)
+		if got := rs.post(t, p.ID); got.Status != cms.StatusApproved || got.Markdown == reviewDraft {
+			t.Errorf("after the approval: %s, text changed %v", got.Status, got.Markdown != reviewDraft)
+		}
+		if res := rs.api(t, rs.token(t, rs.approver), "POST", "/api/posts/"+id+"/approve", nil); res.Status != http.StatusConflict {
+			t.Errorf("approve twice = %d %s, want 409", res.Status, res.Body)
+		}
+		// The writer may not publish or schedule their own words, even approved.
+		wtok := rs.token(t, writer)
+		for _, body := range []string{`{}`, `{"publish_at": "2099-01-01T10:00:00Z"}`} {
+			if res := rs.rawAPI(t, wtok, "POST", "/api/posts/"+id+"/publish", body); res.Status != http.StatusForbidden {
+				t.Errorf("the writer publishes %s = %d %s, want 403", body, res.Status, res.Body)
+			}
+		}
+		if got := rs.post(t, p.ID); got.Status != cms.StatusApproved || got.PublishAt != nil {
+			t.Errorf("refused publications changed the post: %s %v", got.Status, got.PublishAt)
+		}
+	})
+}
+
+// One live review per post, and the post follows its run: sending it again cancels the older
+// run as superseded; cancelling the live run puts the post back to draft with the reason and
+// the run on its page; approving then is 409.
+func TestPostFollowsItsRun(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		rs := newReviewServer(t, db, nil)
+		ctx := context.Background()
+		p, first := rs.sendToReview(t, reviewDraft)
+		ed, ap, admin := rs.token(t, rs.editor), rs.token(t, rs.approver), rs.token(t, rs.admin)
+		id := fmt.Sprint(p.ID)
+		if res := rs.api(t, ed, "POST", "/api/posts/"+id+"/review", nil); res.Status != http.StatusOK {
+			t.Fatalf("send again: %d %s", res.Status, res.Body)
+		}
+		old := rs.awaitRun(t, first, engine.StatusCancelled)
+		if !strings.Contains(old.Error, "superseded") {
+			t.Errorf("the older run was cancelled with %q, want superseded", old.Error)
+		}
+		second := rs.reviewRun(t, p.ID)
+		if second == first {
+			t.Fatal("no new review run")
+		}
+		rs.awaitRun(t, second, engine.StatusWaiting)
+		if got := rs.post(t, p.ID); got.Status != cms.StatusNeedsApproval {
+			t.Errorf("the superseded run's end moved the post to %s", got.Status)
+		}
+
+		if res := rs.api(t, admin, "POST", "/api/runs/"+second+"/cancel", nil); res.Status != http.StatusOK {
+			t.Fatalf("cancel: %d %s", res.Status, res.Body)
+		}
+		got := rs.awaitPost(t, p.ID, "back to draft", func(p *cms.Post) bool { return p.Status == cms.StatusDraft })
+		if res := rs.api(t, ap, "POST", "/api/posts/"+id+"/approve", nil); res.Status != http.StatusConflict {
+			t.Errorf("approve after the run was cancelled = %d %s, want 409", res.Status, res.Body)
+		}
+		if got.Markdown != reviewDraft {
+			t.Error("the cancelled review changed the text")
+		}
+		r := decode[postJSON](t, rs.api(t, ed, "GET", "/api/posts/"+id, nil))
+		if r.Review == nil || r.Review.Status != cms.ReviewCancelled || !strings.Contains(r.Review.Reason, "cancelled") || r.Review.EndedRun != second {
+			t.Errorf("the post's review = %+v, want cancelled with its reason and run", r.Review)
+		}
+		b := rs.client(t)
+		b.login(rs.editor.Email)
+		page := b.get("/admin/posts/" + id + "/edit")
+		ended := findTestID(t, page.Body, "review-ended")
+		if len(ended) != 1 || !strings.Contains(text(ended[0]), "cancelled") || len(findTestID(t, page.Body, "review-run")) != 1 {
+			t.Errorf("the post's page does not say why it is back to draft:\n%s", snippet(page.Body))
+		}
+		_ = ctx
+	})
+}

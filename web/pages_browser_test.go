@@ -39,7 +39,7 @@ func reviewFunction(posts *cms.Posts) *engine.Function {
 				return nil, err
 			}
 			if _, err := in.Step.Run(ctx, "ask-approval", func(ctx context.Context) (any, error) {
-				return nil, posts.MarkNeedsApproval(ctx, post)
+				return posts.AskApproval(ctx, post, in.Run.ID)
 			}); err != nil {
 				return nil, err
 			}
@@ -49,7 +49,11 @@ func reviewFunction(posts *cms.Posts) *engine.Function {
 				return "not applied", err
 			}
 			_, err = in.Step.Run(ctx, "apply-changes", func(ctx context.Context) (any, error) {
-				return nil, posts.ApplyAIRevision(ctx, post)
+				p, err := posts.Get(ctx, post)
+				if err != nil || p.AIRevision == nil {
+					return nil, err
+				}
+				return nil, posts.ApplyApproved(ctx, post, in.Run.ID, *p.AIRevision)
 			})
 			return "applied", err
 		},

@@ -54,6 +54,9 @@ func (s *Server) editPostPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.cms.Posts.Sync(c.Request().Context(), id); err != nil {
+		return err
+	}
 	p, err := s.cms.Posts.Get(c.Request().Context(), id)
 	if err != nil {
 		return err
@@ -80,7 +83,16 @@ func (s *Server) renderEditorWith(c echo.Context, status int, p *cms.Post, f tem
 	if err != nil {
 		return err
 	}
-	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, RunLabels: labels, Notice: msg, Side: side}
+	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	pending, err := s.cms.Posts.PendingUpdate(ctx, p)
+	if err != nil {
+		return err
+	}
+	e := templates.Editor{Post: p, Form: f, Preview: s.preview(f.Value("markdown")), Revisions: revs, Runs: runs, RunLabels: labels, Notice: msg, Side: side,
+		Review: review, PendingUpdate: pending}
 	return s.render(c, status, templates.EditorPage(e))
 }
 
@@ -158,7 +170,7 @@ func (s *Server) postActionPage(action string) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if _, err := s.postAction(c.Request().Context(), userOf(c), id, action, nil); err != nil {
+		if _, err := s.postAction(c.Request().Context(), userOf(c), id, action, nil, formDecision(c)); err != nil {
 			if action == "approve" || action == "reject" {
 				return err
 			}
@@ -170,6 +182,17 @@ func (s *Server) postActionPage(action string) echo.HandlerFunc {
 		}
 		return seeOther(c, "/admin/posts/"+strconv.FormatInt(id, 10)+back+"?done="+action)
 	}
+}
+
+// formDecision reads the review form: the accepted change ids (checkboxes named accept; with
+// the form's decide field present, none checked means none accepted) and the comment.
+func formDecision(c echo.Context) cms.Decision {
+	d := cms.Decision{Comment: c.FormValue("comment")}
+	if c.FormValue("decide") != "" {
+		form, _ := c.FormParams()
+		d.Accept = append([]string{}, form["accept"]...)
+	}
+	return d
 }
 
 // schedulePage sets (or, empty, clears) the time a post publishes itself.

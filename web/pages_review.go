@@ -20,6 +20,9 @@ func (s *Server) reviewPage(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	if err := s.cms.Posts.Sync(ctx, id); err != nil {
+		return err
+	}
 	p, err := s.cms.Posts.Get(ctx, id)
 	if err != nil {
 		return err
@@ -32,13 +35,26 @@ func (s *Server) reviewPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u := userOf(c)
-	r := templates.Review{Post: p, Runs: runs, RunLabels: labels, Notice: notice(c),
-		OwnPost: u.Role != cms.RoleAdmin && p.AuthorID != nil && *p.AuthorID == u.ID}
+	may, err := s.cms.Posts.MayDecide(ctx, p, userOf(c))
+	if err != nil {
+		return err
+	}
+	r := templates.Review{Post: p, Runs: runs, RunLabels: labels, Notice: notice(c), OwnPost: !may}
 	if p.AIRevision != nil {
 		r.Diff = cms.WordDiff(p.Markdown, *p.AIRevision)
 	}
 	r.Changes, r.Social, r.Provider = readRecommendations(p.AIRecommendations)
+	r.TOC = readTOC(p.AIRecommendations)
+	if rev, err := s.cms.Posts.LatestReview(ctx, id); err != nil {
+		return err
+	} else if rev != nil && rev.Status == cms.ReviewOpen {
+		r.Review, r.SentBy = rev, "someone"
+		if rev.SentBy != nil {
+			if by, err := s.cms.Users.Get(ctx, *rev.SentBy); err == nil {
+				r.SentBy = by.Email
+			}
+		}
+	}
 	return s.render(c, http.StatusOK, templates.ReviewPage(r))
 }
 
@@ -57,7 +73,8 @@ func readRecommendations(recs map[string]any) ([]templates.GrammarChange, []temp
 			if !ok {
 				continue
 			}
-			changes = append(changes, templates.GrammarChange{Original: str(m["original"]), Revised: str(m["revised"]), Reason: str(m["reason"])})
+			changes = append(changes, templates.GrammarChange{ID: fmt.Sprintf("change-%d", len(changes)+1),
+				Original: str(m["original"]), Revised: str(m["revised"]), Reason: str(m["reason"])})
 		}
 	}
 	keys := make([]string, 0, len(recs))
@@ -88,6 +105,23 @@ func readRecommendations(recs map[string]any) ([]templates.GrammarChange, []temp
 		}
 	}
 	return changes, social, provider
+}
+
+// readTOC returns the labels of the table of contents the AI added ({"toc": {"entries":
+// [{label}]}}), or nil when there is none.
+func readTOC(recs map[string]any) []string {
+	t, ok := recs["toc"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	labels := []string{}
+	list, _ := t["entries"].([]any)
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			labels = append(labels, str(m["label"]))
+		}
+	}
+	return labels
 }
 
 func networkName(k string) string {

@@ -107,8 +107,16 @@ func TestImportOperationsTemplates(t *testing.T) {
 		var list struct {
 			Templates []struct{ ID, Name string } `json:"templates"`
 		}
-		if err := json.Unmarshal([]byte(res.Body), &list); err != nil || res.Status != 200 || len(list.Templates) != 2 {
+		if err := json.Unmarshal([]byte(res.Body), &list); err != nil || res.Status != 200 || len(list.Templates) != 4 {
 			t.Fatalf("GET /api/templates: %d %s", res.Status, res.Body)
+		}
+		// The gallery's order: the blog's everyday flows, then the operators'.
+		var ids []string
+		for _, tpl := range list.Templates {
+			ids = append(ids, tpl.ID)
+		}
+		if strings.Join(ids, ",") != "review-flow,social-posts,weekly-report,failure-alert" {
+			t.Errorf("templates in order %v", ids)
 		}
 		res = ts.api(t, token, "POST", "/api/templates/weekly-report/import", nil)
 		var rec struct {

@@ -252,6 +252,7 @@ func TestReviewPage(t *testing.T) {
 		title, md := "Teh post", "This is teh text. It are good."
 		p, _ := ts.CMS.Posts.Create(ctx, author, cms.PostInput{Title: &title, Markdown: &md})
 		ts.CMS.Posts.SendToReview(ctx, author, p.ID)
+		runs, _ := ts.CMS.Posts.RunIDs(ctx, p.ID, 10)
 		rev := "This is the text. It is good."
 		err := ts.CMS.Posts.SaveAIWork(ctx, p.ID, &rev, map[string]any{
 			"grammar": map[string]any{"provider": "offline", "changes": []any{
@@ -263,7 +264,12 @@ func TestReviewPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ts.CMS.Posts.MarkNeedsApproval(ctx, p.ID)
+		if len(runs) == 0 {
+			t.Fatal("sending to review started no run")
+		}
+		if _, err := ts.CMS.Posts.AskApproval(ctx, p.ID, runs[0]); err != nil {
+			t.Fatal(err)
+		}
 
 		own := ts.client(t)
 		own.login("ap1@example.com")

@@ -29,6 +29,10 @@ func (s *Server) renderWorkflows(c echo.Context, status int, f templates.Form) e
 	if err != nil {
 		return err
 	}
+	gallery := []templates.WorkflowTemplate{}
+	for _, t := range workflowTemplates() {
+		gallery = append(gallery, templates.WorkflowTemplate{ID: t.ID, Name: t.Name, Description: t.Description, Trigger: t.Trigger})
+	}
 	rows := make([]templates.WorkflowRow, 0, len(list))
 	for _, r := range list {
 		rows = append(rows, templates.WorkflowRow{
@@ -36,15 +40,30 @@ func (s *Server) renderWorkflows(c echo.Context, status int, f templates.Form) e
 			Enabled: r.Enabled, Version: r.Version, UpdatedAt: r.UpdatedAt,
 		})
 	}
-	return s.render(c, status, templates.WorkflowListPage(templates.WorkflowList{Workflows: rows, Form: f}))
+	return s.render(c, status, templates.WorkflowListPage(templates.WorkflowList{Workflows: rows, Templates: gallery, Form: f}))
 }
 
 // createWorkflowPage is the "new workflow" form: an empty, disabled workflow with a name and
-// a trigger, opened in the editor. A refused form comes back with its messages.
+// a trigger, or (with "template") a copy of a gallery template, opened in the editor. A
+// refused form comes back with its messages.
 func (s *Server) createWorkflowPage(c echo.Context) error {
 	store, err := s.workflows()
 	if err != nil {
 		return err
+	}
+	if id := strings.TrimSpace(c.FormValue("template")); id != "" {
+		rec, err := s.importTemplateNamed(c, id, false)
+		if err != nil {
+			f := templates.Form{Values: map[string]string{}}
+			if !formErrors(err, &f) {
+				return err
+			}
+			if f.Message == "" {
+				f.Message = "The template could not be used: " + err.Error()
+			}
+			return s.renderWorkflows(c, statusFor(err), f)
+		}
+		return seeOther(c, "/admin/workflows/"+strconv.FormatInt(rec.ID, 10)+"/edit")
 	}
 	name := strings.TrimSpace(c.FormValue("name"))
 	trigger := strings.TrimSpace(c.FormValue("trigger"))

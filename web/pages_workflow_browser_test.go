@@ -10,14 +10,17 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/compat"
-	"github.com/inkflow/inkflow/internal/database"
 	"github.com/inkflow/inkflow/internal/repo"
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/ops"
 )
 
 // editorSession starts a real server with workflows, an admin and their session cookie.
@@ -104,7 +107,6 @@ func TestWorkflowEditorInBrowser(t *testing.T) {
 // A workflow-kit workflow with every shape its forks write (edge ids, names, conditions,
 // object inputs, unknown fields) goes through the editor losing nothing: exported as it
 // came, saved with only the user's changes (an action renamed, an edge's match value), imported into another workflow unchanged.
-// INKFLOW_UPDATE_DOCS=1 also refreshes docs/editor.png.
 func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 	browser.Need(t)
 	fixture, err := filepath.Abs("testdata/workflow_kit_roundtrip.json")
@@ -134,10 +136,6 @@ func TestWorkflowEditorRoundTripInBrowser(t *testing.T) {
 		env := map[string]string{
 			"BASE_URL": ts.URL, "SESSION_COOKIE": cookie, "FIXTURE": fixture,
 			"EDIT_ID": strconv.FormatInt(edit.ID, 10), "IMPORT_ID": strconv.FormatInt(empty.ID, 10),
-		}
-		if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" && db.Dialect == database.SQLite {
-			root, _ := repo.Root()
-			env["DOCS_DIR"] = filepath.Join(root, "docs")
 		}
 		browser.Run(t, "testdata/workflow_roundtrip.mjs", env)
 
@@ -243,5 +241,88 @@ func TestWorkflowEditorTestRunOfScheduledWorkflowInBrowser(t *testing.T) {
 	run, err := ts.Eng.GetRun(context.Background(), m[1])
 	if err != nil || run.WorkflowID == nil || *run.WorkflowID != rec.ID {
 		t.Fatalf("run %s = %+v, %v; want a run of workflow %d", m[1], run, err, rec.ID)
+	}
+}
+
+// galleryServer is editorSession with the blog's and the operators' kinds registered, so
+// every template of the gallery is a valid workflow.
+func galleryServer(t *testing.T, db *testdb.DB) (*testServer, *workflow.Store, string) {
+	t.Helper()
+	reg := workflow.NewRegistry()
+	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	store := workflow.NewStore(db.DB, reg)
+	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, db, eng, func(c *Config) { c.Workflows = store })
+	if err := actions.Register(reg, actions.Deps{Posts: ts.CMS.Posts}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ops.RegisterKinds(reg, ops.KindDeps{CMS: ts.CMS, Engine: eng}); err != nil {
+		t.Fatal(err)
+	}
+	admin := ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+	secret, err := ts.CMS.Sessions.Create(context.Background(), admin.ID, "browser test", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts, store, sessionCookie + "=" + secret
+}
+
+// In a real Chromium, an admin starts a workflow from the "New workflow" gallery (the
+// editorial review), finds the palette grouped by category, searches it and adds actions with
+// Enter and a double-click, each connected below the one before; a refused save turns the
+// status bar red and fixing the inputs clears it; the workflow is saved as version 2 with the
+// user's additions, then deleted from the editor (gone from the list and from the API).
+// INKFLOW_UPDATE_DOCS=1 also refreshes docs/editor.png.
+func TestWorkflowGalleryPaletteAndDeleteInBrowser(t *testing.T) {
+	browser.Need(t)
+	db := testdb.SQLite(t)
+	ts, store, cookie := galleryServer(t, db)
+	env := map[string]string{"BASE_URL": ts.URL, "SESSION_COOKIE": cookie}
+	if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" {
+		root, _ := repo.Root()
+		env["DOCS_DIR"] = filepath.Join(root, "docs")
+	}
+	out := browser.Run(t, "testdata/workflow_gallery.mjs", env)
+	m := regexp.MustCompile(`(?m)^WORKFLOW (\d+)$`).FindStringSubmatch(out)
+	if m == nil || !regexp.MustCompile(`(?m)^SAVED$`).MatchString(out) {
+		t.Fatalf("the script saved no workflow:\n%s", out)
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	ctx := context.Background()
+	// The saved graph is kept in its versions; the workflow itself is deleted.
+	if _, err := store.Get(ctx, id); engine.ErrorCode(err) != engine.ENotFound {
+		t.Errorf("after delete, Get = %v, want not found", err)
+	}
+	v, err := store.Version(ctx, id, 2)
+	if err != nil {
+		t.Fatalf("version 2: %v", err)
+	}
+	var ids []string
+	for _, a := range v.Workflow.Actions {
+		ids = append(ids, a.ID)
+	}
+	if want := []string{"toc", "grammar", "approval", "apply", "log_1", "sleep_1"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("saved actions %v, want %v", ids, want)
+	}
+	type edge struct{ From, To string }
+	var edges []edge
+	for _, e := range v.Workflow.Edges {
+		edges = append(edges, edge{e.From, e.To})
+	}
+	if want := []edge{{"$source", "toc"}, {"toc", "grammar"}, {"grammar", "approval"}, {"approval", "apply"}, {"apply", "log_1"}, {"log_1", "sleep_1"}}; !reflect.DeepEqual(edges, want) {
+		t.Errorf("saved edges %v, want %v", edges, want)
+	}
+	if got := v.Workflow.Action("log_1").Inputs["message"]; got != "Reviewed post !ref($.event.data.id)" {
+		t.Errorf("log_1 message %v", got)
+	}
+	b := ts.client(t)
+	b.login("admin@example.com")
+	if res := b.get("/api/workflows/" + m[1]); res.Status != 404 {
+		t.Errorf("GET /api/workflows/%s after delete: %d", m[1], res.Status)
 	}
 }

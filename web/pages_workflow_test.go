@@ -145,3 +145,39 @@ func TestWorkflowPagesRoles(t *testing.T) {
 func draftOf(name, trigger *string) workflow.Draft {
 	return workflow.Draft{Name: name, Trigger: trigger}
 }
+
+// "New workflow" offers the gallery of templates; a template is copied (disabled) and opened
+// in the editor; an unknown template, or one whose kinds this server lacks, is refused on the
+// form and stores nothing.
+func TestWorkflowGallery(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts, store := workflowServer(t, db) // builtin kinds only: the blog's templates cannot be used
+		ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+		b := ts.client(t)
+		b.login("admin@example.com")
+		res := b.get("/admin/workflows")
+		var cards []string
+		for _, id := range []string{"review-flow", "social-posts", "weekly-report", "failure-alert"} {
+			if len(findTestID(t, res.Body, "use-template-"+id)) == 1 {
+				cards = append(cards, id)
+			}
+		}
+		if len(cards) != 4 {
+			t.Fatalf("gallery cards %v, want the review flow, social posts, scheduled report and failure alert", cards)
+		}
+		for _, c := range []struct {
+			template string
+			status   int
+			msg      string
+		}{{"no-such-template", 404, `no workflow template "no-such-template"`}, {"review-flow", 422, `unknown kind "add_ToC"`}} {
+			res = b.post("/admin/workflows", url.Values{"template": {c.template}})
+			msg := findTestID(t, res.Body, "form-error")
+			if res.Status != c.status || len(msg) != 1 || !strings.Contains(text(msg[0]), c.msg) {
+				t.Errorf("template %s: %d, want %d with %q on the form", c.template, res.Status, c.status, c.msg)
+			}
+		}
+		if list, _ := store.List(context.Background()); len(list) != 0 {
+			t.Errorf("refused templates stored %d workflows", len(list))
+		}
+	})
+}

@@ -137,3 +137,22 @@ func (rs *reviewServer) awaitRun(t *testing.T, id string, status engine.Status) 
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// awaitPost polls post id until ok holds, within the test's deadline.
+func (rs *reviewServer) awaitPost(t *testing.T, id int64, what string, ok func(*cms.Post) bool) *cms.Post {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	if d, ok := t.Deadline(); ok && d.Before(deadline) {
+		deadline = d.Add(-5 * time.Second)
+	}
+	for {
+		p := rs.post(t, id)
+		if ok(p) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("post %d never %s: status %s", id, what, p.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -33,7 +33,7 @@ func roleTable() []roleCase {
 	edit := func(p *cms.Post) url.Values {
 		return url.Values{"title": {"T"}, "markdown": {"x"}, "updated_at": {p.UpdatedAt.Format("2006-01-02T15:04:05.999999999Z07:00")}}
 	}
-	d, r, a, pub := cms.StatusDraft, cms.StatusUnderReview, cms.StatusApproved, cms.StatusPublished
+	d, r, a, pub := cms.StatusDraft, cms.StatusNeedsApproval, cms.StatusApproved, cms.StatusPublished
 	V, E, P, A := cms.RoleViewer, cms.RoleEditor, cms.RoleApprover, cms.RoleAdmin
 	return []roleCase{
 		{method: "GET", route: "/healthz", ok: 200},
@@ -66,6 +66,7 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/admin/posts/:id/runs", min: V, state: d, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/review", min: E, state: d, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/draft", min: E, state: a, ok: 303},
+		{method: "POST", route: "/admin/posts/:id/withdraw", min: E, state: r, ok: 303},
 		{method: "GET", route: "/admin/posts/:id/review", min: P, state: r, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/approve", min: P, state: r, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/reject", min: P, state: r, ok: 303},
@@ -102,6 +103,7 @@ func roleTable() []roleCase {
 		{method: "PUT", route: "/api/posts/:id", min: E, state: d, ok: 200},
 		{method: "DELETE", route: "/api/posts/:id", min: E, state: d, ok: 204},
 		{method: "POST", route: "/api/posts/:id/review", min: E, state: d, ok: 200},
+		{method: "POST", route: "/api/posts/:id/withdraw", min: E, state: r, ok: 200},
 		{method: "POST", route: "/api/posts/:id/approve", min: P, state: r, ok: 200},
 		{method: "POST", route: "/api/posts/:id/reject", min: P, state: r, ok: 200},
 		{method: "POST", route: "/api/posts/:id/publish", min: P, state: a, ok: 200},
@@ -271,18 +273,32 @@ func postInState(t *testing.T, ts *testServer, author *cms.User, st cms.Status) 
 		t.Fatal(err)
 	}
 	steps := map[cms.Status][]string{
-		cms.StatusUnderReview: {"review"},
-		cms.StatusApproved:    {"review", "approve"},
-		cms.StatusPublished:   {"review", "approve", "publish"},
+		cms.StatusUnderReview:   {"review"},
+		cms.StatusNeedsApproval: {"review", "ask"},
+		cms.StatusApproved:      {"review", "ask", "approve"},
+		cms.StatusPublished:     {"review", "ask", "approve", "publish"},
 	}
 	for _, a := range steps[st] {
 		u := admin
-		if a == "review" {
+		switch a {
+		case "review":
 			u = author
+		case "ask": // the review run asks for the decision
+			runs, err := ts.CMS.Posts.RunIDs(ctx, p.ID, 1)
+			if err != nil || len(runs) != 1 {
+				t.Fatalf("runs of post %d: %v %v", p.ID, runs, err)
+			}
+			if _, err := ts.CMS.Posts.AskApproval(ctx, p.ID, runs[0]); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
-		if p, err = ts.Srv.postAction(ctx, u, p.ID, a, nil); err != nil {
+		if p, err = ts.Srv.postAction(ctx, u, p.ID, a, nil, cms.Decision{}); err != nil {
 			t.Fatalf("%s: %v", a, err)
 		}
+	}
+	if p, err = ts.CMS.Posts.Get(ctx, p.ID); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }

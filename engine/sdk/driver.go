@@ -143,7 +143,7 @@ func (d *driver) apply(ctx context.Context, in *engine.Input, ops []Op, ans Answ
 				return ignoreStepError(err)
 			})
 		case OpSleep:
-			until, err := op.SleepUntil(d.reg.cfg.Now())
+			until, err := op.SleepUntil(d.reg.cfg.Engine.Now())
 			if err != nil {
 				return engine.NonRetriable(fmt.Errorf("sleep %q: %w", op.DisplayLabel(), err))
 			}
@@ -315,6 +315,10 @@ func (d *driver) call(ctx context.Context, in *engine.Input, stepID string, st *
 		return Answer{}, engine.NonRetriable(&engine.Error{Code: engine.ETooLarge, Message: fmt.Sprintf("the app's answer is over %d bytes", MaxAnswerBytes)})
 	}
 	ans := ReadAnswer(resp.Header, resp.StatusCode, b, now)
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The SDKs answer a refused signature without their header: fail fast either way.
+		return Answer{}, answerError(ans)
+	}
 	if ans.SDK == "" {
 		return Answer{}, fmt.Errorf("the app at %s answered %d without %s, so not from an Inngest SDK (a proxy or a login page?): %s",
 			d.app, resp.StatusCode, HeaderSDK, answerMessage(b))
@@ -367,8 +371,9 @@ func (d *driver) request(in *engine.Input, st *callState, attempt int) CallReque
 // memo is a step's memo as the SDKs read it, for steps that ended.
 func memo(s engine.StoredStep) (json.RawMessage, bool) {
 	errMemo := func() json.RawMessage {
+		// inngestgo decodes the error's data (a step's partial result) and needs it present.
 		e := ParseOpError(s.Error)
-		b, _ := json.Marshal(map[string]any{"error": e})
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"name": e.Name, "message": e.Message, "data": nil}})
 		return b
 	}
 	dataMemo := func() json.RawMessage {

@@ -405,3 +405,48 @@ func TestDriverPlannedStepsAndEventNames(t *testing.T) {
 		}
 	})
 }
+
+func TestDriverInvokeBothWays(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		var calleeSaw atomic.Value
+		app.add("fake-invoker", func(s *fakeStep) (any, error) {
+			v, err := s.Invoke("ask go", "go-double", map[string]any{"n": 21})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]json.RawMessage{"from_go": v}, nil
+		})
+		app.add("fake-callee", func(s *fakeStep) (any, error) {
+			calleeSaw.Store(s.Event())
+			return map[string]any{"tripled": s.Event().Data["n"].(float64) * 3}, nil
+		})
+		e := newEnv(t, db, nil, app.srv.URL, true)
+		err := e.eng.Register(
+			&engine.Function{ID: "go-double", Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				return in.Event.Data["n"].(float64) * 2, nil
+			}},
+			&engine.Function{ID: "go-caller", Triggers: []engine.Trigger{{Event: "go/call"}}, Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				return in.Step.Invoke(ctx, "ask the app", "fake-callee", map[string]any{"n": 5}, time.Hour)
+			}},
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// fake-callee has no trigger of its own: it is only invoked (Inngest allows that).
+		callee := FunctionConfig{ID: "fake-callee", Name: "callee", Triggers: []TriggerConfig{{Event: "fake/never"}}}
+		e.register(app.register(fn("fake-invoker", "invoke/start"), callee))
+		e.start()
+		run := e.await(e.send("invoke/start", nil), engine.StatusCompleted)
+		if string(run.Output) != `{"from_go":42}` {
+			t.Errorf("SDK -> Go output = %s", run.Output)
+		}
+		run = e.await(e.send("go/call", nil), engine.StatusCompleted)
+		if string(run.Output) != `{"tripled":15}` {
+			t.Errorf("Go -> SDK output = %s", run.Output)
+		}
+		if ev, _ := calleeSaw.Load().(CallEvent); ev.Name != EventInvoked {
+			t.Errorf("the invoked SDK function saw %q, want %s", ev.Name, EventInvoked)
+		}
+	})
+}

@@ -292,3 +292,22 @@ func (s *fakeStep) Parallel(ids ...string) []json.RawMessage {
 	}
 	return out
 }
+
+// Invoke invokes function fnID with data and returns its result (or its error).
+func (s *fakeStep) Invoke(id, fnID string, data map[string]any) (json.RawMessage, error) {
+	h := s.hash(id)
+	if m, ok := s.c.Req.Steps[h]; ok {
+		var memo struct {
+			Data  json.RawMessage `json:"data"`
+			Error *OpError        `json:"error"`
+		}
+		_ = json.Unmarshal(m, &memo)
+		if memo.Error != nil {
+			return nil, errors.New(memo.Error.Message)
+		}
+		return memo.Data, nil
+	}
+	payload, _ := json.Marshal(map[string]any{"data": data})
+	panic(fakeReply{status: 206, body: []Op{{Op: OpInvokeFunction, ID: h, Name: id, DisplayName: id,
+		Opts: OpOpts{FunctionID: fnID, Payload: payload, Timeout: "1h"}}}})
+}

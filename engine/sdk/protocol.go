@@ -31,7 +31,7 @@ const (
 
 // Sync kinds, as X-Inngest-Sync-Kind carries them.
 const (
-	SyncInBand    = "in-band"
+	SyncInBand    = "in_band"
 	SyncOutOfBand = "out_of_band"
 )
 
@@ -70,6 +70,17 @@ type RegisterRequest struct {
 	V          string           `json:"v,omitempty"`
 	Framework  string           `json:"framework,omitempty"`
 	Functions  []FunctionConfig `json:"functions"`
+	// SDKLanguage and SDKVersion are how an in-band answer names its SDK.
+	SDKLanguage string `json:"sdk_language,omitempty"`
+	SDKVersion  string `json:"sdk_version,omitempty"`
+}
+
+// SDKName is the SDK as "lang:version" (sdk, or sdk_language and sdk_version in-band).
+func (r *RegisterRequest) SDKName() string {
+	if r.SDK == "" && r.SDKLanguage != "" {
+		return r.SDKLanguage + ":" + r.SDKVersion
+	}
+	return r.SDK
 }
 
 // Name is the app's name: appName, or app_id in an in-band answer.

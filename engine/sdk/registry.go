@@ -110,8 +110,12 @@ func New(cfg Config) (*Registry, error) {
 		cfg.CallTimeout = 5 * time.Minute
 	}
 	if cfg.Client == nil {
+		// Many runs call one app at once: keep their connections (the default keeps two).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 256
 		cfg.Client = &http.Client{
-			Timeout: cfg.CallTimeout,
+			Transport: tr,
+			Timeout:   cfg.CallTimeout,
 			// A redirect would take the call past the allow-list.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
@@ -293,7 +297,7 @@ func (r *Registry) store(ctx context.Context, req RegisterRequest) (bool, error)
 		}
 		exists := err == nil
 		modified = !exists || old.Checksum != checksum
-		row := appRow{URL: req.URL, Name: req.Name(), SDK: req.SDK, Framework: req.Framework, Mode: r.ServerKind(),
+		row := appRow{URL: req.URL, Name: req.Name(), SDK: req.SDKName(), Framework: req.Framework, Mode: r.ServerKind(),
 			Functions: string(fnJSON), Archived: archive(old, ids), Checksum: checksum, SyncedAt: &now,
 			CreatedAt: now, UpdatedAt: now}
 		if exists {

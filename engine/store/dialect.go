@@ -23,6 +23,8 @@ type dialect interface {
 	notify(tx *gorm.DB, channel string) error
 	listen(ctx context.Context, url, channel string, wake func()) error
 	retryable(err error) bool
+	// nextWaitSeq draws the next number of the wait order.
+	nextWaitSeq(g *gorm.DB) (int64, error)
 	// now reads the database's clock, in Unix ms.
 	now(g *gorm.DB) (int64, error)
 	// permanent reports whether the database refused a write for the data itself (bad text,

@@ -89,3 +89,9 @@ func (postgres) permanent(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54"))
 }
+
+func (postgres) nextWaitSeq(g *gorm.DB) (int64, error) {
+	var n int64
+	err := g.Raw(`SELECT nextval('wait_seq')`).Scan(&n).Error
+	return n, err
+}

@@ -76,6 +76,7 @@ type Wait struct {
 	Trigger    string
 	ExpiresAt  int64
 	CreatedAt  int64 `gorm:"autoCreateTime:false"`
+	Seq        int64 // order against sends, for waits without a match value (see engine's checkWaits)
 }
 
 func (Wait) TableName() string { return "waits" }

@@ -28,3 +28,9 @@ func (sqlite) now(g *gorm.DB) (int64, error) {
 }
 
 func (sqlite) permanent(error) bool { return false }
+
+func (sqlite) nextWaitSeq(g *gorm.DB) (int64, error) {
+	var n int64
+	err := g.Raw(`UPDATE wait_seq SET n = n + 1 RETURNING n`).Scan(&n).Error
+	return n, err
+}

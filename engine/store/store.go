@@ -82,8 +82,10 @@ func (s *Store) Listen(ctx context.Context, url, channel string, wake func()) er
 // split to fit the drivers' parameter limits), on the pool or inside one transaction.
 //
 // Lock order: writers that touch several rows lock event names first (LockEventNames), then
-// runs in id order (LockRuns), then the runs' waits and steps. Q enforces the first half: a
-// transaction that has locked runs cannot lock event names any more.
+// runs in id order (LockRuns), then the runs' waits and steps. Q enforces the first half for
+// the lock that can close a circle: a transaction that has locked runs cannot take an
+// exclusive event-name lock (a wait registering). A shared one it may: a run's end announces
+// itself (EventRunFailed, EventRunCancelled) from inside deliveries and cancellations.
 type Q struct {
 	g  *gorm.DB
 	d  dialect
@@ -107,7 +109,7 @@ func (q *Q) LockEventNames(names []string, exclusive bool) error {
 	if len(names) == 0 {
 		return nil
 	}
-	if q.runsLocked {
+	if exclusive && q.runsLocked {
 		return fmt.Errorf("%w: event names %v after runs", ErrLockOrder, names)
 	}
 	sorted := append([]string(nil), names...)

@@ -46,6 +46,7 @@ func RegisterBuiltins(r *Registry, cfg BuiltinConfig) error {
 func sleepKind() Kind {
 	return Kind{
 		Name:        "sleep",
+		Category:    CategoryFlow,
 		Title:       "Sleep",
 		Description: "Pause the run for a duration, or until a time. The run leaves the worker while it sleeps.",
 		Inputs: []InputSpec{
@@ -84,6 +85,7 @@ func sleepKind() Kind {
 func waitKind() Kind {
 	return Kind{
 		Name:        "wait_for_event",
+		Category:    CategoryFlow,
 		Title:       "Wait for event",
 		Description: "Wait until an event arrives (matching the trigger on a field, or a CEL condition) or the timeout passes. Output: the event, or null on timeout.",
 		Inputs: []InputSpec{
@@ -155,6 +157,7 @@ func sendEventKind(check func(string) error) Kind {
 	}
 	return Kind{
 		Name:        "send_event",
+		Category:    CategoryConnect,
 		Title:       "Send event",
 		Description: "Send an event (once, even if the run is replayed); it may start other workflows.",
 		Inputs: []InputSpec{
@@ -201,6 +204,7 @@ func sendEventKind(check func(string) error) Kind {
 func setStateKind() Kind {
 	return Kind{
 		Name:        "set_state",
+		Category:    CategoryData,
 		Title:       "Set state",
 		Description: "Compute values (literals and refs) that later actions read as $.state.<id>.<key>.",
 		Inputs: []InputSpec{
@@ -222,6 +226,7 @@ func setStateKind() Kind {
 func logKind(logger *slog.Logger) Kind {
 	return Kind{
 		Name:        "log",
+		Category:    CategoryData,
 		Title:       "Log",
 		Description: "Write a message (with refs) to the server log and the run's steps.",
 		Inputs: []InputSpec{
@@ -240,6 +245,7 @@ func logKind(logger *slog.Logger) Kind {
 func ifKind() Kind {
 	return Kind{
 		Name:        "builtin:if",
+		Category:    CategoryFlow,
 		Title:       "If",
 		Description: "If / else branch: evaluates a JSON-logic condition (as workflow-kit) or a \"cel:\" expression over event and state. Output: {result}.",
 		Inputs: []InputSpec{

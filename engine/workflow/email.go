@@ -43,6 +43,7 @@ func RegisterEmail(r *Registry, cfg EmailConfig) error {
 func EmailKind(cfg EmailConfig) Kind {
 	return Kind{
 		Name:        "send_email",
+		Category:    CategoryConnect,
 		Title:       "Send email",
 		Description: "Send a plain-text email through the SMTP server set by SMTP_URL (mailpit in docker compose). Output: the recipients and the Message-ID.",
 		Inputs: []InputSpec{

@@ -69,9 +69,12 @@ type Kind struct {
 	Name        string
 	Title       string
 	Description string
-	Inputs      []InputSpec
-	Output      *Shape
-	Edges       []EdgePreset
+	// Category groups the kind in the editor's palette (one of the Category constants, or
+	// any short word; empty kinds are listed under "Other").
+	Category string
+	Inputs   []InputSpec
+	Output   *Shape
+	Edges    []EdgePreset
 	// Steps marks a handler that drives the step tool itself (in.Step.Sleep, WaitForEvent,
 	// SendEvent, Run) with ids from in.StepID. Such a handler is called on every replay, must
 	// derive its output only from those steps' results, and gets no per-action retries or
@@ -84,6 +87,16 @@ type Kind struct {
 	Handler  Handler
 }
 
+// Palette categories, in the order the editor lists them.
+const (
+	CategoryFlow    = "Flow"
+	CategoryAI      = "AI"
+	CategoryReview  = "Review"
+	CategoryConnect = "Send and connect"
+	CategoryData    = "Data"
+	CategoryReports = "Reports"
+)
+
 // MarshalJSON writes the kind for GET /api/actions: workflow-kit's PublicEngineAction field
 // names ("kind", "name") plus inputs, output and edge presets.
 func (k Kind) MarshalJSON() ([]byte, error) {
@@ -95,10 +108,11 @@ func (k Kind) MarshalJSON() ([]byte, error) {
 		Kind        string       `json:"kind"`
 		Name        string       `json:"name"`
 		Description string       `json:"description,omitempty"`
+		Category    string       `json:"category,omitempty"`
 		Inputs      []InputSpec  `json:"inputs"`
 		Output      *Shape       `json:"output,omitempty"`
 		Edges       []EdgePreset `json:"edges,omitempty"`
-	}{k.Name, k.Title, k.Description, inputs, k.Output, k.Edges})
+	}{k.Name, k.Title, k.Description, k.Category, inputs, k.Output, k.Edges})
 }
 
 // Input returns the spec of input name, or nil.

@@ -29,6 +29,7 @@ func webhookKind(allowPrivate bool) Kind {
 	client := webhookClient(allowPrivate)
 	return Kind{
 		Name:        "webhook",
+		Category:    CategoryConnect,
 		Title:       "Webhook",
 		Description: "POST a JSON body to a URL. Output: the status and the JSON (or text) body. 5xx and 429 answers are retried; other 4xx fail the action.",
 		Inputs: []InputSpec{

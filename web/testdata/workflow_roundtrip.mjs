@@ -2,8 +2,7 @@
 // Started by web/pages_workflow_browser_test.go, which compares the files and the stored JSON.
 //
 // Env: BASE_URL, SESSION_COOKIE, EDIT_ID (a workflow seeded with FIXTURE), IMPORT_ID (an empty
-// workflow), FIXTURE (path of the workflow-kit JSON), OUT_DIR, DOCS_DIR (optional: write the
-// editor screenshot there, for docs/editor.png).
+// workflow), FIXTURE (path of the workflow-kit JSON), OUT_DIR.
 const { launch, shot, step, need, check } = await import(process.env.BROWSER_LIB);
 import path from 'node:path';
 
@@ -33,7 +32,6 @@ try {
   await page.getByTestId('save').click();
   await page.getByTestId('status').filter({ hasText: 'Saved' }).waitFor();
   await shot(page, 'editor-roundtrip.png');
-  if (process.env.DOCS_DIR) await page.screenshot({ path: path.join(process.env.DOCS_DIR, 'editor.png') });
 
   step('restore version 1 from the version list (not saved)');
   await page.getByTestId('versions').click();

@@ -293,19 +293,37 @@ func TestWaits(t *testing.T) {
 		must(t, q.RecordWaitPaths(waits, hash)) // recording twice is harmless
 		paths, err := q.WaitPaths([]string{"t/ok"})
 		must(t, err)
-		sort.Strings(paths)
-		if !slices.Equal(paths, []string{"", "data.id"}) {
-			t.Errorf("paths %q", paths)
+		var got []string
+		for _, p := range paths {
+			got = append(got, p.EventName+" "+p.MatchPath)
 		}
-		byHash, err := q.WaitsByHash([]string{"t/ok"}, []string{"k7"})
+		sort.Strings(got)
+		if !slices.Equal(got, []string{"t/ok ", "t/ok data.id"}) {
+			t.Errorf("paths %q", got)
+		}
+		byHash, err := q.MatchingWaits([]string{"t/ok"}, []string{"k7"})
 		must(t, err)
 		if len(byHash) != 1 || byHash[0].ID != "w1" {
 			t.Errorf("by hash: %+v", byHash)
 		}
-		cond, err := q.ConditionWaits([]string{"t/ok"})
+		unmatched, err := q.HasUnmatchedWaits("t/ok")
+		must(t, err)
+		none, err := q.HasUnmatchedWaits("t/no")
+		must(t, err)
+		if !unmatched || none {
+			t.Errorf("waits without a match value: t/ok %v, t/no %v", unmatched, none)
+		}
+		cond, err := q.UnmatchedWaits("t/ok", 1, "", 10)
 		must(t, err)
 		if len(cond) != 1 || cond[0].ID != "w3" {
-			t.Errorf("condition waits: %+v", cond)
+			t.Errorf("waits without a match value stored before seq 1: %+v", cond)
+		}
+		s1, err := q.NextWaitSeq()
+		must(t, err)
+		s2, err := q.NextWaitSeq()
+		must(t, err)
+		if s2 <= s1 {
+			t.Errorf("wait order numbers %d then %d", s1, s2)
 		}
 		of, err := q.EventWaitsOf("r1")
 		must(t, err)
@@ -320,7 +338,7 @@ func TestWaits(t *testing.T) {
 			t.Errorf("take wait: first %v, second %v", won, again)
 		}
 		must(t, q.DeleteWaitsOf([]string{"r2", "r3"}))
-		if rest, _ := q.WaitsByHash([]string{"t/ok"}, []string{"k8"}); len(rest) != 0 {
+		if rest, _ := q.MatchingWaits([]string{"t/ok"}, []string{"k8"}); len(rest) != 0 {
 			t.Errorf("waits of ended runs left: %+v", rest)
 		}
 	})
@@ -443,7 +461,8 @@ func TestRetentionStatements(t *testing.T) {
 	})
 }
 
-// The lock order is enforced: a transaction that holds runs cannot lock event names.
+// The lock order is enforced: a transaction that holds runs cannot take an exclusive
+// event-name lock (what a registering wait takes before its run).
 func TestLockOrder(t *testing.T) {
 	each(t, func(t *testing.T, st *store.Store, q *store.Q) {
 		must(t, q.InsertRuns([]store.Run{run("r1", "f", "queued", 0)}))
@@ -453,6 +472,9 @@ func TestLockOrder(t *testing.T) {
 			}
 			if err := q.LockRuns([]string{"r1"}); err != nil {
 				return err
+			}
+			if err := q.LockEventNames([]string{"t/c"}, false); err != nil {
+				return fmt.Errorf("a shared lock after runs (a run's end announcing itself): %w", err)
 			}
 			return q.LockEventNames([]string{"t/b"}, true)
 		})

@@ -4,6 +4,7 @@
 import {
   Background,
   Controls,
+  MarkerType,
   MiniMap,
   ReactFlow,
   applyEdgeChanges,
@@ -18,7 +19,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type ActionKind, type Client, type Version, type WorkflowRecord } from './api';
 import { body, CRON_PREFIX, fromRecord, POST_EVENT_PREFIX, SCHEDULED_EVENT, type Draft } from './draft';
 import * as H from './history';
-import { layout } from './layout';
+import { anchorOf, layout } from './layout';
 import * as M from './model';
 import { SOURCE, type JSONValue, type Position, type Workflow } from './model';
 import { nodeTypes, type EditorNode } from './nodes';
@@ -76,14 +77,17 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
         const cond = c && typeof c === 'object' ? conditionLabel(c) : '';
         const label = name && cond ? `${name}: ${cond}` : name || cond || undefined;
         const bad = !!problems.edges[i];
+        const selected = selectedEdges.has(key);
         return {
           id: key,
           source: e.from,
           target: e.to,
           label,
-          selected: selectedEdges.has(key),
+          selected,
           animated: !!c,
           className: bad ? 'wf-edge-invalid' : c ? 'wf-edge-conditional' : undefined,
+          // An arrowhead says which way the flow goes, in the edge's own colour.
+          markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18, color: bad ? '#d92d20' : selected || c ? '#4f46e5' : '#98a2b3' },
           data: { index: i },
         };
       }),
@@ -118,19 +122,41 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     change((w) => M.withPositions(w, currentPositions(rf.getNodes() as EditorNode[])));
   }, [change, rf]);
 
+  // addKind adds an action of kind: dropped at `at`, unconnected; or (Enter, double-click)
+  // below the anchor (the selected node, else the lowest action nothing follows, else the
+  // trigger) and connected from it, so a chain is built by pressing Enter.
   const addKind = useCallback(
     (kind: string, at?: Position) => {
       const k = kindMap.get(kind);
-      const current = currentPositions(rf.getNodes() as EditorNode[]);
-      const below = Object.values(current).reduce((m, p) => Math.max(m, p.y), 0) + 110;
-      const pos = at ?? { x: 0, y: below };
+      const ns = rf.getNodes() as EditorNode[];
+      const current = currentPositions(ns);
       change((w) => {
-        const { w: next, id: newID } = M.addAction(w, kind, {}, k?.name ?? kind);
+        const { w: added, id: newID } = M.addAction(w, kind, {}, k?.name ?? kind);
         selectNext.current = newID;
-        return M.withPositions(next, { ...current, [newID]: pos });
+        if (at) return M.withPositions(added, { ...current, [newID]: at });
+        const from = anchorOf(w, ns);
+        const base = current[from] ?? { x: 0, y: 0 };
+        const siblings = w.edges.filter((e) => e.from === from).length;
+        const pos = { x: base.x + siblings * 250, y: base.y + 130 };
+        return M.withPositions(withPreset(M.connect(added, from, newID), added, from, kindMap), { ...current, [newID]: pos });
       });
     },
     [change, kindMap, rf],
+  );
+  // autoPan moves the canvas while something is dragged from the palette near its edge, so a
+  // drop can land outside the visible part (React Flow pans by itself for node drags).
+  const autoPan = useCallback(
+    (e: React.DragEvent) => {
+      const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+      const zone = 48;
+      const step = (d: number) => (d < zone ? Math.round((zone - d) / 3) : 0);
+      const dx = step(e.clientX - r.left) - step(r.right - e.clientX);
+      const dy = step(e.clientY - r.top) - step(r.bottom - e.clientY);
+      if (!dx && !dy) return;
+      const vp = rf.getViewport();
+      rf.setViewport({ x: vp.x + dx, y: vp.y + dy, zoom: vp.zoom });
+    },
+    [rf],
   );
   const onDrop = useCallback(
     (e: React.DragEvent) => {
@@ -173,7 +199,10 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     const t = setTimeout(async () => {
       try {
         await client.validate(body(draft, enabled));
-        if (n === validation.current) setProblems(none);
+        if (n !== validation.current) return;
+        setProblems(none);
+        // The problem a red status bar reported ("Not saved: ...") is fixed: say so.
+        setStatus((s) => (s.bad ? { text: '' } : s));
       } catch (err) {
         if (n !== validation.current) return;
         if (err instanceof ApiError && (err.status === 422 || err.status === 400)) setProblems(fromError(err, draft.workflow));
@@ -222,6 +251,16 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
       setStatus({ text: on ? 'Enabled: new events start runs.' : 'Disabled: new events start no runs.' });
     } catch (err) {
       setStatus({ text: `Could not ${on ? 'enable' : 'disable'}: ${(err as Error).message}`, bad: true });
+    }
+  };
+  const deleteWorkflow = async () => {
+    if (!window.confirm(`Delete the workflow “${draft.name || 'Untitled workflow'}”? It starts no more runs; runs in flight finish on their version.`)) return;
+    try {
+      await client.deleteWorkflow(id);
+      setSaved(draft); // nothing left to lose: do not ask again on leaving
+      window.location.assign(`/admin/workflows?deleted=${encodeURIComponent(id)}`);
+    } catch (err) {
+      setStatus({ text: `Not deleted: ${(err as Error).message}`, bad: true });
     }
   };
   const relayout = () => {
@@ -342,10 +381,20 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
         onImport={importJSON}
         onRestore={restore}
         onTestRun={testRun}
+        onDelete={deleteWorkflow}
       />
       <div className="wf-body">
         <Palette kinds={kinds} onAdd={(k) => addKind(k)} />
-        <div className="wf-canvas" onDragOver={(e) => (e.preventDefault(), (e.dataTransfer.dropEffect = 'move'))} onDrop={onDrop} data-testid="canvas">
+        <div
+          className="wf-canvas"
+          onDragOver={(e) => {
+            e.preventDefault();
+            e.dataTransfer.dropEffect = 'move';
+            autoPan(e);
+          }}
+          onDrop={onDrop}
+          data-testid="canvas"
+        >
           <ReactFlow<EditorNode, FlowEdge>
             nodes={nodes}
             edges={edges}
@@ -355,6 +404,8 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
             onConnect={onConnect}
             onDelete={onDelete}
             onNodeDragStop={savePositions}
+            autoPanOnNodeDrag
+            autoPanOnConnect
             isValidConnection={(c) => c.source !== c.target && c.target !== SOURCE}
             deleteKeyCode={['Backspace', 'Delete']}
             fitView

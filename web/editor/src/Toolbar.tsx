@@ -25,6 +25,7 @@ interface Props {
   onImport: (json: string) => void;
   onRestore: (v: Version) => void;
   onTestRun: (data: JSONObject) => Promise<void>;
+  onDelete: () => void;
 }
 
 export function Toolbar(p: Props) {
@@ -91,6 +92,9 @@ export function Toolbar(p: Props) {
       </button>
       <button type="button" onClick={() => setOpen(open === 'test' ? null : 'test')} data-testid="test-run">
         Test run
+      </button>
+      <button type="button" className="wf-danger" onClick={p.onDelete} title="Delete this workflow" data-testid="delete-workflow">
+        Delete
       </button>
       <button type="button" className="wf-primary" onClick={p.onSave} disabled={!p.dirty} data-testid="save">
         Save

@@ -24,6 +24,8 @@ export interface ActionKind {
   kind: string;
   name: string;
   description: string;
+  /** category groups the kind in the palette ("Flow", "AI"...); "" lists it under Other. */
+  category: string;
   inputs: InputSpec[];
   outputs: OutputField[];
   /** edges are presets for edges drawn from this kind (builtin:if's True and False). */
@@ -117,6 +119,11 @@ export class Client {
     return list.sort((a, b) => (b.version ?? 0) - (a.version ?? 0));
   }
 
+  /** deleteWorkflow deletes the workflow (admins): it starts no more runs; runs in flight finish. */
+  async deleteWorkflow(id: string): Promise<void> {
+    await this.req('DELETE', `/workflows/${id}`);
+  }
+
   async setEnabled(id: string, on: boolean): Promise<void> {
     await this.req('POST', `/workflows/${id}/${on ? 'enable' : 'disable'}`);
   }
@@ -175,6 +182,7 @@ function toKind(k: any): ActionKind {
     kind,
     name: String(k.title || k.label || (k.kind ? k.name : '') || kind),
     description: String(k.description ?? ''),
+    category: typeof k.category === 'string' ? k.category : '',
     inputs,
     outputs,
     edges: Array.isArray(k.edges) ? k.edges.filter((e: any) => e && typeof e.name === 'string') : [],

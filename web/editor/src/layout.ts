@@ -49,3 +49,22 @@ export function layout(w: Workflow): Record<string, Position> {
   });
   return pos;
 }
+
+// anchorOf picks the node a new action is connected from: the selected node, else the lowest
+// action that nothing follows, else the trigger.
+export function anchorOf(w: Workflow, ns: { id: string; selected?: boolean; position: Position }[]): string {
+  const sel = ns.find((n) => n.selected && (n.id === SOURCE || w.actions.some((a) => a.id === n.id)));
+  if (sel) return sel.id;
+  const pos = new Map(ns.map((n) => [n.id, n.position]));
+  const leaves = w.actions.filter((a) => !w.edges.some((e) => e.from === a.id));
+  let best: string = SOURCE;
+  let y = -Infinity;
+  for (const a of leaves) {
+    const p = pos.get(a.id);
+    if (p && p.y > y) {
+      best = a.id;
+      y = p.y;
+    }
+  }
+  return best;
+}

@@ -21,6 +21,7 @@ export function SourceNode({ data }: NodeProps<SourceNodeType>) {
 
 export function ActionNode({ data, selected }: NodeProps<ActionNodeType>) {
   const { action, kind, problems } = data;
+  const unused = kind ? undeclaredInputs(action, kind) : [];
   const title = typeof action.name === 'string' && action.name ? action.name : kind?.name ?? action.kind;
   const cls = ['wf-node', 'wf-action', problems.length ? 'wf-invalid' : '', selected ? 'wf-selected' : '', kind ? '' : 'wf-unknown']
     .filter(Boolean)
@@ -32,14 +33,29 @@ export function ActionNode({ data, selected }: NodeProps<ActionNodeType>) {
       <div className="wf-node-title">{title}</div>
       <div className="wf-node-id">{action.id}</div>
       {!kind && <div className="wf-node-problem">unknown action kind</div>}
-      {problems.map((p, i) => (
-        <div key={i} className="wf-node-problem" data-testid="node-problem">
-          {p}
+      {problems.length > 0 && (
+        // One line, whatever the number and length of the messages, so a node never grows over
+        // the node below it; the side panel lists them in full (and the tooltip here).
+        <div className="wf-node-problem" data-testid="node-problem" title={problems.join('\n')}>
+          {problems.length > 1 && <span className="wf-node-problem-count">{problems.length}</span>}
+          {problems[0]}
         </div>
-      ))}
+      )}
+      {problems.length === 0 && unused.length > 0 && (
+        <div className="wf-node-warning" data-testid="node-warning" title={`Not inputs of ${kind?.name}: ${unused.join(', ')}`}>
+          {unused.length === 1 ? `unused input “${unused[0]}”` : `${unused.length} unused inputs`}
+        </div>
+      )}
       <Handle type="source" position={Position.Bottom} id="out" data-testid={`handle-${action.id}-out`} />
     </div>
   );
+}
+
+/** undeclaredInputs lists the action's inputs its kind does not declare (kept, never read). */
+export function undeclaredInputs(action: Action, kind: ActionKind): string[] {
+  const inputs = action.inputs && typeof action.inputs === 'object' && !Array.isArray(action.inputs) ? action.inputs : {};
+  const known = new Set(kind.inputs.map((i) => i.name));
+  return Object.keys(inputs).filter((k) => !known.has(k));
 }
 
 export const nodeTypes = { action: ActionNode, source: SourceNode };

@@ -61,10 +61,21 @@ export function ActionPanel({ action, kind, refs, events, problems, setInput, up
         />
       ))}
       {extra.length > 0 && <h3>Other inputs</h3>}
+      {kind && extra.length > 0 && (
+        <p className="wf-warning" data-testid="undeclared-inputs">
+          {extra.length === 1 ? `“${extra[0]}” is not an input of ${kind.name}` : `${extra.map((n) => `“${n}”`).join(', ')} are not inputs of ${kind.name}`}
+          : kept as workflow-kit keeps them (perhaps from an older version of the action), but no step reads them.
+        </p>
+      )}
       {extra.map((name) => (
         <label className="wf-field" key={name}>
           <span className="wf-label">
             {name} <em>JSON</em>
+            {kind && (
+              <button type="button" onClick={() => setInput(name, undefined)} data-testid={`remove-input-${name}`}>
+                Remove
+              </button>
+            )}
           </span>
           <JSONField value={inputs[name]} onChange={(v) => setInput(name, v)} testid={`input-${name}`} />
         </label>

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as H from '../src/history';
 import { diff } from '../src/draft';
-import { layout } from '../src/layout';
+import { anchorOf, layout } from '../src/layout';
 import { normalize } from '../src/model';
 
 test('layout puts each action below all of its parents', () => {
@@ -50,4 +50,17 @@ test('diff names added, removed and changed actions and edges', () => {
   const a = normalize({ actions: [{ id: 'x', kind: 'k' }, { id: 'y', kind: 'k' }], edges: [{ from: '$source', to: 'x' }] });
   const b = normalize({ actions: [{ id: 'x', kind: 'k', name: 'n' }, { id: 'z', kind: 'k' }], edges: [{ from: '$source', to: 'z' }] });
   assert.deepEqual(diff(a, b), ['~ action x changed', '+ action z (k)', '− action y (k)', '+ edge $source → z', '− edge $source → x']);
+});
+
+test('anchorOf: the selected node, else the lowest action nothing follows, else the trigger', () => {
+  const w = normalize({
+    actions: [{ id: 'a', kind: 'log' }, { id: 'b', kind: 'log' }, { id: 'c', kind: 'log' }],
+    edges: [{ from: '$source', to: 'a' }, { from: 'a', to: 'b' }, { from: 'a', to: 'c' }],
+  });
+  const at = (y: number) => ({ x: 0, y });
+  const ns = [{ id: '$source', position: at(0) }, { id: 'a', position: at(100) }, { id: 'b', position: at(300) }, { id: 'c', position: at(200) }];
+  assert.equal(anchorOf(w, ns), 'b');
+  assert.equal(anchorOf(w, ns.map((n) => ({ ...n, selected: n.id === 'a' }))), 'a');
+  assert.equal(anchorOf(w, ns.map((n) => ({ ...n, selected: n.id === '$source' }))), '$source');
+  assert.equal(anchorOf(normalize({ actions: [], edges: [] }), [{ id: '$source', position: at(0) }]), '$source');
 });
