@@ -95,7 +95,7 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 		runs := []string{}
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
-			if metas, err = r.fn.Fanout(ctx, q.DB(), p.ev); err != nil {
+			if metas, err = r.fn.Fanout(ctx, q.Conn(), p.ev); err != nil {
 				return err
 			}
 		}

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"gorm.io/gorm"
-
 	"github.com/inkflow/inkflow/engine/store"
 )
 
@@ -35,12 +33,12 @@ func (e *Engine) Send(ctx context.Context, events ...Event) (SendResult, error) 
 	return res, nil
 }
 
-// SendTx stores events inside the caller's transaction tx, so that a state change and its
-// event commit together or not at all. Runs it starts become visible when tx commits; on
-// PostgreSQL workers are notified at commit, elsewhere within the poll interval or at once
-// when the caller's process runs the workers.
-func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (SendResult, error) {
-	return e.send(ctx, e.st.In(ctx, tx.Statement.ConnPool), events)
+// SendTx stores events inside the caller's transaction tx (see Tx), so that a state change
+// and its event commit together or not at all. Runs it starts become visible when tx
+// commits; on PostgreSQL workers are notified at commit, elsewhere within the poll interval
+// or at once when the caller's process runs the workers.
+func (e *Engine) SendTx(ctx context.Context, tx Tx, events ...Event) (SendResult, error) {
+	return e.send(ctx, e.st.In(ctx, tx), events)
 }
 
 // send is SendTx on a store handle inside a transaction.
@@ -215,7 +213,7 @@ func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*reg
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
 			var err error
-			if metas, err = r.fn.Fanout(ctx, q.DB(), p.ev); err != nil {
+			if metas, err = r.fn.Fanout(ctx, q.Conn(), p.ev); err != nil {
 				return nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
 			}
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -43,10 +44,16 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Q{g: tx, d: s.d, tx: true}) })
 }
 
-// Conn is a transaction the caller opened: a *sql.Tx, or gorm's tx.Statement.ConnPool
-// inside db.Transaction. The engine writes into it with SendTx, so that a change and the
-// events it sends commit together or not at all.
-type Conn = gorm.ConnPool
+// Conn is a transaction the caller opened, as database/sql runs statements: a *sql.Tx, or
+// gorm's tx.Statement.ConnPool inside db.Transaction (the same four methods as gorm.ConnPool).
+// The engine writes into it with SendTx, so that a change and the events it sends commit
+// together or not at all.
+type Conn interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
 
 // In returns a handle on the caller's open transaction conn.
 func (s *Store) In(ctx context.Context, conn Conn) *Q {
@@ -93,10 +100,6 @@ type Q struct {
 	// runsLocked is set once the transaction holds run row locks.
 	runsLocked bool
 }
-
-// DB is the handle as gorm, for callers outside the engine's tables (a Fanout reads the
-// workflows' tables in the sending transaction).
-func (q *Q) DB() *gorm.DB { return q.g }
 
 // Conn is the handle's connection: inside a transaction, the transaction.
 func (q *Q) Conn() Conn { return q.g.Statement.ConnPool }
