@@ -110,7 +110,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer a.close()
 	srv, err := web.New(web.Config{DB: a.db, Engine: a.engine, CMS: a.cms, Workflows: a.workflows, Logger: a.log, BaseURL: cfg.baseURL(),
-		EventKey: cfg.EventKey, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}, Apps: a.apps})
+		EventKey: cfg.EventKey, SMTPURL: cfg.SMTPURL, Google: web.GoogleConfig{ClientID: cfg.GoogleID, ClientSecret: cfg.GoogleSecret}, Apps: a.apps})
 	if err != nil {
 		return err
 	}

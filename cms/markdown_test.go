@@ -50,3 +50,20 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
+
+// A fenced code block with a language is highlighted with chroma's classes (no inline style,
+// which the CSP would block); its text stays escaped; a block without a language is plain.
+func TestRenderHighlightsCode(t *testing.T) {
+	out, err := cms.NewRenderer().Render("```go\nfunc main() { println(\"<script>\") }\n```\n\n```\nplain text\n```\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<pre class="chroma">`, `<span class="kd">func</span>`, `<span class="nf">main</span>`, "&lt;script&gt;", "<pre><code>plain text"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("highlighted output lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "style=") || strings.Contains(out, "<script>") {
+		t.Errorf("inline style or raw script in the output:\n%s", out)
+	}
+}

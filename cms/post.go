@@ -53,7 +53,10 @@ type Post struct {
 	Slug        string     `json:"slug"`
 	Markdown    string     `json:"markdown"`
 	Summary     string     `json:"summary"`
+	// Tags are the names as written ("Durable Execution"); TagSlugs their URL forms, kept
+	// in step by Posts (TagSlug turns one into the other).
 	Tags        Tags       `json:"tags"`
+	TagSlugs    Tags       `json:"-"`
 	CoverImage  string     `json:"cover_image"`
 	Status      Status     `json:"status"`
 	AuthorID    *int64     `json:"author_id"`
@@ -86,8 +89,8 @@ type Revision struct {
 // TableName tells gorm the table.
 func (Revision) TableName() string { return "post_revisions" }
 
-// Tags are a post's tags: lower case words joined by dashes. Stored as ",a,b," so that one
-// LIKE finds posts with a tag on both databases.
+// Tags are a list of tag names or slugs, stored as ",a,b," so that one LIKE finds posts with
+// a tag on both databases (names never hold a comma).
 type Tags []string
 
 // Value implements driver.Valuer.
@@ -114,12 +117,32 @@ func (t *Tags) Scan(v any) error {
 	return nil
 }
 
-// Has reports whether t holds tag.
+// Has reports whether t holds a tag whose slug is tag's.
 func (t Tags) Has(tag string) bool {
+	slug := TagSlug(tag)
 	for _, x := range t {
-		if x == tag {
+		if TagSlug(x) == slug {
 			return true
 		}
 	}
 	return false
+}
+
+// Name returns the name in t whose slug is slug, or slug itself.
+func (t Tags) Name(slug string) string {
+	for _, x := range t {
+		if TagSlug(x) == slug {
+			return x
+		}
+	}
+	return slug
+}
+
+// TagSlug is a tag's URL form: "Durable Execution" is "durable-execution".
+func TagSlug(name string) string { return Slugify(name) }
+
+// ReadingMinutes is how long markdown takes to read at 220 words a minute, at least 1.
+func ReadingMinutes(markdown string) int {
+	words := len(strings.Fields(markdown))
+	return max(1, (words+219)/220)
 }

@@ -41,7 +41,7 @@ type PostFilter struct {
 	Status   Status
 	Tag      string
 	AuthorID int64
-	Query    string // in the title
+	Query    string // in the title, summary or text (case-insensitive, literal)
 	Limit    int    // default 20, at most 200
 	Offset   int
 }
@@ -201,13 +201,14 @@ func (s *Posts) List(ctx context.Context, f PostFilter) ([]Post, int64, error) {
 		q = q.Where("status = ?", f.Status)
 	}
 	if f.Tag != "" {
-		q = q.Where("tags LIKE ?", "%,"+Slugify(f.Tag)+",%")
+		q = q.Where("tag_slugs LIKE ?", "%,"+TagSlug(f.Tag)+",%")
 	}
 	if f.AuthorID != 0 {
 		q = q.Where("author_id = ?", f.AuthorID)
 	}
 	if f.Query != "" {
-		q = q.Where("LOWER(title) LIKE ?", "%"+strings.ToLower(f.Query)+"%")
+		like := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
+		q = q.Where(`(LOWER(title) LIKE ? ESCAPE '\' OR LOWER(summary) LIKE ? ESCAPE '\' OR LOWER(markdown) LIKE ? ESCAPE '\')`, like, like, like)
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
@@ -483,6 +484,10 @@ func applyInput(p *Post, in PostInput) error {
 	}
 	if in.Tags != nil {
 		p.Tags = NormalizeTags(*in.Tags)
+		p.TagSlugs = make(Tags, len(p.Tags))
+		for i, t := range p.Tags {
+			p.TagSlugs[i] = TagSlug(t)
+		}
 	}
 	if in.CoverImage != nil {
 		c := strings.TrimSpace(*in.CoverImage)
@@ -493,3 +498,6 @@ func applyInput(p *Post, in PostInput) error {
 	}
 	return nil
 }
+
+// likeEscaper makes a search literal: % and _ match themselves.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)

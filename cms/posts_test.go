@@ -50,7 +50,7 @@ func TestPostCreateValidatesAndSendsCreated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Slug != "hello-world" || p.Status != cms.StatusDraft || strings.Join(p.Tags, ",") != "go,web-dev" {
+		if p.Slug != "hello-world" || p.Status != cms.StatusDraft || strings.Join(p.Tags, ",") != "Go,Web Dev" { // names as written, deduplicated by slug
 			t.Errorf("post = slug %q status %s tags %v", p.Slug, p.Status, p.Tags)
 		}
 		p2 := f.post(t, ed, "Hello world", "")

@@ -31,12 +31,17 @@ func Slugify(s string) string {
 	return strings.Trim(b.String(), "-")
 }
 
-// NormalizeTags cleans tags: slugified, deduplicated, order kept, at most 20.
+// NormalizeTags cleans tags: spaces trimmed and collapsed, at most 50 characters, no comma,
+// deduplicated by slug (the first spelling wins), order kept, at most 20. A tag with nothing
+// to slug ("!!!") is dropped.
 func NormalizeTags(in []string) Tags {
 	out := Tags{}
 	for _, t := range in {
-		t = Slugify(t)
-		if t == "" || out.Has(t) {
+		t = strings.Join(strings.Fields(strings.ReplaceAll(t, ",", " ")), " ")
+		if r := []rune(t); len(r) > 50 {
+			t = strings.TrimSpace(string(r[:50]))
+		}
+		if TagSlug(t) == "" || out.Has(t) {
 			continue
 		}
 		out = append(out, t)

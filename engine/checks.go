@@ -171,14 +171,22 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 			return err
 		}
 		sort.SliceStable(todo, func(i, j int) bool { return todo[i].w.CreatedAt < todo[j].w.CreatedAt })
+		var resumed []store.Resume
 		for _, d := range todo {
-			ok, err := e.deliver(ctx, q, d.w, d.ev, ms(e.now()))
+			now := ms(e.now())
+			ok, err := e.deliver(ctx, q, d.w, d.ev, now)
 			if err != nil {
 				return err
 			}
 			if ok {
 				woke++
+				if d.w.Kind == waitEvent {
+					resumed = append(resumed, store.Resume{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+				}
 			}
+		}
+		if err := q.RecordResumes(resumed); err != nil {
+			return err
 		}
 		if err := q.DeleteWaitChecks(ids); err != nil {
 			return err

@@ -317,11 +317,21 @@ func TestWaitWithCELCondition(t *testing.T) {
 		h := start(t, db, []*engine.Function{fn})
 		r := oneRun(t, h.send("order/created", map[string]any{"order": "A"}))
 		h.await(r, engine.StatusWaiting)
-		h.send("order/paid", map[string]any{"order": "A", "amount": 5})
+		low := h.send("order/paid", map[string]any{"order": "A", "amount": 5})
 		h.send("order/paid", map[string]any{"order": "B", "amount": 50})
-		h.send("order/paid", map[string]any{"order": "A", "amount": 12})
+		paid := h.send("order/paid", map[string]any{"order": "A", "amount": 12})
 		if run := h.await(r, engine.StatusCompleted); string(run.Output) != "12" {
 			t.Errorf("output %s, want 12", run.Output)
+		}
+		// The event that met the condition is the one that resumed the run.
+		for _, c := range []struct {
+			event string
+			want  []string
+		}{{paid.IDs[0], []string{r}}, {low.IDs[0], []string{}}} {
+			ev, err := h.e.GetEvent(h.ctx, c.event)
+			if err != nil || !reflect.DeepEqual(ev.Resumed, c.want) {
+				t.Errorf("event %s resumed %v (%v), want %v", c.event, ev.Resumed, err, c.want)
+			}
 		}
 	})
 }

@@ -206,7 +206,7 @@ func PostsPage(l PostList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" placeholder=\"Search titles\" aria-label=\"Search titles\" style=\"max-width:320px\"> <button type=\"submit\">Search</button></form><p class=\"hint\" data-testid=\"post-count\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" placeholder=\"Search titles and text\" aria-label=\"Search titles and text\" style=\"max-width:320px\"> <button type=\"submit\">Search</button></form><p class=\"hint\" data-testid=\"post-count\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/inkflow/inkflow/actions"
 
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/templates"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) blogIndex(c echo.Context) error {
 
 // blogTag is /tags/{tag}.
 func (s *Server) blogTag(c echo.Context) error {
-	tag := cms.Slugify(c.Param("tag"))
+	tag := cms.TagSlug(c.Param("tag"))
 	if tag == "" {
 		return echo.ErrNotFound
 	}
@@ -34,7 +35,14 @@ func (s *Server) blogTag(c echo.Context) error {
 
 func (s *Server) blogList(c echo.Context, tag string) error {
 	page := pageParam(c)
-	ps, n, err := s.cms.Posts.List(c.Request().Context(), cms.PostFilter{Status: cms.StatusPublished, Tag: tag, Limit: blogPageSize, Offset: (page - 1) * blogPageSize})
+	q := ""
+	if tag == "" {
+		q = strings.TrimSpace(c.QueryParam("q"))
+		if utf8.RuneCountInString(q) > 200 {
+			q = string([]rune(q)[:200])
+		}
+	}
+	ps, n, err := s.cms.Posts.List(c.Request().Context(), cms.PostFilter{Status: cms.StatusPublished, Tag: tag, Query: q, Limit: blogPageSize, Offset: (page - 1) * blogPageSize})
 	if err != nil {
 		return err
 	}
@@ -43,14 +51,19 @@ func (s *Server) blogList(c echo.Context, tag string) error {
 	}
 	site := s.site(c)
 	m := templates.Meta{Title: "", Description: siteDescription(site), URL: site.BaseURL + "/"}
+	name := tag
 	if tag != "" {
-		m = templates.Meta{Title: "#" + tag, Description: "Posts tagged " + tag, URL: site.BaseURL + "/tags/" + tag}
 		if n == 0 {
 			return echo.ErrNotFound
 		}
+		name = ps[0].Tags.Name(tag)
+		m = templates.Meta{Title: "#" + name, Description: "Posts tagged " + name, URL: site.BaseURL + "/tags/" + tag}
 	}
-	l := templates.BlogList{Posts: ps, Tag: tag, Page: page, Pages: pages(n, blogPageSize), Meta: m}
-	if n == 0 && tag == "" {
+	if q != "" {
+		m = templates.Meta{Title: "Search: " + q, Description: m.Description}
+	}
+	l := templates.BlogList{Posts: ps, Tag: tag, TagName: name, Query: q, Total: int(n), Page: page, Pages: pages(n, blogPageSize), Meta: m}
+	if n == 0 && tag == "" && q == "" {
 		users, err := s.cms.Users.Count(c.Request().Context())
 		if err != nil {
 			return err
@@ -84,7 +97,16 @@ func (s *Server) blogPost(c echo.Context) error {
 			m.Image = base + m.Image
 		}
 	}
-	return s.render(c, http.StatusOK, templates.BlogPost(p, body, m))
+	// The author's name, never their email: an account without a name shows no byline.
+	author := ""
+	if p.AuthorID != nil {
+		if u, err := s.cms.Users.Get(c.Request().Context(), *p.AuthorID); err == nil {
+			author = u.Name
+		} else if engine.ErrorCode(err) != engine.ENotFound {
+			return err
+		}
+	}
+	return s.render(c, http.StatusOK, templates.BlogPost(p, body, m, author))
 }
 
 // description is the post's summary, or the start of its text as plain text: without the

@@ -93,6 +93,7 @@ var notices = map[string]string{
 	"enable":    "Account enabled.",
 	"signup":    "Sign-up settings saved.",
 	"settings":  "Site settings saved.",
+	"password":  "Password changed.",
 }
 
 func notice(c echo.Context) string { return notices[c.QueryParam("done")] }

@@ -51,10 +51,10 @@ func TestNoPageScrollsSidewaysWithALongWord(t *testing.T) {
 	}
 	tag := cms.Slugify(word)
 	pages := map[string][]string{
-		"public": {"/", "/posts/" + pub.Slug, "/tags/" + tag, "/login", "/no-such-page"},
+		"public": {"/", "/posts/" + pub.Slug, "/tags/" + tag, "/login", "/password/forgot", "/no-such-page"},
 		"admin": {"/admin", "/admin/posts", "/admin/posts?q=" + word, "/admin/posts/new", pathf("/admin/posts/%d/edit", pub.ID),
 			pathf("/admin/posts/%d/edit", review.ID), pathf("/admin/posts/%d/review", review.ID), "/admin/workflows",
-			"/admin/runs", "/admin/events", "/admin/functions", "/admin/users", "/admin/system", "/admin/settings", "/admin/tokens"},
+			"/admin/runs", "/admin/events", "/admin/functions", "/admin/users", "/admin/system", "/admin/settings", "/admin/tokens", "/admin/account"},
 	}
 	list, _ := json.Marshal(pages)
 	browser.Run(t, "testdata/layout.mjs", map[string]string{

@@ -16,11 +16,12 @@ func (s *Server) usersPage(c echo.Context) error {
 }
 
 func (s *Server) renderUsers(c echo.Context, status int, invite, policyForm templates.Form) error {
-	return s.renderUsersWith(c, status, invite, policyForm, nil)
+	return s.renderUsersWith(c, status, templates.UserAdmin{Invite: invite, PolicyForm: policyForm})
 }
 
-// renderUsersWith renders the page with rowErrors, the error of a user row's forms by user id.
-func (s *Server) renderUsersWith(c echo.Context, status int, invite, policyForm templates.Form, rowErrors map[int64]string) error {
+// renderUsersWith renders the page from d (its forms, row errors and new link), adding the
+// users, the sign-up policy and the notice.
+func (s *Server) renderUsersWith(c echo.Context, status int, d templates.UserAdmin) error {
 	ctx := c.Request().Context()
 	us, err := s.cms.Users.List(ctx)
 	if err != nil {
@@ -30,21 +31,34 @@ func (s *Server) renderUsersWith(c echo.Context, status int, invite, policyForm 
 	if err != nil {
 		return err
 	}
-	d := templates.UserAdmin{Users: us, Invite: invite, Policy: pol, PolicyForm: policyForm, Google: s.googleEnabled(), Notice: notice(c), RowErrors: rowErrors}
+	d.Users, d.Policy, d.Google, d.Notice = us, pol, s.googleEnabled(), notice(c)
+	if d.Invite.Values == nil {
+		d.Invite.Values = map[string]string{"role": string(cms.RoleEditor)}
+	}
 	return s.render(c, status, templates.UsersPage(d))
 }
 
 // inviteUser creates an account (with a temporary password, or for Google sign-in).
 func (s *Server) inviteUser(c echo.Context) error {
 	in := cms.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: cms.Role(c.FormValue("role")), Password: c.FormValue("password")}
-	if _, err := s.cms.Users.Create(c.Request().Context(), in); err != nil {
+	u, err := s.cms.Users.Create(c.Request().Context(), in)
+	if err != nil {
 		f := templates.Form{Values: map[string]string{"email": in.Email, "name": in.Name, "role": string(in.Role)}}
 		if !formErrors(err, &f) {
 			return err
 		}
 		return s.renderUsers(c, statusFor(err), f, templates.Form{})
 	}
-	return seeOther(c, "/admin/users?done=invited")
+	if in.Password != "" {
+		return seeOther(c, "/admin/users?done=invited")
+	}
+	// Without a password the invited person needs a way in whatever sign-in is configured:
+	// a link to choose one, shown here once (and mailed when mail is set up).
+	link, err := s.passwordLinkFor(c, u)
+	if err != nil {
+		return err
+	}
+	return s.renderUsersWith(c, http.StatusCreated, templates.UserAdmin{NewLink: &link})
 }
 
 // setUserRole changes a user's role.
@@ -168,6 +182,5 @@ func (s *Server) userRowError(c echo.Context, id int64, err error) error {
 	if !ok {
 		return err
 	}
-	invite := templates.Form{Values: map[string]string{"role": string(cms.RoleEditor)}}
-	return s.renderUsersWith(c, statusFor(err), invite, templates.Form{}, map[int64]string{id: msg})
+	return s.renderUsersWith(c, statusFor(err), templates.UserAdmin{RowErrors: map[int64]string{id: msg}})
 }

@@ -49,6 +49,10 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/setup", ok: 404},
 		{method: "POST", route: "/setup", ok: 404},
 		{method: "POST", route: "/logout", ok: 303},
+		{method: "GET", route: "/password/forgot", ok: 200},
+		{method: "POST", route: "/password/forgot", ok: 200},
+		{method: "GET", route: "/password/reset", ok: 404},
+		{method: "POST", route: "/password/reset", ok: 401},
 		{method: "GET", route: "/auth/google", ok: 404}, // Google sign-in is off here (TestGoogleSignIn)
 		{method: "GET", route: "/auth/google/callback", ok: 404},
 
@@ -74,13 +78,16 @@ func roleTable() []roleCase {
 		{method: "POST", route: "/admin/posts/:id/unpublish", min: P, state: pub, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/schedule", min: P, state: a, ok: 303, form: func(*cms.Post) url.Values { return url.Values{"publish_at": {"2099-01-01T10:00"}} }},
 		{method: "GET", route: "/admin/users", min: A, ok: 200},
-		{method: "POST", route: "/admin/users", min: A, ok: 303, form: func(*cms.Post) url.Values {
+		{method: "POST", route: "/admin/users", min: A, ok: 201, form: func(*cms.Post) url.Values {
 			return url.Values{"email": {"new-" + randomSuffix() + "@example.com"}, "role": {"viewer"}}
 		}},
 		{method: "POST", route: "/admin/users/:id/role", min: A, user: true, ok: 303, form: func(*cms.Post) url.Values { return url.Values{"role": {"editor"}} }},
 		{method: "POST", route: "/admin/users/:id/disable", min: A, user: true, ok: 303},
 		{method: "POST", route: "/admin/users/:id/enable", min: A, user: true, ok: 303},
 		{method: "POST", route: "/admin/settings/signup", min: A, ok: 303, form: func(*cms.Post) url.Values { return url.Values{"domains": {"example.com"}, "default_role": {"viewer"}} }},
+		{method: "GET", route: "/admin/account", min: V, ok: 200},
+		{method: "POST", route: "/admin/account/password", min: V, ok: 422, form: func(*cms.Post) url.Values { return url.Values{"current_password": {"wrong"}} }},
+		{method: "POST", route: "/admin/users/:id/link", min: A, user: true, ok: 200},
 		{method: "GET", route: "/admin/settings", min: A, ok: 200},
 		{method: "POST", route: "/admin/settings", min: A, ok: 303, form: func(*cms.Post) url.Values {
 			return url.Values{"title": {"Site"}, "base_url": {"https://blog.example.com"}, "time_zone": {"UTC"}}

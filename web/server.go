@@ -29,6 +29,9 @@ type Config struct {
 	SecureCookies bool
 	// EventKey is a fixed event key (INKFLOW_EVENT_KEY) accepted by event intake.
 	EventKey string
+	// SMTPURL is where account mails (password reset and invitation links) go; empty: no
+	// mail, and the pages say to ask an admin for a link instead.
+	SMTPURL string
 	// BodyLimit caps request bodies in bytes (default 1 MiB); UploadLimit caps uploads
 	// (default 8 MiB).
 	BodyLimit   int64
@@ -57,6 +60,7 @@ type Server struct {
 	eng      *engine.Engine
 	markdown *cms.Renderer
 	logins   *rateLimiter
+	resets   *rateLimiter
 	secure   bool
 }
 
@@ -91,6 +95,7 @@ func New(cfg Config) (*Server, error) {
 		eng:      cfg.Engine,
 		markdown: cms.NewRenderer(),
 		logins:   newRateLimiter(10, loginWindow),
+		resets:   newRateLimiter(5, loginWindow),
 		secure:   cfg.SecureCookies || strings.HasPrefix(cfg.BaseURL, "https://"),
 	}
 	e := echo.New()

@@ -1,6 +1,7 @@
 package sdkapps
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,20 @@ var (
 	goAppOnce sync.Once
 	goAppBin  string
 	goAppErr  error
+	// binDir outlives every test (TestMain removes it): the app is built once for all.
+	binDir string
 )
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "inkflow-sdkapps-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // buildGoApp builds go/ (its own module, inngestgo v0.16.0 from the Go module proxy) once.
 func buildGoApp(t *testing.T) string {
@@ -27,7 +41,7 @@ func buildGoApp(t *testing.T) string {
 	}
 	goAppOnce.Do(func() {
 		dir, _ := filepath.Abs("go")
-		goAppBin = filepath.Join(t.TempDir(), "goapp")
+		goAppBin = filepath.Join(binDir, "goapp")
 		out, err := exec.Command(goBin, "-C", dir, "build", "-o", goAppBin, ".").CombinedOutput()
 		if err != nil {
 			goAppErr = err

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -67,6 +68,15 @@ func EmailKind(cfg EmailConfig) Kind {
 			return sendEmail(ctx, cfg, in.String("to"), in.String("subject"), in.String("body"), engine.IdempotencyKey(ctx))
 		},
 	}
+}
+
+// SendMail delivers one plain-text message outside any workflow (the CMS's account mails, a
+// password reset link). It is not retried: the caller tells the user when it fails.
+func SendMail(ctx context.Context, cfg EmailConfig, to, subject, body string) error {
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	_, err := sendEmail(ctx, cfg, to, subject, body, hex.EncodeToString(key))
+	return err
 }
 
 // emailOutput is what a send_email action outputs.

@@ -24,6 +24,7 @@ try {
     await page.getByTestId(`template-${id}`).waitFor();
   }
   await shot(page, 'workflow-gallery.png', { fullPage: true });
+  if (process.env.DOCS_DIR) await page.getByTestId('template-gallery').screenshot({ path: path.join(process.env.DOCS_DIR, 'workflow-gallery.png') });
   await page.getByTestId('use-template-review-flow').click();
   await page.waitForURL(/\/admin\/workflows\/\d+\/edit$/);
   const id = new URL(page.url()).pathname.split('/')[3];
@@ -88,7 +89,22 @@ try {
   if (process.env.DOCS_DIR) await page.screenshot({ path: path.join(process.env.DOCS_DIR, 'editor.png') });
   console.log('SAVED');
 
-  step('delete the workflow from the editor');
+  step('dragging from the palette near the canvas edge pans the canvas');
+  const viewport = () => page.locator('.react-flow__viewport').getAttribute('style');
+  const before = await viewport();
+  const box = await page.getByTestId('canvas').boundingBox();
+  const item = await page.getByTestId('palette-log').boundingBox();
+  await page.mouse.move(item.x + item.width / 2, item.y + item.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 8 });
+  for (let i = 0; i < 12; i++) await page.mouse.move(box.x + box.width / 2 + (i % 2), box.y + box.height - 6, { steps: 2 });
+  const during = await viewport();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+  await page.mouse.up();
+  check(during !== before, `the canvas panned while the drag was at its edge (${before} -> ${during})`);
+  await page.getByTestId('node-log_2').waitFor();
+
+  step('delete the workflow from the editor (its unsaved change too)');
   page.once('dialog', (d) => d.accept());
   await page.getByTestId('delete-workflow').click();
   await page.waitForURL(/\/admin\/workflows\?deleted=/);

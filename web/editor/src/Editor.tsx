@@ -87,7 +87,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
           animated: !!c,
           className: bad ? 'wf-edge-invalid' : c ? 'wf-edge-conditional' : undefined,
           // An arrowhead says which way the flow goes, in the edge's own colour.
-          markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18, color: bad ? '#d92d20' : selected || c ? '#4f46e5' : '#98a2b3' },
+          markerEnd: { type: MarkerType.ArrowClosed, width: 20, height: 20, color: bad ? '#d92d20' : selected || c ? '#4f46e5' : '#667085' },
           data: { index: i },
         };
       }),
@@ -184,9 +184,11 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
+  // leaving is set once the workflow is deleted: its unsaved changes are gone on purpose.
+  const leaving = useRef(false);
   useEffect(() => {
     const warn = (e: BeforeUnloadEvent) => {
-      if (dirty) e.preventDefault();
+      if (dirty && !leaving.current) e.preventDefault();
     };
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
@@ -257,7 +259,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     if (!window.confirm(`Delete the workflow “${draft.name || 'Untitled workflow'}”? It starts no more runs; runs in flight finish on their version.`)) return;
     try {
       await client.deleteWorkflow(id);
-      setSaved(draft); // nothing left to lose: do not ask again on leaving
+      leaving.current = true; // nothing left to lose: do not ask again on leaving
       window.location.assign(`/admin/workflows?deleted=${encodeURIComponent(id)}`);
     } catch (err) {
       setStatus({ text: `Not deleted: ${(err as Error).message}`, bad: true });
