@@ -401,3 +401,90 @@ func (s *Posts) MayDecide(ctx context.Context, p *Post, actor *User) (bool, erro
 func (s *Posts) PendingUpdate(ctx context.Context, p *Post) (bool, error) {
 	return s.pendingUpdate(s.db.WithContext(ctx), p)
 }
+
+// AsPublished replaces the text of each published post in ps (title, markdown, summary) with
+// its published revision, so public pages never show a pending update. Other posts are left
+// as they are.
+func (s *Posts) AsPublished(ctx context.Context, ps ...*Post) error {
+	ids := []int64{}
+	for _, p := range ps {
+		if p.Status == StatusPublished && p.PublishedRevisionID != nil {
+			ids = append(ids, *p.PublishedRevisionID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var revs []Revision
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&revs).Error; err != nil {
+		return fmt.Errorf("published revisions: %w", err)
+	}
+	byID := map[int64]Revision{}
+	for _, r := range revs {
+		byID[r.ID] = r
+	}
+	for _, p := range ps {
+		if p.PublishedRevisionID == nil || p.Status != StatusPublished {
+			continue
+		}
+		if r, ok := byID[*p.PublishedRevisionID]; ok && r.PostID == p.ID {
+			p.Title, p.Markdown, p.Summary = r.Title, r.Markdown, r.Summary
+		}
+	}
+	return nil
+}
+
+// QueueItem is one post waiting for an approver, with its open review and who sent it.
+type QueueItem struct {
+	Post   Post
+	Review Review
+	// SentBy is the email of whoever sent it to review ("" when unknown).
+	SentBy string
+}
+
+// ReviewQueue returns the posts that need an approver's decision, oldest review first (at
+// most 200), each made to agree with its run first.
+func (s *Posts) ReviewQueue(ctx context.Context) ([]QueueItem, error) {
+	db := s.db.WithContext(ctx)
+	var ids []int64
+	if err := db.Model(&Post{}).Where("status = ?", StatusNeedsApproval).Limit(200).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("posts needing approval: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.Sync(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	var reviews []Review
+	err := db.Table("post_reviews").Select("post_reviews.*").Joins("JOIN posts ON posts.id = post_reviews.post_id").
+		Where("post_reviews.status = ? AND posts.status = ?", ReviewOpen, StatusNeedsApproval).
+		Order("post_reviews.sent_at, post_reviews.id").Limit(200).Find(&reviews).Error
+	if err != nil {
+		return nil, fmt.Errorf("review queue: %w", err)
+	}
+	items := make([]QueueItem, 0, len(reviews))
+	for _, r := range reviews {
+		p, err := s.get(db, r.PostID)
+		if err != nil {
+			return nil, err
+		}
+		it := QueueItem{Post: *p, Review: r}
+		if r.SentBy != nil {
+			var u User
+			if db.Where("id = ?", *r.SentBy).Take(&u).Error == nil {
+				it.SentBy = u.Email
+			}
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// NeedApproval counts the posts waiting for an approver (the navigation shows it).
+func (s *Posts) NeedApproval(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&Post{}).Where("status = ?", StatusNeedsApproval).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count posts needing approval: %w", err)
+	}
+	return n, nil
+}

@@ -67,6 +67,9 @@ func (s *Users) Create(ctx context.Context, in NewUser) (*User, error) {
 	return s.create(ctx, s.db.WithContext(ctx), in)
 }
 
+// setupClaimKey is the settings row the first admin's creation claims.
+const setupClaimKey = "setup.first_admin"
+
 // CreateFirstAdmin creates an admin only if there is no user yet (the /setup page); EConflict
 // once any user exists.
 func (s *Users) CreateFirstAdmin(ctx context.Context, in NewUser) (*User, error) {
@@ -76,6 +79,16 @@ func (s *Users) CreateFirstAdmin(ctx context.Context, in NewUser) (*User, error)
 	}
 	var u *User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Claim setup first, with a write: concurrent requests queue on this row (PostgreSQL)
+		// or on the write lock (SQLite), and all but the first find it taken. Counting alone
+		// let eight racing requests on PostgreSQL create seven admins.
+		claim := tx.Exec("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING", setupClaimKey, strings.ToLower(strings.TrimSpace(in.Email)))
+		if claim.Error != nil {
+			return fmt.Errorf("claim setup: %w", claim.Error)
+		}
+		if claim.RowsAffected == 0 {
+			return domain.Errorf(domain.EConflict, "setup is already done")
+		}
 		var n int64
 		if err := tx.Table("users").Count(&n).Error; err != nil {
 			return fmt.Errorf("count users: %w", err)
@@ -198,18 +211,31 @@ func (s *Users) SetDisabled(ctx context.Context, id int64, disabled bool) error 
 			if err := tx.Exec("DELETE FROM sessions WHERE user_id = ?", u.ID).Error; err != nil {
 				return fmt.Errorf("end sessions: %w", err)
 			}
+			return s.revokeTokens(tx, u.ID)
 		}
 		return nil
 	})
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and revokes their API tokens: whoever reset it may
+// be locking someone out, and a token made with the old password must not outlive it.
 func (s *Users) SetPassword(ctx context.Context, id int64, password string) error {
 	hash, err := s.hash(password)
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, id, func(_ *gorm.DB, u *User) error { u.PasswordHash = hash; return nil })
+	return s.update(ctx, id, func(tx *gorm.DB, u *User) error {
+		u.PasswordHash = hash
+		return s.revokeTokens(tx, u.ID)
+	})
+}
+
+// revokeTokens revokes every live API token of user id inside tx.
+func (s *Users) revokeTokens(tx *gorm.DB, id int64) error {
+	if err := tx.Exec("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", s.now(), id).Error; err != nil {
+		return fmt.Errorf("revoke tokens of user %d: %w", id, err)
+	}
+	return nil
 }
 
 // Authenticate checks email and password. It returns EUnauthorized with one message for an

@@ -130,6 +130,7 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 		ev storedEvent
 	}
 	var todo []delivery
+	var ignored []ignoredEvent
 	for _, name := range names {
 		cands := perName[name]
 		maxSeq := cands[len(cands)-1].seq
@@ -148,7 +149,14 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 					if c.seq <= w.Seq {
 						continue
 					}
-					if w.IfExpr == "" || e.exprs.holds(w.IfExpr, trig, c.ev.m) {
+					ok := w.IfExpr == ""
+					if !ok {
+						var err error
+						if ok, err = e.exprs.holds(w.IfExpr, trig, c.ev.m); err != nil {
+							ignored = append(ignored, ignoredEvent{w, c.ev, err})
+						}
+					}
+					if ok {
 						todo = append(todo, delivery{w, c.ev})
 						break
 					}
@@ -167,13 +175,19 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 		for _, d := range todo {
 			runIDs = append(runIDs, d.w.RunID)
 		}
+		for _, ig := range ignored {
+			runIDs = append(runIDs, ig.w.RunID)
+		}
 		if err := q.LockRuns(runIDs); err != nil {
 			return err
 		}
+		if err := e.noteIgnored(q, ignored); err != nil {
+			return err
+		}
 		sort.SliceStable(todo, func(i, j int) bool { return todo[i].w.CreatedAt < todo[j].w.CreatedAt })
+		now := ms(e.now())
 		var resumed []store.Resume
 		for _, d := range todo {
-			now := ms(e.now())
 			ok, err := e.deliver(ctx, q, d.w, d.ev, now)
 			if err != nil {
 				return err

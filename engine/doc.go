@@ -28,7 +28,14 @@
 // PostgreSQL advisory lock per event name (shared for senders, exclusive for a registering
 // wait), so an event committed while a wait is being stored is found by the wait's look-back
 // or finds the stored wait; SQLite's single connection orders them anyway. A wait matches on
-// a dotted path to a scalar (`data.id`) or on a CEL expression over `event` and `async`.
+// a dotted path to a scalar (`data.id`), found through an index on a hash of (path, value)
+// so a value of any size works, and/or on a CEL expression over `event` and `async`. Waits
+// without a match value are not tried inside the send: the event is queued and the workers'
+// wait checker tries it against them in bounded batches outside any transaction; a sequence
+// number taken under the same event-name lock gives each wait only the events sent after it
+// was stored (it looked back for the others itself). Times compared across instances (leases,
+// look-back) are the database's: each instance corrects its clock by its measured offset.
+// Expressions run under one bounded program cache, a cost limit and a deadline (engine/expr).
 //
 // # Writing
 //

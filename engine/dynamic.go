@@ -153,3 +153,24 @@ func (e *Engine) CheckFunction(fn *Function) error {
 
 // Now is the engine's clock (Options.Now): drivers that compute a step's due time use it.
 func (e *Engine) Now() time.Time { return e.now() }
+
+// Label gives the step id its display name before it is first recorded: sleeps, waits and
+// invokes are named by it (Run takes WithName). A driver whose steps are known by hashed ids
+// (an SDK app's) shows the app's names this way.
+func (s *Step) Label(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.labels == nil {
+		s.labels = map[string]string{}
+	}
+	s.labels[id] = name
+}
+
+func (s *Step) label(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.labels[id]; n != "" {
+		return n
+	}
+	return id
+}

@@ -1,88 +1,71 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/inkflow/inkflow/engine/expr"
 )
 
-// maxCachedExprs bounds the compiled-program cache.
-const maxCachedExprs = 512
-
-// exprs compiles CEL expressions once and caches the programs. Expressions see `event` (the
+// exprs evaluates the engine's CEL expressions through the process's one bounded program
+// cache, under its cost limit and deadline (package expr). Expressions see `event` (the
 // triggering event as a JSON object) and `async` (the candidate event, for waits and
 // cancellation), both dynamic maps.
 type exprs struct {
-	env   *cel.Env
-	mu    sync.Mutex
-	progs map[string]cel.Program
+	env   *expr.Env
 	evals atomic.Int64 // evaluations so far, for tests of where the work happens
 }
 
 func newExprs() (*exprs, error) {
-	env, err := cel.NewEnv(
+	env, err := expr.NewEnv("engine",
 		cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("async", cel.MapType(cel.StringType, cel.DynType)),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("cel environment: %w", err)
+		return nil, err
 	}
-	return &exprs{env: env, progs: map[string]cel.Program{}}, nil
+	return &exprs{env: env}, nil
 }
 
-// compile returns the program for src, or an EInvalid error that quotes the problem.
+// compile checks src, or returns an EInvalid error that names it.
 func (x *exprs) compile(src string) (cel.Program, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if p, ok := x.progs[src]; ok {
-		return p, nil
-	}
-	ast, iss := x.env.Compile(src)
-	if iss != nil && iss.Err() != nil {
-		return nil, Errorf(EInvalid, "expression %q: %v", src, iss.Err())
-	}
-	p, err := x.env.Program(ast)
+	p, err := x.env.Compile(src)
 	if err != nil {
-		return nil, Errorf(EInvalid, "expression %q: %v", src, err)
+		return nil, Errorf(EInvalid, "%v", err)
 	}
-	if len(x.progs) >= maxCachedExprs {
-		// Waits carry expressions with per-run values filled in: start over rather than grow
-		// without bound (the hot ones come back on their next use).
-		x.progs = map[string]cel.Program{}
-	}
-	x.progs[src] = p
 	return p, nil
 }
 
 // eval runs src over the two events and returns its value as a Go value.
 func (x *exprs) eval(src string, event, async map[string]any) (any, error) {
-	p, err := x.compile(src)
-	if err != nil {
-		return nil, err
-	}
 	x.evals.Add(1)
 	if async == nil {
 		async = map[string]any{}
 	}
-	out, _, err := p.Eval(map[string]any{"event": event, "async": async})
+	out, err := x.env.Eval(context.Background(), src, map[string]any{"event": event, "async": async})
 	if err != nil {
-		return nil, fmt.Errorf("evaluate %q: %w", src, err)
+		return nil, err
 	}
 	return out.Value(), nil
 }
 
-// holds evaluates a boolean expression; an evaluation error (a missing field, say) is false.
-func (x *exprs) holds(src string, event, async map[string]any) bool {
+// holds evaluates a boolean expression. An evaluation error from the input (a missing field,
+// say) is false; an expression stopped at its cost limit or deadline is false with that error,
+// for the caller to show where the expression lives.
+func (x *exprs) holds(src string, event, async map[string]any) (bool, error) {
 	v, err := x.eval(src, event, async)
 	if err != nil {
-		return false
+		if expr.IsOverLimit(err) {
+			return false, err
+		}
+		return false, nil
 	}
 	b, ok := v.(bool)
-	return ok && b
+	return ok && b, nil
 }
 
 // eventMap turns an event into the map CEL and match paths see: the event as its stored JSON

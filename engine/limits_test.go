@@ -332,3 +332,88 @@ func TestIfWaitRaceAndOldEvents(t *testing.T) {
 		}
 	})
 }
+
+// quadratic is the issue's expression, and data that makes it cost 18 million comparisons.
+const quadratic = "event.data.tags.all(t, event.data.allowed.exists(a, a == t))"
+
+func quadraticData() map[string]any {
+	var tags, allowed []any
+	for i := range 6000 {
+		tags = append(tags, fmt.Sprintf("t%05d", i))
+		allowed = append(allowed, fmt.Sprintf("t%05d", 5999-i))
+	}
+	return map[string]any{"tags": tags, "allowed": allowed}
+}
+
+// A trigger condition over its cost limit (or deadline) starts no run, and the event says why, naming it.
+func TestTriggerOverCostLimitStartsNoRunAndSaysWhy(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "picky", Triggers: []Trigger{{Event: "cost/in", If: quadratic}},
+			Handler: func(ctx context.Context, in *Input) (any, error) { return nil, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Send(context.Background(), Event{Name: "cost/in", Data: quadraticData()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Runs) != 0 {
+			t.Fatalf("started %v", res.Runs)
+		}
+		ev, err := e.GetEvent(context.Background(), res.IDs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(ev.Notes, "picky") || !strings.Contains(ev.Notes, "stopped") || !strings.Contains(ev.Notes, "event.data.tags.all") {
+			t.Fatalf("event notes %q do not say why function picky started no run", ev.Notes)
+		}
+	})
+}
+
+// A wait whose condition is over its cost limit for an event ignores that event, and the
+// waiting step says so; a later event that is cheap to check resumes it.
+func TestWaitOverCostLimitIgnoresTheEventAndSaysSo(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "costly-wait", Triggers: []Trigger{{Event: "cw/start"}},
+			Handler: func(ctx context.Context, in *Input) (any, error) {
+				ev, err := in.Step.WaitForEvent(ctx, "go", Wait{Event: "cw/go", If: "async.data.tags.all(t, async.data.allowed.exists(a, a == t))", Timeout: time.Hour})
+				if err != nil || ev == nil {
+					return "missed", err
+				}
+				return "resumed", nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		startWorkers(t, e)
+		res, err := e.Send(context.Background(), Event{Name: "cw/start"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status == StatusWaiting || r.Status.Finished() })
+		if _, err := e.Send(context.Background(), Event{Name: "cw/go", Data: quadraticData()}); err != nil {
+			t.Fatal(err)
+		}
+		run := awaitRun(t, e, res.Runs[0], func(r *Run) bool {
+			return len(r.Steps) > 0 && strings.Contains(r.Steps[0].Error, "ignored event cw/go")
+		})
+		if run.Status != StatusWaiting || !strings.Contains(run.Steps[0].Error, "stopped") {
+			t.Fatalf("run is %s, step error %q", run.Status, run.Steps[0].Error)
+		}
+		if _, err := e.Send(context.Background(), Event{Name: "cw/go", Data: map[string]any{"tags": []any{"a"}, "allowed": []any{"a"}}}); err != nil {
+			t.Fatal(err)
+		}
+		run = awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status.Finished() })
+		if string(run.Output) != `"resumed"` {
+			t.Fatalf("run is %s (%s)", run.Status, run.Output)
+		}
+	})
+}

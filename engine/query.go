@@ -319,6 +319,7 @@ func toStoredEvent(r eventRow) (StoredEvent, error) {
 	se.ReceivedAt = fromMS(r.ReceivedAt)
 	se.Runs = splitIDs(r.RunIDs)
 	se.Resumed = []string{}
+	se.Notes = r.Notes
 	return se, nil
 }
 

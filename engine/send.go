@@ -72,13 +72,13 @@ func (e *Engine) send(ctx context.Context, q *store.Q, events []Event) (SendResu
 			continue
 		}
 		fresh = append(fresh, storedEvent{p, id})
-		runs, err := e.startRuns(ctx, q, w, fns, p, id, now)
+		runs, notes, err := e.startRuns(ctx, q, w, fns, p, id, now)
 		if err != nil {
 			return SendResult{}, err
 		}
 		res.Runs = append(res.Runs, runs...)
 		w.events = append(w.events, eventRow{ID: id, ClientID: p.clientID, Name: p.ev.Name, Payload: p.payload,
-			TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs)})
+			TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs), Notes: storableText(strings.Join(notes, "\n"))})
 	}
 	if err := w.flush(q); err != nil {
 		return SendResult{}, err
@@ -204,17 +204,21 @@ func (b *batch) flush(q *store.Q) error {
 
 // startRuns queues a run of every function the event triggers (one per RunMeta when the
 // function fans out) and registers their CancelOn conditions.
-func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, error) {
-	var ids []string
+func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, []string, error) {
+	var ids, notes []string
 	for _, r := range fns {
-		if !e.triggers(r, p) {
+		ok, note := e.triggers(r, p)
+		if note != "" {
+			notes = append(notes, note)
+		}
+		if !ok {
 			continue
 		}
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
 			var err error
 			if metas, err = r.fn.Fanout(ctx, q.Conn(), p.ev); err != nil {
-				return nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
+				return nil, nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
 			}
 		}
 		for _, meta := range metas {
@@ -222,11 +226,13 @@ func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*reg
 			ids = append(ids, id)
 		}
 	}
-	return ids, nil
+	return ids, notes, nil
 }
 
-// triggers reports whether one of r's event triggers matches p.
-func (e *Engine) triggers(r *registered, p preparedEvent) bool {
+// triggers reports whether one of r's event triggers matches p, and why not when a trigger's
+// condition could not be evaluated within its limits (the event page shows it).
+func (e *Engine) triggers(r *registered, p preparedEvent) (bool, string) {
+	var note string
 	for _, t := range r.fn.Triggers {
 		if t.Event == "" || (t.Event != "*" && t.Event != p.ev.Name) {
 			continue
@@ -234,11 +240,18 @@ func (e *Engine) triggers(r *registered, p preparedEvent) bool {
 		if t.Event == "*" && strings.HasPrefix(p.ev.Name, "inkflow/") && r.fn.Fanout == nil {
 			continue // catch-all functions do not see the engine's own events unless they choose
 		}
-		if t.If == "" || e.exprs.holds(t.If, p.m, nil) {
-			return true
+		if t.If == "" {
+			return true, ""
+		}
+		ok, err := e.exprs.holds(t.If, p.m, nil)
+		if ok {
+			return true, ""
+		}
+		if err != nil {
+			note = fmt.Sprintf("function %s started no run: its trigger's %v", r.fn.ID, err)
 		}
 	}
-	return false
+	return false, note
 }
 
 // queueRun adds a queued run of r for the event to b and returns its id.
@@ -371,6 +384,7 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 		ev storedEvent
 	}
 	var todo []delivery
+	var ignored []ignoredEvent
 	var runIDs []string
 	seenRun := map[string]bool{}
 	for i, ev := range events {
@@ -387,7 +401,15 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 					_ = json.Unmarshal([]byte(w.Trigger), &trig)
 					triggers[w.ID] = trig
 				}
-				if !e.exprs.holds(w.IfExpr, trig, ev.m) {
+				ok, err := e.exprs.holds(w.IfExpr, trig, ev.m)
+				if err != nil {
+					ignored = append(ignored, ignoredEvent{w, ev, err})
+					if !seenRun[w.RunID] {
+						seenRun[w.RunID] = true
+						runIDs = append(runIDs, w.RunID)
+					}
+				}
+				if !ok {
 					continue
 				}
 			}
@@ -399,6 +421,9 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 		}
 	}
 	if err := q.LockRuns(runIDs); err != nil {
+		return 0, err
+	}
+	if err := e.noteIgnored(q, ignored); err != nil {
 		return 0, err
 	}
 	n := queued
@@ -416,6 +441,33 @@ func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, 
 		}
 	}
 	return n, q.RecordResumes(resumed)
+}
+
+// ignoredEvent is an event a wait or cancel registration did not take because its condition
+// could not be evaluated within the limits.
+type ignoredEvent struct {
+	w   waitRow
+	ev  storedEvent
+	err error
+}
+
+// noteIgnored tells, on the run's page, which events its waits ignored and why: on the
+// waiting step, or on the run for a cancel condition. The runs are locked already.
+func (e *Engine) noteIgnored(q *store.Q, ignored []ignoredEvent) error {
+	for _, ig := range ignored {
+		msg := storableText(fmt.Sprintf("ignored event %s (%s): the condition's %v", ig.ev.ev.Name, ig.ev.id, ig.err))
+		var err error
+		if ig.w.Kind == waitEvent {
+			err = q.NoteStepError(ig.w.RunID, ig.w.StepID, StepWaiting, msg)
+		} else {
+			err = q.NoteRunError(ig.w.RunID, msg)
+		}
+		if err != nil {
+			return err
+		}
+		e.log.Warn("wait ignored an event", "run_id", ig.w.RunID, "event_id", ig.ev.id, "err", ig.err)
+	}
+	return nil
 }
 
 // deliver applies one event to one wait or cancel registration it matched (name, value and

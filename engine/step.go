@@ -25,6 +25,7 @@ type Step struct {
 	seen    map[string]int
 	seq     int
 	pending map[string]bool
+	labels  map[string]string // display names given by Label (dynamic.go)
 }
 
 // StepError is the error a handler gets from a step that failed for good.
@@ -307,7 +308,7 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 	} else {
 		wake := ms(until(now))
 		started := ms(now)
-		row = stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindSleep, Status: StepSleeping, WakeAt: &wake, StartedAt: &started}
+		row = stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: s.label(id), Kind: KindSleep, Status: StepSleeping, WakeAt: &wake, StartedAt: &started}
 	}
 	if *row.WakeAt <= ms(now) {
 		ended := ms(now)
@@ -400,7 +401,7 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 		expires = ms(now.Add(w.Timeout))
 	}
 	started := ms(now)
-	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindWait, Status: StepWaiting,
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: s.label(id), Kind: KindWait, Status: StepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1}
 	if b, err := json.Marshal(waitInput(w)); err == nil {
 		row.Input = strPtr(string(b))
@@ -446,8 +447,14 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 					continue
 				}
 			}
-			if w.If != "" && !s.x.e.exprs.holds(w.If, trig, m) {
-				continue
+			if w.If != "" {
+				ok, err := s.x.e.exprs.holds(w.If, trig, m)
+				if err != nil {
+					row.Error = storableText(fmt.Sprintf("ignored event %s (%s): the condition's %v", c.Name, c.ID, err))
+				}
+				if !ok {
+					continue
+				}
 			}
 			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
 			return q.RecordResumes([]store.Resume{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
@@ -612,7 +619,7 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 		expires = ms(now.Add(timeout))
 	}
 	started := ms(now)
-	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: id, Kind: KindInvoke, Status: StepWaiting,
+	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: s.label(id), Kind: KindInvoke, Status: StepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1, Input: strPtr(p.payload)}
 	s.x.commitStep(&row, func(q *store.Q) error {
 		b := &batch{e: s.x.e}

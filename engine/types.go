@@ -252,4 +252,7 @@ type StoredEvent struct {
 	Runs       []string  `json:"runs"`
 	// Resumed are the runs whose wait this event resolved, oldest first.
 	Resumed []string `json:"resumed"`
+	// Notes say why functions started no run for it (a trigger condition stopped at its
+	// cost limit or deadline), one a line.
+	Notes string `json:"notes,omitempty"`
 }

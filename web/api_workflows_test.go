@@ -89,6 +89,13 @@ func TestWorkflowAPIRolesAndErrors(t *testing.T) {
 		if eb := decodeBody[errorBody](t, res); res.Status != 422 || eb.Fields["actions.b.kind"] == "" {
 			t.Errorf("validate: %d %s", res.Status, res.Body)
 		}
+		// An expression over the size limit is refused by name, before anything compiles it.
+		long := `{"trigger":"doc.submitted","workflow":{"actions":[{"id":"a","kind":"sleep","inputs":{"duration":"1s"}},{"id":"b","kind":"sleep","inputs":{"duration":"1s"}}],` +
+			`"edges":[{"from":"$source","to":"a"},{"from":"a","to":"b","conditional":{"type":"if","ref":"cel: event.data.x == '` + strings.Repeat("x", 5000) + `'"}}]}}`
+		res = ts.rawAPI(t, viewer, "POST", "/api/workflows/validate", long)
+		if eb := decodeBody[errorBody](t, res); res.Status != 422 || !strings.Contains(eb.Fields["edges[1].conditional.ref"], "limit") {
+			t.Errorf("validate a 5 KB expression: %d %.300s", res.Status, res.Body)
+		}
 		res = ts.rawAPI(t, admin, "POST", "/api/workflows", `{"trigger":"two words"}`)
 		if eb := decodeBody[errorBody](t, res); res.Status != 422 || eb.Fields["trigger"] == "" {
 			t.Errorf("bad trigger: %d %s", res.Status, res.Body)

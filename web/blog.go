@@ -46,6 +46,9 @@ func (s *Server) blogList(c echo.Context, tag string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.asPublished(c, ps); err != nil {
+		return err
+	}
 	if page > 1 && len(ps) == 0 {
 		return echo.ErrNotFound
 	}
@@ -85,6 +88,9 @@ func (s *Server) blogPost(c echo.Context) error {
 	if moved {
 		return c.Redirect(http.StatusMovedPermanently, "/posts/"+p.Slug)
 	}
+	if err := s.cms.Posts.AsPublished(c.Request().Context(), p); err != nil {
+		return err
+	}
 	body, err := s.markdown.Render(p.Markdown)
 	if err != nil {
 		return err
@@ -107,6 +113,15 @@ func (s *Server) blogPost(c echo.Context) error {
 		}
 	}
 	return s.render(c, http.StatusOK, templates.BlogPost(p, body, m, author))
+}
+
+// asPublished shows each post of a public list as it was published, never a pending update.
+func (s *Server) asPublished(c echo.Context, ps []cms.Post) error {
+	ptrs := make([]*cms.Post, len(ps))
+	for i := range ps {
+		ptrs[i] = &ps[i]
+	}
+	return s.cms.Posts.AsPublished(c.Request().Context(), ptrs...)
 }
 
 // description is the post's summary, or the start of its text as plain text: without the

@@ -82,3 +82,44 @@ func TestBlogTagsSearchAuthorReadingTime(t *testing.T) {
 		}
 	})
 }
+
+// An older revision can be compared with the current text, word by word, before restoring it.
+func TestRevisionDiff(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		ts := newTestServer(t, db, newEngine(t, db))
+		ann := ts.mustUser(t, "ann@example.com", cms.RoleEditor)
+		bob := ts.mustUser(t, "bob@example.com", cms.RoleEditor)
+		title, md := "Diffs", "The quick brown fox."
+		p, err := ts.CMS.Posts.Create(ctx, ann, cms.PostInput{Title: &title, Markdown: &md})
+		if err != nil {
+			t.Fatal(err)
+		}
+		md2 := "The quick red fox jumps."
+		if _, err := ts.CMS.Posts.Update(ctx, bob, p.ID, cms.PostInput{Markdown: &md2}, p.UpdatedAt); err != nil {
+			t.Fatal(err)
+		}
+		revs, _ := ts.CMS.Posts.Revisions(ctx, p.ID)
+		if len(revs) < 2 {
+			t.Fatalf("%d revisions", len(revs))
+		}
+		old := revs[len(revs)-1]
+		b := ts.client(t)
+		b.login(ann.Email)
+		edit := b.get(pathf("/admin/posts/%d/edit", p.ID)).Body
+		if len(findTestID(t, edit, "compare")) == 0 {
+			t.Fatal("the history has no Compare link")
+		}
+		r := b.get(pathf("/admin/posts/%d/revisions/%d/diff", p.ID, old.ID))
+		d := findTestID(t, r.Body, "revision-diff")
+		if r.Status != 200 || len(d) != 1 {
+			t.Fatalf("diff page = %d", r.Status)
+		}
+		if !strings.Contains(r.Body, "<del>brown</del>") || !strings.Contains(r.Body, "<ins>red</ins>") || !strings.Contains(r.Body, "<ins> jumps</ins>") {
+			t.Errorf("diff = %q", text(d[0]))
+		}
+		if r := b.get(pathf("/admin/posts/%d/revisions/%d/diff", p.ID, int64(999999))); r.Status != 404 {
+			t.Errorf("unknown revision = %d", r.Status)
+		}
+	})
+}

@@ -54,6 +54,9 @@ func (s *Server) feed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.asPublished(c, ps); err != nil {
+		return err
+	}
 	site := s.site(c)
 	ch := rssChannel{Title: site.Title, Link: site.BaseURL + "/", Description: siteDescription(site),
 		Language: "en", Self: atomLink{Href: site.BaseURL + "/feed.xml", Rel: "self", Type: "application/rss+xml"}}

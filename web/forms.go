@@ -94,6 +94,8 @@ var notices = map[string]string{
 	"signup":    "Sign-up settings saved.",
 	"settings":  "Site settings saved.",
 	"password":  "Password changed.",
+	// The workflow editor's Delete lands on the list with this.
+	"workflow-deleted": "Workflow deleted: it starts no more runs; runs in flight finish on the version they started with.",
 }
 
 func notice(c echo.Context) string { return notices[c.QueryParam("done")] }

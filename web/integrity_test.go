@@ -354,3 +354,74 @@ func TestPostFollowsItsRun(t *testing.T) {
 		_ = ctx
 	})
 }
+
+// Published text changes only by publishing: an edit of a published post is a pending update
+// (the edit page says so); the public page, the home page and the feed keep the published
+// text until an approver who did not write the update publishes it; unpublishing is at once.
+func TestPublishedTextChangesOnlyByPublishing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts := newTestServer(t, db, newEngine(t, db))
+		ctx := context.Background()
+		ed := ts.mustUser(t, "ed@example.com", cms.RoleEditor)
+		ap := ts.mustUser(t, "ap@example.com", cms.RoleApprover)
+		admin := ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+		title, md := "Stable post", "The published words."
+		p, err := ts.CMS.Posts.Create(ctx, ed, cms.PostInput{Title: &title, Markdown: &md})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err = ts.CMS.Posts.Publish(ctx, admin, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		anon := ts.client(t)
+		public := func() string {
+			return anon.get("/posts/"+p.Slug).Body + anon.get("/").Body + anon.get("/feed.xml").Body
+		}
+
+		newMD := "Words nobody approved."
+		b := ts.client(t)
+		b.login(ed.Email)
+		res := b.post(fmt.Sprintf("/admin/posts/%d", p.ID), url.Values{"title": {"Changed title"}, "markdown": {newMD},
+			"updated_at": {p.UpdatedAt.Format(time.RFC3339Nano)}})
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("edit the published post: %d %s", res.Status, snippet(res.Body))
+		}
+		if got := public(); !strings.Contains(got, "The published words.") || strings.Contains(got, "nobody approved") || strings.Contains(got, "Changed title") {
+			t.Errorf("the public pages show the unpublished edit")
+		}
+		if page := b.get(fmt.Sprintf("/admin/posts/%d/edit", p.ID)); len(findTestID(t, page.Body, "pending-update")) != 1 {
+			t.Errorf("the edit page does not say the changes are not published")
+		}
+		// The editor may not publish (role), nor may an approver who wrote the update.
+		if res := ts.api(t, ts.token(t, ed), "POST", fmt.Sprintf("/api/posts/%d/publish", p.ID), nil); res.Status != http.StatusForbidden {
+			t.Errorf("editor publishes the update = %d", res.Status)
+		}
+		cur, _ := ts.CMS.Posts.Get(ctx, p.ID)
+		mine := "An approver's own words."
+		if _, err := ts.CMS.Posts.Update(ctx, ap, p.ID, cms.PostInput{Markdown: &mine}, cur.UpdatedAt); err != nil {
+			t.Fatal(err)
+		}
+		if res := ts.api(t, ts.token(t, ap), "POST", fmt.Sprintf("/api/posts/%d/publish", p.ID), nil); res.Status != http.StatusForbidden {
+			t.Errorf("the approver who wrote the update publishes it = %d %s, want 403", res.Status, res.Body)
+		}
+		if got := public(); !strings.Contains(got, "The published words.") || strings.Contains(got, "own words") {
+			t.Errorf("a refused publish changed the public pages")
+		}
+		other := ts.mustUser(t, "ap2@example.com", cms.RoleApprover)
+		if res := ts.api(t, ts.token(t, other), "POST", fmt.Sprintf("/api/posts/%d/publish", p.ID), nil); res.Status != http.StatusOK {
+			t.Fatalf("another approver publishes the update = %d %s", res.Status, res.Body)
+		}
+		if got := public(); !strings.Contains(got, "own words") || strings.Contains(got, "The published words.") {
+			t.Errorf("the published update is not on the public pages")
+		}
+		if res := ts.api(t, ts.token(t, other), "POST", fmt.Sprintf("/api/posts/%d/publish", p.ID), nil); res.Status != http.StatusConflict {
+			t.Errorf("publish with no pending update = %d, want 409", res.Status)
+		}
+		if res := ts.api(t, ts.token(t, other), "POST", fmt.Sprintf("/api/posts/%d/unpublish", p.ID), nil); res.Status != http.StatusOK {
+			t.Fatalf("unpublish = %d", res.Status)
+		}
+		if res := anon.get("/posts/" + p.Slug); res.Status != http.StatusNotFound {
+			t.Errorf("unpublished post = %d, want 404 at once", res.Status)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/templates"
 )
 
@@ -127,6 +128,10 @@ func (s *Server) renderTokens(c echo.Context, status int, d templates.TokenAdmin
 
 // createToken makes a token and shows it once, in this response only.
 func (s *Server) createToken(c echo.Context) error {
+	if tok, _ := c.Get(bearerKey).(string); tok != "" {
+		// A leaked token must not be able to mint more of itself: tokens are made signed in.
+		return engine.Errorf(engine.EForbidden, "API tokens cannot create tokens: sign in to create one")
+	}
 	tok, _, err := s.cms.Tokens.Create(c.Request().Context(), userOf(c).ID, c.FormValue("name"))
 	if err != nil {
 		var f templates.Form

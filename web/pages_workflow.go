@@ -40,7 +40,7 @@ func (s *Server) renderWorkflows(c echo.Context, status int, f templates.Form) e
 			Enabled: r.Enabled, Version: r.Version, UpdatedAt: r.UpdatedAt,
 		})
 	}
-	return s.render(c, status, templates.WorkflowListPage(templates.WorkflowList{Workflows: rows, Templates: gallery, Form: f}))
+	return s.render(c, status, templates.WorkflowListPage(templates.WorkflowList{Workflows: rows, Templates: gallery, Form: f, Notice: notice(c)}))
 }
 
 // createWorkflowPage is the "new workflow" form: an empty, disabled workflow with a name and

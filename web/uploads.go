@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -44,38 +45,67 @@ func (s *Server) setCover(c echo.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	fh, err := c.FormFile("cover")
+	path, err := s.storeImage(c, "cover")
+	if err != nil {
+		return err
+	}
+	_, err = s.cms.Posts.Update(ctx, userOf(c), id, cms.PostInput{CoverImage: &path}, p.UpdatedAt)
+	return err
+}
+
+// imageUpload is the answer to POST /admin/uploads.
+type imageUpload struct {
+	URL      string `json:"url"`
+	Markdown string `json:"markdown"`
+}
+
+// uploadImage stores an image for the text of a post (dropped, pasted or chosen in the
+// editor) and answers with its URL and the markdown to insert. Refusals are JSON errors that
+// name the field, which the editor shows next to the text.
+func (s *Server) uploadImage(c echo.Context) error {
+	path, err := s.storeImage(c, "image")
+	if err != nil {
+		status, msg, fields := s.describe(c, err)
+		return c.JSON(status, errorBody{Error: msg, Fields: fields})
+	}
+	alt := strings.TrimSpace(strings.TrimSuffix(c.FormValue("alt"), filepath.Ext(c.FormValue("alt"))))
+	alt = strings.NewReplacer("[", "", "]", "", "\n", " ").Replace(alt)
+	return c.JSON(http.StatusCreated, imageUpload{URL: path, Markdown: "![" + alt + "](" + path + ")"})
+}
+
+// storeImage saves the image in form field (type sniffed from its bytes, not trusted from
+// the client; size capped by UploadLimit) and returns its /uploads/ path.
+func (s *Server) storeImage(c echo.Context, field string) (string, error) {
+	fh, err := c.FormFile(field)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return engine.Errorf(engine.ETooLarge, "the image is over %d MB", s.cfg.UploadLimit>>20)
+		return "", engine.Errorf(engine.ETooLarge, "the image is over %d MB", s.cfg.UploadLimit>>20)
 	}
 	if err != nil {
-		return engine.FieldError("cover", "choose an image file")
+		return "", engine.FieldError(field, "choose an image file")
 	}
 	if fh.Size > s.cfg.UploadLimit {
-		return engine.Errorf(engine.ETooLarge, "the image is over %d MB", s.cfg.UploadLimit>>20)
+		return "", engine.Errorf(engine.ETooLarge, "the image is over %d MB", s.cfg.UploadLimit>>20)
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return fmt.Errorf("open upload: %w", err)
+		return "", fmt.Errorf("open upload: %w", err)
 	}
 	defer f.Close()
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(f, head)
 	ext, ok := imageTypes[http.DetectContentType(head[:n])]
 	if !ok {
-		return engine.FieldError("cover", "must be a PNG, JPEG, GIF or WebP image")
+		return "", engine.FieldError(field, "must be a PNG, JPEG, GIF or WebP image")
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("rewind upload: %w", err)
+		return "", fmt.Errorf("rewind upload: %w", err)
 	}
 	name, err := s.saveUpload(f, ext)
 	if err != nil {
-		return err
+		return "", err
 	}
-	path := "/uploads/" + name
-	_, err = s.cms.Posts.Update(ctx, userOf(c), id, cms.PostInput{CoverImage: &path}, p.UpdatedAt)
-	return err
+	return "/uploads/" + name, nil
 }
 
 // saveUpload writes r under a random name in UploadDir and returns the name.

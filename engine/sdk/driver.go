@@ -118,6 +118,7 @@ func (d *driver) apply(ctx context.Context, in *engine.Input, ops []Op, ans Answ
 	for _, op := range ops {
 		op := op
 		name := engine.WithName(op.DisplayLabel())
+		in.Step.Label(op.ID, op.DisplayLabel())
 		switch op.Op {
 		case OpStepRun, OpStep:
 			data := op.Data

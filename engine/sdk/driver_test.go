@@ -173,6 +173,9 @@ func TestDriverRunsStepsSleepsAndMemoizes(t *testing.T) {
 		if s := stepByName(t, run, "load post"); s.ID != HashStepID("load post") || s.Kind != "run" || string(s.Output) != `{"n":21}` {
 			t.Errorf("step = %+v", s)
 		}
+		if s := stepByName(t, run, "cool down"); s.ID != HashStepID("cool down") || s.Kind != "sleep" {
+			t.Errorf("the sleep is not shown by the app's name: %+v", s)
+		}
 		calls := app.callsOf("fake-steps")
 		last := calls[len(calls)-1].Req
 		want := []string{HashStepID("load post"), HashStepID("cool down"), HashStepID("double")}

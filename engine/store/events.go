@@ -7,13 +7,13 @@ import (
 	"gorm.io/gorm"
 )
 
-var eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids"}
+var eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids", "notes"}
 
 // InsertEvents stores events.
 func (q *Q) InsertEvents(events []Event) error {
 	err := insertRows(q.g, "events", eventCols, len(events), func(i int) []any {
 		e := &events[i]
-		return []any{e.ID, e.ClientID, e.Name, e.Payload, e.TS, e.ReceivedAt, e.RunIDs}
+		return []any{e.ID, e.ClientID, e.Name, e.Payload, e.TS, e.ReceivedAt, e.RunIDs, e.Notes}
 	})
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)

@@ -11,6 +11,7 @@ type Event struct {
 	TS         int64 `gorm:"column:ts"`
 	ReceivedAt int64
 	RunIDs     string `gorm:"column:run_ids"`
+	Notes      string // why functions started no run (a trigger condition over its limits)
 }
 
 func (Event) TableName() string { return "events" }

@@ -114,3 +114,12 @@ func (q *Q) UpsertStep(s *Step) error {
 	}
 	return nil
 }
+
+// NoteStepError sets the error shown on step id of run runID while it is in state status
+// (an event its wait ignored, and why).
+func (q *Q) NoteStepError(runID, id, status, msg string) error {
+	if err := q.g.Exec(`UPDATE steps SET error = ? WHERE run_id = ? AND id = ? AND status = ?`, msg, runID, id, status).Error; err != nil {
+		return fmt.Errorf("note on step %s of run %s: %w", id, runID, err)
+	}
+	return nil
+}

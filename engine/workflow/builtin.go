@@ -275,7 +275,10 @@ func ifKind() Kind {
 			c := in.Inputs["condition"]
 			if s, ok := c.(string); ok {
 				if src, isCEL := strings.CutPrefix(strings.TrimSpace(s), celPrefix); isCEL {
-					v := evalCEL(src, scope{RootEvent: eventValue(in.Event), RootState: in.State})
+					v, err := evalCEL(src, scope{RootEvent: eventValue(in.Event), RootState: in.State})
+					if err != nil {
+						return nil, err
+					}
 					return map[string]any{"result": truthy(v)}, nil
 				}
 			}

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -11,6 +12,9 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/expr"
 )
 
 // celPrefix marks a condition (or builtin:if input) written in CEL instead of as a ref.
@@ -47,7 +51,7 @@ func holds(c *Conditional, sc scope) (bool, error) {
 // text with refs (which then compares as a string).
 func conditionValue(ref string, sc scope) (any, error) {
 	if src, ok := strings.CutPrefix(strings.TrimSpace(ref), celPrefix); ok {
-		return evalCEL(src, sc), nil
+		return evalCEL(src, sc)
 	}
 	return interpolate(ref, sc)
 }
@@ -76,55 +80,42 @@ func jsonEqual(a, b any) bool {
 	return reflect.DeepEqual(jsonValue(a), jsonValue(b))
 }
 
-// celEnv is the environment of workflow CEL expressions: `event`, `state` and `output`.
-var celEnv = sync.OnceValues(func() (*cel.Env, error) {
-	return cel.NewEnv(
+// celEnv is the environment of workflow CEL expressions: `event`, `state` and `output`. Its
+// programs live in the process's one bounded cache and run under its limits (engine/expr).
+var celEnv = sync.OnceValues(func() (*expr.Env, error) {
+	return expr.NewEnv("workflow",
 		cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("state", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("output", cel.DynType),
 	)
 })
 
-// celPrograms caches compiled expressions; workflows repeat the same few.
-var celPrograms sync.Map // string -> cel.Program
-
-// compileCEL compiles src, or returns the compiler's message.
+// compileCEL compiles src, or returns an error that names it.
 func compileCEL(src string) (cel.Program, error) {
-	if p, ok := celPrograms.Load(src); ok {
-		return p.(cel.Program), nil
-	}
 	env, err := celEnv()
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(src) == "" {
-		return nil, fmt.Errorf("empty CEL expression")
-	}
-	ast, iss := env.Compile(src)
-	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("CEL: %v", iss.Err())
-	}
-	p, err := env.Program(ast)
-	if err != nil {
-		return nil, fmt.Errorf("CEL: %v", err)
-	}
-	celPrograms.Store(src, p)
-	return p, nil
+	return env.Compile(src)
 }
 
 // evalCEL evaluates src over the scope. A runtime error (a missing field, say) yields null, so
-// "if" edges do not hold and "else" edges do, as the engine treats a failing `if`.
-func evalCEL(src string, sc scope) any {
-	p, err := compileCEL(src)
+// "if" edges do not hold and "else" edges do, as the engine treats a failing `if`; an
+// expression stopped at its cost limit or deadline is an error that names it.
+func evalCEL(src string, sc scope) (any, error) {
+	env, err := celEnv()
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	vars := map[string]any{"event": asMap(sc[RootEvent]), "state": asMap(sc[RootState]), "output": sc[RootOutput]}
-	out, _, err := p.Eval(vars)
+	out, err := env.Eval(context.Background(), src, vars)
 	if err != nil {
-		return nil
+		if expr.IsOverLimit(err) {
+			return nil, engine.NonRetriable(err)
+		}
+		return nil, nil
 	}
-	return celJSON(out)
+	return celJSON(out), nil
 }
 
 // celJSON converts a CEL value to JSON values (maps, slices, float64...) through its

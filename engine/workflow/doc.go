@@ -9,7 +9,11 @@
 //     untrusted JSON with limits, keeping unknown fields so an export matches the import.
 //   - Kind and Registry (kind.go) hold the action kinds a process can run; RegisterBuiltins
 //     adds the generic ones (sleep, wait_for_event, send_event, webhook, set_state, log and
-//     workflow-kit's builtin:if). Blog kinds are registered by package actions.
+//     workflow-kit's builtin:if). Blog kinds are registered by package actions. A kind's
+//     Category groups it in the editor's palette.
+//   - Template (template.go) is a ready-made workflow; ReadTemplates loads a package's
+//     embedded ones (actions: the editorial review, social posts; ops: report, alert) for the
+//     "New workflow" gallery.
 //   - Validate (validate.go) checks a workflow against a registry before anything is stored.
 //   - Walker (walk.go) runs a validated workflow on a run's *engine.Step.
 //   - Store (store.go) keeps workflows and their versions; Runner (runner.go) is the one

@@ -18,24 +18,45 @@ var logicOps = map[string]bool{
 	"if": true, "?:": true, "in": true, "var": true, "+": true, "-": true, "*": true, "/": true, "%": true,
 }
 
-// checkLogic refuses an operation with an unknown operator, before anything runs.
+// Limits of a JSON-logic condition as saved. It is interpreted, not compiled, and has no
+// loops, so an evaluation's work is linear in the condition's size once its refs are filled
+// in (which the event's and state's own limits bound).
+const (
+	MaxLogicNodes = 10_000
+	MaxLogicDepth = 64
+)
+
+// checkLogic refuses an operation with an unknown operator, or a condition over the limits,
+// before anything runs.
 func checkLogic(v any) error {
+	nodes := 0
+	return walkLogic(v, 0, &nodes)
+}
+
+func walkLogic(v any, depth int, nodes *int) error {
+	*nodes++
+	if *nodes > MaxLogicNodes {
+		return fmt.Errorf("the JSON-logic condition has more than %d values; simplify it", MaxLogicNodes)
+	}
+	if depth > MaxLogicDepth {
+		return fmt.Errorf("the JSON-logic condition is nested more than %d deep", MaxLogicDepth)
+	}
 	switch t := v.(type) {
 	case map[string]any:
 		if op, args, ok := operation(t); ok {
 			if !logicOps[op] {
 				return fmt.Errorf("unknown JSON-logic operator %q", op)
 			}
-			return checkLogic(args)
+			return walkLogic(args, depth+1, nodes)
 		}
 		for _, k := range sortedKeys(t) {
-			if err := checkLogic(t[k]); err != nil {
+			if err := walkLogic(t[k], depth+1, nodes); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for _, x := range t {
-			if err := checkLogic(x); err != nil {
+			if err := walkLogic(x, depth+1, nodes); err != nil {
 				return err
 			}
 		}

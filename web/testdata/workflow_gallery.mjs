@@ -107,7 +107,8 @@ try {
   step('delete the workflow from the editor (its unsaved change too)');
   page.once('dialog', (d) => d.accept());
   await page.getByTestId('delete-workflow').click();
-  await page.waitForURL(/\/admin\/workflows\?deleted=/);
+  await page.waitForURL(/\/admin\/workflows\?done=workflow-deleted$/);
+  check((await page.getByTestId('notice').textContent()).includes('Workflow deleted'), 'the list says the workflow was deleted');
   check((await page.getByTestId(`workflow-${id}`).count()) === 0, 'the deleted workflow is no longer listed');
   console.log('RESULT ok');
 } finally {

@@ -260,7 +260,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     try {
       await client.deleteWorkflow(id);
       leaving.current = true; // nothing left to lose: do not ask again on leaving
-      window.location.assign(`/admin/workflows?deleted=${encodeURIComponent(id)}`);
+      window.location.assign('/admin/workflows?done=workflow-deleted');
     } catch (err) {
       setStatus({ text: `Not deleted: ${(err as Error).message}`, bad: true });
     }

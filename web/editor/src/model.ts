@@ -179,3 +179,14 @@ function newID(w: Workflow, kind: string): string {
 export function isRef(v: unknown): v is string {
   return typeof v === 'string' && /^!ref\(\$\.[^)]*\)$/.test(v.trim());
 }
+
+/**
+ * undeclaredInputs lists the inputs of action that its kind does not declare: the server keeps
+ * them (as workflow-kit does, so a workflow saved with an older version of a kind still loads)
+ * but no step reads them, so the editor shows them as a warning.
+ */
+export function undeclaredInputs(action: Action, kind: { inputs: { name: string }[] }): string[] {
+  const inputs = action.inputs && typeof action.inputs === 'object' && !Array.isArray(action.inputs) ? action.inputs : {};
+  const known = new Set(kind.inputs.map((i) => i.name));
+  return Object.keys(inputs).filter((k) => !known.has(k));
+}

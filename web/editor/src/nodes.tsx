@@ -1,7 +1,7 @@
 // The canvas's two node types: the $source node (the trigger event) and an action node.
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import type { ActionKind } from './api';
-import type { Action } from './model';
+import { undeclaredInputs, type Action } from './model';
 
 export type ActionNodeData = { action: Action; kind?: ActionKind; problems: string[] };
 export type SourceNodeData = { trigger: string };
@@ -49,13 +49,6 @@ export function ActionNode({ data, selected }: NodeProps<ActionNodeType>) {
       <Handle type="source" position={Position.Bottom} id="out" data-testid={`handle-${action.id}-out`} />
     </div>
   );
-}
-
-/** undeclaredInputs lists the action's inputs its kind does not declare (kept, never read). */
-export function undeclaredInputs(action: Action, kind: ActionKind): string[] {
-  const inputs = action.inputs && typeof action.inputs === 'object' && !Array.isArray(action.inputs) ? action.inputs : {};
-  const known = new Set(kind.inputs.map((i) => i.name));
-  return Object.keys(inputs).filter((k) => !known.has(k));
 }
 
 export const nodeTypes = { action: ActionNode, source: SourceNode };

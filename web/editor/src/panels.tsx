@@ -2,7 +2,7 @@
 // selected) the workflow's own name and description.
 import type { ActionKind } from './api';
 import { InputField, JSONField, RefPicker } from './fields';
-import { setField, type Action, type Edge, type JSONObject, type JSONValue, type Workflow } from './model';
+import { setField, undeclaredInputs, type Action, type Edge, type JSONObject, type JSONValue, type Workflow } from './model';
 import type { RefOption } from './refs';
 
 export type Change = (fn: (w: Workflow) => Workflow, merge?: string) => void;
@@ -20,8 +20,7 @@ interface ActionPanelProps {
 
 export function ActionPanel({ action, kind, refs, events, problems, setInput, update }: ActionPanelProps) {
   const inputs = (action.inputs && typeof action.inputs === 'object' && !Array.isArray(action.inputs) ? action.inputs : {}) as JSONObject;
-  const known = new Set((kind?.inputs ?? []).map((i) => i.name));
-  const extra = Object.keys(inputs).filter((k) => !known.has(k));
+  const extra = undeclaredInputs(action, kind ?? { inputs: [] });
   return (
     <div className="wf-panel" data-testid="action-panel">
       <h2>{kind?.name ?? action.kind}</h2>

@@ -88,3 +88,10 @@ test('isRef accepts whole refs only', () => {
   assert.ok(!M.isRef('Post !ref($.event.data.id)'));
   assert.ok(!M.isRef(42));
 });
+
+test('undeclaredInputs lists the inputs the kind does not declare, in order', () => {
+  const kind = { inputs: [{ name: 'message' }, { name: 'level' }] };
+  assert.deepEqual(M.undeclaredInputs({ id: 'a', kind: 'log', inputs: { message: 'm', colour: 'red', old: 1 } }, kind), ['colour', 'old']);
+  assert.deepEqual(M.undeclaredInputs({ id: 'a', kind: 'log' }, kind), []);
+  assert.deepEqual(M.undeclaredInputs({ id: 'a', kind: 'log', inputs: { level: 'warn' } }, kind), []);
+});
