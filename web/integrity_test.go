@@ -351,6 +351,12 @@ func TestPostFollowsItsRun(t *testing.T) {
 		if len(ended) != 1 || !strings.Contains(text(ended[0]), "cancelled") || len(findTestID(t, page.Body, "review-run")) != 1 {
 			t.Errorf("the post's page does not say why it is back to draft:\n%s", snippet(page.Body))
 		}
+		// The page of someone who watched it in review learns of it live: the state block it
+		// polls answers with the reason and asks for a reload, the status having moved.
+		live := b.get("/admin/posts/" + id + "/state?was=needs_approval")
+		if live.Header.Get("HX-Refresh") != "true" || len(findTestID(t, live.Body, "review-ended")) != 1 {
+			t.Errorf("the live state of the post = %d %q %s", live.Status, live.Header.Get("HX-Refresh"), snippet(live.Body))
+		}
 		_ = ctx
 	})
 }

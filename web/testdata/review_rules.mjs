@@ -25,13 +25,8 @@ try {
   await page.getByTestId('action-review').click();
   await page.getByTestId('notice').filter({ hasText: 'Sent to review' }).waitFor();
   await page.getByTestId('in-review').waitFor();
-  // The AI works, then the run waits for an approver: reload until the post needs approval.
-  for (let i = 0; i < 100; i++) {
-    if ((await page.getByTestId('review-state').getAttribute('data-status')) === 'needs_approval') break;
-    await page.waitForTimeout(200);
-    await page.reload();
-  }
-  check((await page.getByTestId('review-state').getAttribute('data-status')) === 'needs_approval', 'the post needs approval');
+  // The AI works, then the run waits for an approver: the page follows without a reload.
+  await page.locator('[data-testid=review-state][data-status=needs_approval]').waitFor({ timeout: 30000 });
 
   step('an edit during review is refused, with the offer to withdraw');
   await page.getByTestId('markdown').fill('Rewritten while in review.');
