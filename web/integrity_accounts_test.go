@@ -14,6 +14,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 	"github.com/inkflow/inkflow/ops/mailtest"
@@ -137,7 +138,7 @@ func TestApproversAreMailedOncePerPost(t *testing.T) {
 			t.Fatal(err)
 		}
 		ts := newTestServer(t, db, eng, func(cfg *Config) { cfg.CMS = c })
-		startEngine(t, eng)
+		enginetest.StartWorkers(t, eng)
 		ctx := context.Background()
 		writer := ts.mustUser(t, "writer@example.com", cms.RoleApprover)
 		ts.mustUser(t, "ap@example.com", cms.RoleApprover)
