@@ -47,9 +47,11 @@ type PostFilter struct {
 
 // Posts stores posts, their slugs and revisions, and changes their status.
 type Posts struct {
-	db  *gorm.DB
-	eng *engine.Engine
-	now func() time.Time
+	db      *gorm.DB
+	eng     *engine.Engine
+	now     func() time.Time
+	mail    func(ctx context.Context, to, subject, body string) error
+	baseURL string
 }
 
 // Create stores a new draft by author and sends blog-post.created in the same transaction.

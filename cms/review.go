@@ -237,6 +237,9 @@ func (s *Posts) toManual(ctx context.Context, id, reviewID int64, reason string)
 		if err := tx.Model(&Review{}).Where("id = ?", r.ID).Updates(map[string]any{"manual": true, "reason": reason}).Error; err != nil {
 			return fmt.Errorf("manual review %d: %w", r.ID, err)
 		}
+		if err := s.announceNeedsApproval(ctx, tx, p, r.ID); err != nil {
+			return err
+		}
 		return s.setStatus(ctx, tx, nil, p, StatusNeedsApproval, "")
 	})
 }
@@ -277,6 +280,9 @@ func (s *Posts) AskApproval(ctx context.Context, id int64, runID string) (int64,
 			return fmt.Errorf("review %d waits on run %s: %w", r.ID, runID, err)
 		}
 		reviewID = r.ID
+		if err := s.announceNeedsApproval(ctx, tx, p, r.ID); err != nil {
+			return err
+		}
 		if p.Status == StatusNeedsApproval {
 			return nil
 		}

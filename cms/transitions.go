@@ -93,6 +93,9 @@ func (s *Posts) SendToReview(ctx context.Context, actor *User, id int64) (*Post,
 			"reason": "no enabled workflow reviews posts: the approver decides on the text as written"}).Error; err != nil {
 			return fmt.Errorf("manual review %d: %w", r.ID, err)
 		}
+		if err := s.announceNeedsApproval(ctx, tx, p, r.ID); err != nil {
+			return err
+		}
 		return s.setStatus(ctx, tx, actor, p, StatusNeedsApproval, "")
 	})
 	if err != nil {
@@ -532,10 +535,10 @@ func PublishAtFunction(posts *Posts) *engine.Function {
 	}
 }
 
-// PostFunctions returns the engine functions the CMS needs: scheduled publishing, and the
-// one that makes a post follow its review run. Register them on the engine Posts sends to.
+// PostFunctions returns the engine functions the CMS needs: scheduled publishing, the one
+// that makes a post follow its review run, and the approvers' mail. Register them on the engine Posts sends to.
 func PostFunctions(posts *Posts) []*engine.Function {
-	return []*engine.Function{PublishAtFunction(posts), ReviewFollowerFunction(posts)}
+	return []*engine.Function{PublishAtFunction(posts), ReviewFollowerFunction(posts), NotifyFunction(posts)}
 }
 
 // scheduleOf reads {id, at, by} from a blog-post.publish-scheduled event.

@@ -54,6 +54,11 @@ type Engine struct {
 	// dyn holds functions registered while the engine runs (dynamic.go).
 	dyn      dynamic
 	kickOnce sync.Once
+
+	// beforeWaitStored, when set by a test of this package, runs between a wait being reached
+	// and being stored: the window in which an arriving event must not be missed. A field, not
+	// a package variable, so tests that set it can run in parallel.
+	beforeWaitStored func()
 }
 
 // registered is a Function with its expressions and schedules checked and compiled.

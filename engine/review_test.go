@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -162,13 +163,7 @@ func TestFanoutConcurrencyKeys(t *testing.T) {
 		}
 		u1 := oneRun(t, h.send("rv/fk", nil))
 		u2 := oneRun(t, h.send("rv/fk", nil))
-		deadline := time.Now().Add(10 * time.Second)
-		for unkeyed.Load() < 2 {
-			if time.Now().After(deadline) {
-				t.Fatal("two unkeyed runs never ran at once")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		enginetest.Eventually(t, "two unkeyed runs to run at once", func() bool { return unkeyed.Load() >= 2 })
 		close(gate)
 		for _, id := range append(keyed, u1, u2) {
 			h.await(id, engine.StatusCompleted)

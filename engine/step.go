@@ -55,10 +55,6 @@ type abortSignal struct {
 
 type idemKey struct{}
 
-// beforeWaitStored, when set by a test, runs between a wait being reached and being stored:
-// the window in which an arriving event must not be missed.
-var beforeWaitStored func()
-
 // IdempotencyKey returns "runID:stepID" inside a Step.Run fn ("" elsewhere): a key for side
 // effects that must happen once even if fn runs twice.
 func IdempotencyKey(ctx context.Context) string {
@@ -415,8 +411,8 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 		}
 		matchVal = v
 	}
-	if beforeWaitStored != nil {
-		beforeWaitStored()
+	if hook := s.x.e.beforeWaitStored; hook != nil {
+		hook()
 	}
 	lockNames := func(tx *gorm.DB) error { return s.x.e.lockEventNames(tx, names, true) }
 	s.x.commitStepAfter(&row, lockNames, func(tx *gorm.DB) error {

@@ -25,7 +25,6 @@ type oobApp struct {
 	srv    *httptest.Server
 	server string // inkflow's URL
 	key    string
-	fnURL  string
 }
 
 func newOOBApp(t *testing.T) *oobApp {
@@ -140,7 +139,9 @@ func TestAppsSyncOutOfBandAndPages(t *testing.T) {
 		if res := b.post("/admin/apps", url.Values{"url": {app.url()}}); res.Status != http.StatusSeeOther {
 			t.Fatalf("sync now: %d %s", res.Status, res.Body)
 		}
-		app.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down for maintenance", 503) })
+		app.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		})
 		res = b.post("/admin/apps", url.Values{"url": {app.url()}})
 		if res.Status != http.StatusBadGateway || !strings.Contains(res.Body, "down for maintenance") {
 			t.Errorf("failing sync: %d", res.Status)

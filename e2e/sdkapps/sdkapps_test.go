@@ -37,16 +37,15 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
 
 // inkflow is an in-process inkflow (engine, CMS, HTTP server with the apps registry).
 type inkflow struct {
-	t    *testing.T
-	url  string
-	eng  *engine.Engine
-	reg  *sdk.Registry
-	cms  *cms.CMS
-	clk  *clock
-	ctx  context.Context
-	h    http.Handler
-	hmu  sync.Mutex
-	root string
+	t   *testing.T
+	url string
+	eng *engine.Engine
+	reg *sdk.Registry
+	cms *cms.CMS
+	clk *clock
+	ctx context.Context
+	h   http.Handler
+	hmu sync.Mutex
 }
 
 func startInkflow(t *testing.T, db *testdb.DB, clk *clock) *inkflow {
