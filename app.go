@@ -12,7 +12,6 @@ import (
 
 	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/actions/ai"
-	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/sdk"
@@ -41,8 +40,9 @@ func newLogger(format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
-// openApp connects to the database, applies migrations and registers every function.
-func openApp(ctx context.Context, cfg *config) (*app, error) {
+// openApp connects to the database, applies migrations and registers every function of the
+// product, and those more returns (the benchmark's probes for `inkflow bench worker`).
+func openApp(ctx context.Context, cfg *config, more ...func(*gorm.DB) []*engine.Function) (*app, error) {
 	if len(cfg.bad) > 0 {
 		return nil, usagef("%s", strings.Join(cfg.bad, "; "))
 	}
@@ -67,7 +67,14 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, db: db, engine: eng}
-	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey, Site: cms.Site{Title: "inkflow", BaseURL: cfg.baseURL(), TimeZone: "UTC"}})
+	var mail func(ctx context.Context, to, subject, body string) error
+	if cfg.SMTPURL != "" {
+		mail = func(ctx context.Context, to, subject, body string) error {
+			return workflow.SendMail(ctx, workflow.EmailConfig{URL: cfg.SMTPURL, Timeout: 20 * time.Second}, to, subject, body)
+		}
+	}
+	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey, Site: cms.Site{Title: "inkflow", BaseURL: cfg.baseURL(), TimeZone: "UTC"},
+		Mail: mail})
 
 	// Action kinds: the generic ones and the blog's, then the store and the runner that
 	// executes enabled workflows for each event.
@@ -86,7 +93,9 @@ func openApp(ctx context.Context, cfg *config) (*app, error) {
 	a.workflows = workflow.NewStore(db, reg)
 	fns := workflow.NewRunner(a.workflows).Functions()
 	fns = append(fns, cms.PostFunctions(a.cms.Posts)...)
-	fns = append(fns, bench.Functions(db)...)
+	for _, m := range more {
+		fns = append(fns, m(db)...)
+	}
 	opsFns, err := opsFunctions(a)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,9 @@ import (
 )
 
 func cmdBench(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && (args[0] == "worker" || args[0] == "serve") {
+		return cmdBenchProcess(ctx, args[0], args[1:], out)
+	}
 	fs := flags("bench", out)
 	quick := fs.Bool("quick", false, "small sizes that finish in seconds")
 	asJSON := fs.Bool("json", false, "one JSON object per scenario per line")
@@ -126,4 +129,16 @@ func sdkAppBinary(flag, dir string) (string, string) {
 		return "", fmt.Sprintf("sdk-* scenarios skipped: building %s failed: %v: %s", src, err, out)
 	}
 	return bin, ""
+}
+
+// cmdBenchProcess is `inkflow worker` or `inkflow serve` with the benchmark's probe functions
+// (bench-*) registered beside the product's: the only processes besides `inkflow bench` that
+// run them, for the crash, shutdown and restart tests and benchmarks across processes. Every
+// process sharing the database must be one of them, or the others fail the probe runs they
+// claim as functions they do not know.
+func cmdBenchProcess(ctx context.Context, kind string, args []string, out io.Writer) error {
+	if kind == "serve" {
+		return runServe(ctx, "bench serve", args, out, bench.Functions)
+	}
+	return runWorker(ctx, "bench worker", args, out, bench.Functions)
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/database"
 	"github.com/inkflow/inkflow/web"
@@ -83,28 +85,40 @@ func cmdSend(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func cmdWorker(ctx context.Context, args []string, out io.Writer) error {
-	fs := flags("worker", out)
+	return runWorker(ctx, "worker", args, out)
+}
+
+// runWorker runs the engine's workers until ctx ends, with the functions more returns
+// registered beside the product's.
+func runWorker(ctx context.Context, name string, args []string, out io.Writer, more ...func(*gorm.DB) []*engine.Function) error {
+	fs := flags(name, out)
 	cfg := loadConfig(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg)
+	a, err := openApp(ctx, cfg, more...)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	a.log.Info("worker started", "database", database.DialectOf(a.db), "concurrency", cfg.Concurrency)
+	a.log.Info(name+" started", "database", database.DialectOf(a.db), "concurrency", cfg.Concurrency)
 	go a.apps.Watch(ctx, time.Second) // apps synced through a server reach this worker
 	return a.engine.Start(ctx)
 }
 
 func cmdServe(ctx context.Context, args []string, out io.Writer) error {
-	fs := flags("serve", out)
+	return runServe(ctx, "serve", args, out)
+}
+
+// runServe serves HTTP and runs workers until ctx ends, with the functions more returns
+// registered beside the product's.
+func runServe(ctx context.Context, name string, args []string, out io.Writer, more ...func(*gorm.DB) []*engine.Function) error {
+	fs := flags(name, out)
 	cfg := loadConfig(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg)
+	a, err := openApp(ctx, cfg, more...)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ var commands = map[string]command{
 	"worker":    {"run workers only (no HTTP)", cmdWorker},
 	"migrate":   {"apply database migrations and exit", cmdMigrate},
 	"send":      {"send an event: inkflow send NAME --data JSON", cmdSend},
-	"bench":     {"run the engine benchmarks: inkflow bench [--quick] [--json]", cmdBench},
+	"bench":     {"run the engine benchmarks: inkflow bench [--quick] [--json]; inkflow bench worker|serve runs them with the benchmark's functions", cmdBench},
 	"users":     {"create a user: inkflow users create --email E --role R [--password P]", cmdUsers},
 	"tokens":    {"create an API token: inkflow tokens create --email E [--name N]", cmdTokens},
 	"keys":      {"create an event key: inkflow keys create --name N", cmdKeys},

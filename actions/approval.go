@@ -41,6 +41,14 @@ type approvalOutput struct {
 	By      *int64   `json:"decided_by,omitempty"`
 }
 
+// decision is the "<id>/decision" step's output: the decision the CMS recorded.
+type decision struct {
+	Status  string   `json:"status"`
+	Accept  []string `json:"accept"` // nil: all
+	Comment string   `json:"comment"`
+	By      *int64   `json:"decided_by"`
+}
+
 // markOutput is the "<id>/mark" step's output: the review this run waits on (0: none).
 type markOutput struct {
 	ReviewID int64 `json:"review_id"`
@@ -118,8 +126,12 @@ func (k *kit) waitForApproval(ctx context.Context, in workflow.ActionInput) (any
 		if ev == nil {
 			return k.timedOut(ctx, in, id, mark.ReviewID, timeout)
 		}
-		d, err := engine.RunT(ctx, in.Step, stepID+"/decision", func(ctx context.Context) (*cms.Review, error) {
-			return k.posts.DecisionFor(ctx, mark.ReviewID, in.Run.ID)
+		d, err := engine.RunT(ctx, in.Step, stepID+"/decision", func(ctx context.Context) (*decision, error) {
+			r, err := k.posts.DecisionFor(ctx, mark.ReviewID, in.Run.ID)
+			if err != nil || r == nil {
+				return nil, err
+			}
+			return &decision{Status: r.Status, Accept: r.Accept(), Comment: r.Comment, By: r.DecidedBy}, nil
 		}, engine.WithName(stepName(in)+": read the decision"))
 		if err != nil {
 			return nil, err
@@ -127,7 +139,7 @@ func (k *kit) waitForApproval(ctx context.Context, in workflow.ActionInput) (any
 		if d == nil {
 			continue // no decision recorded: not from the CMS
 		}
-		out := approvalOutput{Status: Rejected, Event: ev, ReviewID: d.ID, Accept: d.Accept(), Comment: d.Comment, By: d.DecidedBy}
+		out := approvalOutput{Status: Rejected, Event: ev, ReviewID: mark.ReviewID, Accept: d.Accept, Comment: d.Comment, By: d.By}
 		if d.Status == cms.ReviewApproved {
 			out.Status, out.Approved = Approved, true
 		}

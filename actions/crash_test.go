@@ -16,8 +16,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkflow/inkflow/actions"
+	"github.com/inkflow/inkflow/actions/aitest"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -46,23 +48,20 @@ func TestWorkerKilledAfterGrammarReviewNeverAsksAgain(t *testing.T) {
 
 	// The model answers normally, except that the first tweet request hangs until the
 	// worker that sent it dies.
-	m := newModel(t)
+	m := aitest.New(t)
 	inFlight := make(chan struct{})
 	var once sync.Once
-	m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
+	m.Fail(func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
 		if task != "social" || n > 1 {
 			return false
 		}
 		once.Do(func() { close(inFlight) })
 		<-r.Context().Done() // net/http cancels it when the killed worker's connection drops
 		return true
-	}
+	})
 
 	// This process sends events and approves; only worker processes run the workflow.
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	c := cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost})
 	reg := workflow.NewRegistry()
 	if err := actions.Register(reg, actions.Deps{Posts: c.Posts}); err != nil {
@@ -81,7 +80,7 @@ func TestWorkerKilledAfterGrammarReviewNeverAsksAgain(t *testing.T) {
 	b.editor = b.user("editor@blog.example", cms.RoleEditor)
 	b.approver = b.user("approver@blog.example", cms.RoleApprover)
 
-	first := startWorkerProcess(t, bin, db.URL, m.srv.URL+"/v1")
+	first := startWorkerProcess(t, bin, db.URL, m.Env()...)
 	p, runID := b.review(draft)
 	select {
 	case <-inFlight:
@@ -97,7 +96,7 @@ func TestWorkerKilledAfterGrammarReviewNeverAsksAgain(t *testing.T) {
 	}
 	first.kill()
 
-	second := startWorkerProcess(t, bin, db.URL, m.srv.URL+"/v1")
+	second := startWorkerProcess(t, bin, db.URL, m.Env()...)
 	defer second.kill()
 	b.await(runID, engine.StatusWaiting)
 	if _, err := c.Posts.Approve(ctx, b.approver, p.ID); err != nil {
@@ -105,7 +104,7 @@ func TestWorkerKilledAfterGrammarReviewNeverAsksAgain(t *testing.T) {
 	}
 	run = b.await(runID, engine.StatusCompleted)
 
-	if g, toc, social := m.count("grammar"), m.count("toc"), m.count("social"); g != 1 || toc != 1 || social != 2 {
+	if g, toc, social := m.Count("grammar"), m.Count("toc"), m.Count("social"); g != 1 || toc != 1 || social != 2 {
 		t.Errorf("model requests: grammar %d, toc %d, social %d; want 1, 1 and 2 (the tweet step never committed before the kill)", g, toc, social)
 	}
 	got := b.post(p.ID)
@@ -133,7 +132,7 @@ type workerProcess struct {
 	log string
 }
 
-func startWorkerProcess(t *testing.T, bin, dbURL, modelURL string) *workerProcess {
+func startWorkerProcess(t *testing.T, bin, dbURL string, env ...string) *workerProcess {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	logf, err := os.Create(logPath)
@@ -141,7 +140,7 @@ func startWorkerProcess(t *testing.T, bin, dbURL, modelURL string) *workerProces
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "worker", "--database-url", dbURL, "--lease", "1s")
-	cmd.Env = append(os.Environ(), "OPENAI_API_KEY=sk-crash", "OPENAI_BASE_URL="+modelURL, "OPENAI_MODEL=e2e-model")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,10 @@ import (
 
 	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/actions/ai"
+	"github.com/inkflow/inkflow/actions/aitest"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -90,20 +92,20 @@ func recommendation(t *testing.T, p *cms.Post, key string) map[string]any {
 
 func TestBadKeyFailsTheRunAtOnce(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		m := newModel(t)
-		m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
+		m := aitest.New(t)
+		m.Fail(func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(w, `{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}`)
 			return true
-		}
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		})
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, ""))
 		p, runID := b.review(draft)
 		run := b.await(runID, engine.StatusFailed)
 		if !strings.Contains(run.Error, "check OPENAI_API_KEY") {
 			t.Errorf("run error %q does not say what to fix", run.Error)
 		}
-		if n := m.count("toc"); n != 1 {
+		if n := m.Count("toc"); n != 1 {
 			t.Errorf("model got %d requests; a bad key must not be retried", n)
 		}
 		if got := b.post(p.ID); got.Markdown != draft || got.AIRevision != nil {
@@ -114,8 +116,8 @@ func TestBadKeyFailsTheRunAtOnce(t *testing.T) {
 
 func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		m := newModel(t)
-		m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
+		m := aitest.New(t)
+		m.Fail(func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
 			if task != "grammar" || n > 2 {
 				return false
 			}
@@ -128,11 +130,11 @@ func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
 				fmt.Fprint(w, `{"error":{"message":"The server had an error"}}`)
 			}
 			return true
-		}
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		})
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, ""))
 		_, runID := b.review(draft)
 		run := b.await(runID, engine.StatusWaiting)
-		if n := m.count("grammar"); n != 3 {
+		if n := m.Count("grammar"); n != 3 {
 			t.Errorf("model got %d grammar requests, want 429, 500, then success", n)
 		}
 		for _, st := range run.Steps {
@@ -140,8 +142,8 @@ func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
 				t.Errorf("grammar step: %d attempts, %s", st.Attempts, st.Status)
 			}
 		}
-		if m.count("toc") != 1 {
-			t.Errorf("retrying grammar_review called the model for the ToC again (%d)", m.count("toc"))
+		if m.Count("toc") != 1 {
+			t.Errorf("retrying grammar_review called the model for the ToC again (%d)", m.Count("toc"))
 		}
 	})
 }
@@ -152,8 +154,8 @@ func TestRateLimitIsRetriedAfterRetryAfter(t *testing.T) {
 func TestEditDuringReviewIsRefusedUntilWithdrawn(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ctx := context.Background()
-		m := newModel(t)
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		m := aitest.New(t)
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, ""))
 		p, runID := b.review(draft)
 		b.await(runID, engine.StatusWaiting)
 		current := b.post(p.ID)
@@ -184,31 +186,23 @@ func TestEditDuringReviewIsRefusedUntilWithdrawn(t *testing.T) {
 
 func TestRetryAfterSchedulesTheNextAttempt(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		m := newModel(t)
-		m.fail = func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
+		m := aitest.New(t)
+		m.Fail(func(task string, n int, w http.ResponseWriter, r *http.Request) bool {
 			w.Header().Set("Retry-After", "3600")
 			w.WriteHeader(http.StatusTooManyRequests)
 			fmt.Fprint(w, `{"error":{"message":"Rate limit reached"}}`)
 			return true
-		}
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		})
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, ""))
 		_, runID := b.review(draft)
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			run, err := b.eng.GetRun(context.Background(), runID)
-			if err != nil {
-				t.Fatal(err)
+		run := enginetest.AwaitRun(t, b.eng, runID, "wait for its second attempt", func(run *engine.Run) bool {
+			if run.Status.Finished() {
+				t.Fatalf("run is %s after %d model calls; steps:\n%s", run.Status, m.Count("toc"), stepsText(run))
 			}
-			if m.count("toc") == 1 && run.Status == engine.StatusQueued && run.DueAt != nil {
-				if wait := time.Until(*run.DueAt); wait < 55*time.Minute || wait > 61*time.Minute {
-					t.Errorf("next attempt in %v, want the hour the server asked for", wait)
-				}
-				return
-			}
-			if run.Status.Finished() || time.Now().After(deadline) {
-				t.Fatalf("run is %s after %d model calls; steps:\n%s", run.Status, m.count("toc"), stepsText(run))
-			}
-			time.Sleep(10 * time.Millisecond)
+			return m.Count("toc") == 1 && run.Status == engine.StatusQueued && run.DueAt != nil
+		})
+		if wait := time.Until(*run.DueAt); wait < 55*time.Minute || wait > 61*time.Minute {
+			t.Errorf("next attempt in %v, want the hour the server asked for", wait)
 		}
 	})
 }

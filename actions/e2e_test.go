@@ -4,12 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,97 +12,13 @@ import (
 
 	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/actions/ai"
+	"github.com/inkflow/inkflow/actions/aitest"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
-
-// model is an OpenAI-compatible server for the end-to-end tests. It answers each task the
-// way a careful model would (ToC labels prefixed "Section: ", "teh" fixed to "the") and
-// counts the requests per task; fail, when set, answers instead.
-type model struct {
-	mu     sync.Mutex
-	counts map[string]int
-	fail   func(task string, n int, w http.ResponseWriter, r *http.Request) bool
-	srv    *httptest.Server
-}
-
-func newModel(t *testing.T) *model {
-	m := &model{counts: map[string]int{}}
-	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
-	t.Cleanup(m.srv.Close)
-	return m
-}
-
-func (m *model) provider() ai.Provider {
-	return ai.New(ai.Config{APIKey: "sk-e2e", BaseURL: m.srv.URL + "/v1", Model: "e2e-model"})
-}
-
-func (m *model) count(task string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counts[task]
-}
-
-func (m *model) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	var req struct {
-		Messages []struct {
-			Content string `json:"content"`
-		} `json:"messages"`
-		ResponseFormat struct {
-			JSONSchema struct {
-				Name string `json:"name"`
-			} `json:"json_schema"`
-		} `json:"response_format"`
-	}
-	if err := json.Unmarshal(raw, &req); err != nil || len(req.Messages) < 2 {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	task := req.ResponseFormat.JSONSchema.Name
-	m.mu.Lock()
-	m.counts[task]++
-	n := m.counts[task]
-	fail := m.fail
-	m.mu.Unlock()
-	if fail != nil && fail(task, n, w, r) {
-		return
-	}
-	system, user := req.Messages[0].Content, req.Messages[1].Content
-	var content any
-	switch task {
-	case "toc":
-		var entries []map[string]string
-		for _, mm := range regexp.MustCompile(`(?m)^- \d #(\S+) (.*)$`).FindAllStringSubmatch(user, -1) {
-			entries = append(entries, map[string]string{"anchor": mm[1], "label": "Section: " + mm[2]})
-		}
-		content = map[string]any{"entries": entries}
-	case "grammar":
-		md := user[strings.Index(user, "<<<\n")+4 : strings.LastIndex(user, "\n>>>")]
-		content = map[string]any{"markdown": strings.ReplaceAll(md, "teh", "the"),
-			"changes": []map[string]string{{"original": "teh", "revised": "the", "reason": "spelling"}}}
-	case "social":
-		var count int
-		if mm := regexp.MustCompile(`Write exactly\s+(\d+)`).FindStringSubmatch(system); mm != nil {
-			fmt.Sscan(mm[1], &count)
-		}
-		posts := make([]string, count)
-		for i := range posts {
-			posts[i] = fmt.Sprintf("Post %d about the blog", i+1)
-		}
-		content = map[string]any{"posts": posts}
-	}
-	text, _ := json.Marshal(content)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"id": "c", "object": "chat.completion", "model": "e2e-model",
-		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": string(text)}}},
-		"usage": map[string]any{"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-	})
-}
 
 // blog is the real engine, CMS, workflow store and runner over a test database, with one
 // enabled workflow triggered by blog-post.updated that uses the blog kinds.
@@ -128,11 +39,8 @@ const reviewWorkflow = `{"name":"AI review","actions":[
 
 func newBlog(t *testing.T, db *testdb.DB, provider ai.Provider, workflowJSON string) *blog {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, BackoffBase: 5 * time.Millisecond,
+	eng := enginetest.New(t, db, engine.Options{BackoffBase: 5 * time.Millisecond,
 		BackoffMax: 50 * time.Millisecond, Poll: 100 * time.Millisecond, Lease: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost, Site: cms.Site{BaseURL: "http://localhost:8080"}})
 	reg := workflow.NewRegistry()
 	// The base URL an admin saved at /admin/settings wins over the configured one: social
@@ -152,15 +60,7 @@ func newBlog(t *testing.T, db *testdb.DB, provider ai.Provider, workflowJSON str
 		Workflow: json.RawMessage(workflowJSON)}); err != nil {
 		t.Fatalf("workflow: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("engine Start: %v", err)
-		}
-	})
+	enginetest.StartWorkers(t, eng)
 	b := &blog{t: t, eng: eng, cms: c}
 	b.editor = b.user("editor@blog.example", cms.RoleEditor)
 	b.approver = b.user("approver@blog.example", cms.RoleApprover)
@@ -199,20 +99,12 @@ func (b *blog) review(markdown string) (*cms.Post, string) {
 // await polls the run's row until it reaches status.
 func (b *blog) await(runID string, status engine.Status) *engine.Run {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		run, err := b.eng.GetRun(context.Background(), runID)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		if run.Status == status {
-			return run
-		}
-		if run.Status.Finished() || time.Now().After(deadline) {
+	return enginetest.AwaitRun(b.t, b.eng, runID, "be "+string(status), func(run *engine.Run) bool {
+		if run.Status != status && run.Status.Finished() {
 			b.t.Fatalf("run is %s (error %q), want %s; steps:\n%s", run.Status, run.Error, status, stepsText(run))
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return run.Status == status
+	})
 }
 
 func (b *blog) post(id int64) *cms.Post {
@@ -248,8 +140,8 @@ func state(t *testing.T, run *engine.Run, id string) map[string]any {
 
 func TestReviewWorkflowApproved(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		m := newModel(t)
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		m := aitest.New(t)
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, ""))
 		p, runID := b.review(draft)
 
 		run := b.await(runID, engine.StatusWaiting)
@@ -297,13 +189,13 @@ func TestReviewWorkflowApproved(t *testing.T) {
 		if !hasRevision(revs, draft) || !hasRevision(revs, rev) {
 			t.Errorf("history must keep the draft and add the applied revision: %d revisions", len(revs))
 		}
-		want := []ai.Usage{{Provider: "openai", Model: "e2e-model", PromptTokens: 200, CompletionTokens: 40, TotalTokens: 240}}
+		want := []ai.Usage{{Provider: "openai", Model: aitest.Model, PromptTokens: 200, CompletionTokens: 40, TotalTokens: 240}}
 		if got := actions.RunUsage(run.Steps); len(got) != 1 || got[0] != want[0] {
 			t.Errorf("RunUsage = %+v, want %+v (ToC and grammar calls summed)", got, want)
 		}
 		// Resuming replayed add_ToC and grammar_review from their stored results.
-		if m.count("toc") != 1 || m.count("grammar") != 1 {
-			t.Errorf("model calls: toc %d, grammar %d; want one each", m.count("toc"), m.count("grammar"))
+		if m.Count("toc") != 1 || m.Count("grammar") != 1 {
+			t.Errorf("model calls: toc %d, grammar %d; want one each", m.Count("toc"), m.Count("grammar"))
 		}
 	})
 }
@@ -321,7 +213,7 @@ func (b *blog) assertUsage(run *engine.Run, stepID string) {
 		if err := json.Unmarshal(st.Output, &out); err != nil {
 			b.t.Fatalf("step %s output: %v", stepID, err)
 		}
-		want := ai.Usage{Provider: "openai", Model: "e2e-model", PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}
+		want := ai.Usage{Provider: "openai", Model: aitest.Model, PromptTokens: 100, CompletionTokens: 20, TotalTokens: 120}
 		if out.Provider != "openai" || out.Usage != want {
 			b.t.Errorf("step %s records provider %q usage %+v, want %+v", stepID, out.Provider, out.Usage, want)
 		}
@@ -341,8 +233,8 @@ func hasRevision(revs []cms.Revision, markdown string) bool {
 
 func TestReviewWorkflowRejected(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		m := newModel(t)
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, ""))
+		m := aitest.New(t)
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, ""))
 		p, runID := b.review(draft)
 		b.await(runID, engine.StatusWaiting)
 		if _, err := b.cms.Posts.Reject(context.Background(), b.approver, p.ID); err != nil {
@@ -363,8 +255,8 @@ func TestReviewWorkflowRejected(t *testing.T) {
 
 func TestReviewWorkflowTimesOut(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		m := newModel(t)
-		b := newBlog(t, db, m.provider(), fmt.Sprintf(reviewWorkflow, `,"inputs":{"timeout":"1s"}`))
+		m := aitest.New(t)
+		b := newBlog(t, db, m.Provider(), fmt.Sprintf(reviewWorkflow, `,"inputs":{"timeout":"1s"}`))
 		p, runID := b.review(draft)
 		run := b.await(runID, engine.StatusCompleted)
 		if out := state(t, run, "3"); out["status"] != "timed_out" || out["event"] != nil {

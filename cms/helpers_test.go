@@ -9,6 +9,8 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -23,10 +25,7 @@ type fixture struct {
 func newFixture(t *testing.T, db *testdb.DB) *fixture {
 	t.Helper()
 	f := &fixture{DB: db, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	f.Eng = eng
 	f.CMS = cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost, Now: func() time.Time { return f.now }})
 	return f
@@ -64,9 +63,9 @@ func (f *fixture) events(t *testing.T, name string) []engine.StoredEvent {
 
 func ptr[T any](v T) *T { return &v }
 
-func code(err error) engine.Code {
+func code(err error) domain.Code {
 	if err == nil {
 		return ""
 	}
-	return engine.ErrorCode(err)
+	return domain.CodeOf(err)
 }

@@ -48,11 +48,11 @@ var PostEvents = []string{EventCreated, EventUpdated, EventPublished, EventUnpub
 
 // Post is a blog post with its AI working copy.
 type Post struct {
-	ID          int64      `json:"id"`
-	Title       string     `json:"title"`
-	Slug        string     `json:"slug"`
-	Markdown    string     `json:"markdown"`
-	Summary     string     `json:"summary"`
+	ID       int64  `json:"id"`
+	Title    string `json:"title"`
+	Slug     string `json:"slug"`
+	Markdown string `json:"markdown"`
+	Summary  string `json:"summary"`
 	// Tags are the names as written ("Durable Execution"); TagSlugs their URL forms, kept
 	// in step by Posts (TagSlug turns one into the other).
 	Tags        Tags       `json:"tags"`

@@ -2,7 +2,6 @@ package cms_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,46 +9,23 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
-
-// clock is a test clock shared by the CMS and the engine.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // Scheduled publishing is a durable sleep in the engine: nothing happens before the time,
 // the post is published after it, and a newer schedule makes the older run a no-op.
 func TestScheduledPublish(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ctx := context.Background()
-		clk := &clock{now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Now: clk.Now, Poll: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		clk := enginetest.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+		eng := enginetest.New(t, db, engine.Options{Now: clk.Now, Poll: 20 * time.Millisecond})
 		c := cms.New(cms.Options{DB: db.DB, Engine: eng, Now: clk.Now, BcryptCost: bcrypt.MinCost})
 		if err := eng.Register(cms.PublishAtFunction(c.Posts)); err != nil {
 			t.Fatal(err)
 		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- eng.Start(runCtx) }()
-		t.Cleanup(func() { stop(); <-done })
+		enginetest.StartWorkers(t, eng)
 
 		admin, _ := c.Users.Create(ctx, cms.NewUser{Email: "a@example.com", Role: cms.RoleAdmin, Password: "correct horse battery"})
 		ed, _ := c.Users.Create(ctx, cms.NewUser{Email: "e@example.com", Role: cms.RoleEditor, Password: "correct horse battery"})
@@ -58,10 +34,10 @@ func TestScheduledPublish(t *testing.T) {
 		p, _ = c.Posts.Publish(ctx, admin, p.ID)
 		p, _ = c.Posts.Unpublish(ctx, admin, p.ID)
 
-		if _, err := c.Posts.SchedulePublish(ctx, ed, p.ID, clk.Now().Add(time.Hour)); engine.ErrorCode(err) != engine.EForbidden {
+		if _, err := c.Posts.SchedulePublish(ctx, ed, p.ID, clk.Now().Add(time.Hour)); domain.CodeOf(err) != domain.EForbidden {
 			t.Errorf("editor schedules = %v", err)
 		}
-		if _, err := c.Posts.SchedulePublish(ctx, admin, p.ID, clk.Now().Add(-time.Hour)); engine.ErrorCode(err) != engine.EInvalid {
+		if _, err := c.Posts.SchedulePublish(ctx, admin, p.ID, clk.Now().Add(-time.Hour)); domain.CodeOf(err) != domain.EInvalid {
 			t.Errorf("past time = %v", err)
 		}
 		first, err := c.Posts.SchedulePublish(ctx, admin, p.ID, clk.Now().Add(time.Hour))
@@ -83,7 +59,7 @@ func TestScheduledPublish(t *testing.T) {
 			}
 			return r.Status
 		}
-		waitFor(t, "both runs to sleep", func() bool {
+		enginetest.Eventually(t, "both runs to sleep", func() bool {
 			return status(runs[0]) == engine.StatusSleeping && status(runs[1]) == engine.StatusSleeping
 		})
 
@@ -93,12 +69,12 @@ func TestScheduledPublish(t *testing.T) {
 		if runs[0] < runs[1] {
 			older = runs[0]
 		}
-		waitFor(t, "the first run to finish", func() bool { return status(older) == engine.StatusCompleted })
+		enginetest.Eventually(t, "the first run to finish", func() bool { return status(older) == engine.StatusCompleted })
 		if got, _ := c.Posts.Get(ctx, p.ID); got.Status != cms.StatusUnpublished || got.PublishAt == nil || !got.PublishAt.Equal(*second.PublishAt) {
 			t.Fatalf("after the first time: %s %v (first %v)", got.Status, got.PublishAt, first.PublishAt)
 		}
 		clk.Add(2 * time.Hour)
-		waitFor(t, "the post to be published", func() bool {
+		enginetest.Eventually(t, "the post to be published", func() bool {
 			got, _ := c.Posts.Get(ctx, p.ID)
 			return got.Status == cms.StatusPublished
 		})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/database"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -46,7 +47,7 @@ func TestBackupRestoresWaitingRuns(t *testing.T) {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- eng.Start(runCtx) }()
-		waitFor(t, 30*time.Second, "the runs to wait", func() bool {
+		enginetest.Eventually(t, "the runs to wait", func() bool {
 			return countRows(t, db, "runs", "function_id = 'bench-wait' AND status = 'waiting'") == waiting
 		})
 		stop()
@@ -66,7 +67,7 @@ func TestBackupRestoresWaitingRuns(t *testing.T) {
 		if _, err := sender.Send(ctx, resume...); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 60*time.Second, "the restored runs to complete", func() bool {
+		enginetest.Eventually(t, "the restored runs to complete", func() bool {
 			return countRows(t, restored, "runs", "function_id = 'bench-wait' AND status = 'completed'") == waiting
 		})
 		if n := countRows(t, db, "runs", "function_id = 'bench-wait' AND status = 'waiting'"); n != waiting {

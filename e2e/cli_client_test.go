@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -25,26 +24,41 @@ func TestClientCommands(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		s := startServer(t, bin, db.URL)
 		conn := []string{"--server", s.url, "--token", s.token}
-		// The probe functions' events are reserved names that the API refuses: send them
-		// straight to the database, as `inkflow send` on the server's machine does.
-		sender, err := engine.New(engine.Options{DB: db.DB})
-		if err != nil {
-			t.Fatal(err)
+		// Two workflows the server runs: one waits for an event that never comes, one logs.
+		dir := t.TempDir()
+		for name, wf := range map[string]string{
+			"cli.wait":  `{"name":"Wait","actions":[{"id":"w","kind":"wait_for_event","inputs":{"event":"cli.never","timeout":"1h"}}],"edges":[{"from":"$source","to":"w"}]}`,
+			"cli.quick": `{"name":"Quick","actions":[{"id":"a","kind":"log","inputs":{"message":"quick"}}],"edges":[{"from":"$source","to":"a"}]}`,
+		} {
+			file := filepath.Join(dir, name+".json")
+			if err := os.WriteFile(file, []byte(wf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if code, out, errOut := cli(t, append([]string{"workflows", "import", file, "--trigger", name, "--enabled"}, conn...)...); code != 0 {
+				t.Fatalf("workflows import %s: %d %s%s", name, code, out, errOut)
+			}
 		}
-		if err := sender.Register(bench.Functions(db.DB)...); err != nil {
-			t.Fatal(err)
+		// The runs are read through the engine's API, as the server's pages do.
+		eng := enginetest.New(t, db, engine.Options{})
+		runOf := func(event string, status engine.Status) string {
+			code, out, errOut := cli(t, append([]string{"send", event, "--data", `{"x": 1}`}, conn...)...)
+			if code != 0 {
+				t.Fatalf("send %s: %d %s%s", event, code, out, errOut)
+			}
+			var id string
+			enginetest.Eventually(t, "a "+string(status)+" run of "+event, func() bool {
+				runs, _, err := eng.ListRuns(context.Background(), engine.RunFilter{EventName: event, Status: status})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(runs) == 1 {
+					id = runs[0].ID
+				}
+				return id != ""
+			})
+			return id
 		}
-		sent, err := sender.Send(context.Background(),
-			engine.Event{Name: bench.EventWait, Data: map[string]any{"id": "cli"}},
-			engine.Event{Name: bench.EventOneStep, Data: map[string]any{"n": 1}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waiting, quick := sent.Runs[0], sent.Runs[1]
-		waitFor(t, 30*time.Second, "the runs to settle", func() bool {
-			return countRows(t, db, "runs", "id = ? AND status = 'waiting'", waiting) == 1 &&
-				countRows(t, db, "runs", "id = ? AND status = 'completed'", quick) == 1
-		})
+		waiting, quick := runOf("cli.wait", engine.StatusWaiting), runOf("cli.quick", engine.StatusCompleted)
 
 		code, out, errOut := cli(t, append([]string{"runs", "list", "--status", "waiting"}, conn...)...)
 		if code != 0 || !strings.Contains(out, waiting) || strings.Contains(out, quick) || !strings.HasPrefix(out, "ID") {
@@ -62,7 +76,7 @@ func TestClientCommands(t *testing.T) {
 		if code, out, errOut = cli(t, append([]string{"runs", "cancel", waiting}, conn...)...); code != 0 {
 			t.Fatalf("runs cancel: %d %s%s", code, out, errOut)
 		}
-		waitFor(t, 10*time.Second, "the cancel", func() bool {
+		enginetest.Eventually(t, "the cancel", func() bool {
 			return countRows(t, db, "runs", "id = ? AND status = 'cancelled'", waiting) == 1
 		})
 

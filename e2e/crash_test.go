@@ -21,13 +21,14 @@ type worker struct {
 	log *os.File
 }
 
+// startWorker runs `inkflow bench worker`: the product's functions and the probes the tests send.
 func startWorker(t *testing.T, bin, url string, n int) *worker {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(t.TempDir(), "worker.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "worker", "--database-url", url, "--lease", "1s", "--concurrency", "32")
+	cmd := exec.Command(bin, "bench", "worker", "--database-url", url, "--lease", "1s", "--concurrency", "32")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -49,20 +50,24 @@ func startServer(t *testing.T, bin, dbURL string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	s := &server{url: "http://" + addr, token: token}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if res, err := http.Get(s.url + "/readyz"); err == nil && res.StatusCode == 200 {
-			res.Body.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
 			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("server never became ready:\n%s", log)
+			t.Logf("server log:\n%s", log)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
+	s := &server{url: "http://" + addr, token: token}
+	enginetest.Eventually(t, "the server to become ready", func() bool {
+		res, err := http.Get(s.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	return s
 }
 
 // call makes an API request and decodes the JSON answer into out (when not nil).

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -163,7 +164,7 @@ func TestThreeInstancesShareOnePostgres(t *testing.T) {
 
 	// Stop one instance under load: it must leave with exit status 0 and hold no run.
 	victim := cluster[2]
-	waitFor(t, time.Minute, "some runs to complete", func() bool { return done() > 200 })
+	enginetest.Eventually(t, "some runs to complete", func() bool { return done() > 200 })
 	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestThreeInstancesShareOnePostgres(t *testing.T) {
 		t.Errorf("%d runs still leased by the stopped instance", n)
 	}
 
-	waitFor(t, 5*time.Minute, "every run to complete", func() bool { return done() == runs })
+	enginetest.Eventually(t, "every run to complete", func() bool { return done() == runs })
 	t.Logf("%d runs of %d webhook steps through 3 instances in %s", runs, steps, time.Since(started).Round(time.Millisecond))
 	if n := countRows(t, db, "runs", "workflow_id = ? AND status <> 'completed'", rec.ID); n != 0 {
 		t.Errorf("%d runs did not complete", n)
@@ -186,7 +187,7 @@ func TestThreeInstancesShareOnePostgres(t *testing.T) {
 	// Cron: the workflow scheduler ticks every minute on every instance; each tick (the
 	// every-minute workflow makes every tick due) must start exactly one run in total. Wait
 	// for a tick that happened while the cluster ran.
-	waitFor(t, 75*time.Second, "a cron tick", func() bool {
+	enginetest.Eventually(t, "a cron tick", func() bool {
 		return countRows(t, db, "runs", "function_id = ?", workflow.CronFunctionID) > 0
 	})
 	// (Rows with no run are the schedule's first sighting by each instance, not ticks.)
@@ -200,7 +201,7 @@ func TestThreeInstancesShareOnePostgres(t *testing.T) {
 	// the newest are a couple of seconds old), an empty queue, and the two workers still alive
 	// (the stopped one removed itself).
 	var metrics string
-	waitFor(t, 20*time.Second, "/metrics to count every run", func() bool {
+	enginetest.Eventually(t, "/metrics to count every run", func() bool {
 		// The cluster's runs plus the every-minute workflow's, as the database holds them.
 		done := countRows(t, db, "runs", "function_id = ? AND status = 'completed'", workflow.RunnerFunctionID)
 		finished := fmt.Sprintf(`inkflow_runs_finished_total{function=%q,status="completed"} %d`, workflow.RunnerFunctionID, done)
@@ -259,17 +260,4 @@ func countRows(t *testing.T, db *testdb.DB, table, where string, args ...any) in
 		t.Fatal(err)
 	}
 	return n
-}
-
-// waitFor polls cond until it holds or the time is up: the processes under test are other
-// programs, with no signal to wait on but the database.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -2,35 +2,21 @@ package engine_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
-// clock is a settable time source shared by engines in one test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 func TestCronFiresEachTickOnceAcrossInstances(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		clk := &clock{now: time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC)}
+		clk := enginetest.NewClock(time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC))
 		noop := func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }
 		newEngine := func() *engine.Engine {
-			e, err := engine.New(engine.Options{DB: db.DB, Now: clk.Now, CronCatchUp: time.Hour})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.Register(&engine.Function{ID: "report", Triggers: []engine.Trigger{{Cron: "*/10 * * * *"}}, Handler: noop}); err != nil {
-				t.Fatal(err)
-			}
+			e := enginetest.New(t, db, engine.Options{Now: clk.Now, CronCatchUp: time.Hour},
+				&engine.Function{ID: "report", Triggers: []engine.Trigger{{Cron: "*/10 * * * *"}}, Handler: noop})
 			return e
 		}
 		a, b := newEngine(), newEngine()
@@ -86,17 +72,11 @@ func TestCronFiresEachTickOnceAcrossInstances(t *testing.T) {
 }
 
 func TestCronTimeZones(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	clk := enginetest.NewClock(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC))
 	db := testdb.SQLite(t)
-	e, err := engine.New(engine.Options{DB: db.DB, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = e.Register(&engine.Function{ID: "nightly", Triggers: []engine.Trigger{{Cron: "TZ=Europe/Lisbon 0 4 * * *"}},
-		Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := enginetest.New(t, db, engine.Options{Now: clk.Now},
+		&engine.Function{ID: "nightly", Triggers: []engine.Trigger{{Cron: "TZ=Europe/Lisbon 0 4 * * *"}},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }})
 	// Lisbon is UTC+1 in July: 04:00 there is 03:00 UTC.
 	if got := e.NextCron("nightly"); len(got) != 1 || !got[0].Equal(time.Date(2026, 7, 1, 3, 0, 0, 0, time.UTC)) {
 		t.Errorf("next fire %v", got)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -29,27 +30,12 @@ type harnessOpt func(*engine.Options)
 // start registers fns and runs the engine's workers until the test ends.
 func start(t *testing.T, db *testdb.DB, fns []*engine.Function, opts ...harnessOpt) *harness {
 	t.Helper()
-	o := engine.Options{DB: db.DB, URL: db.URL, BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond,
+	o := engine.Options{BackoffBase: time.Millisecond, BackoffMax: 20 * time.Millisecond,
 		Poll: 200 * time.Millisecond, Lease: 3 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	e, err := engine.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Register(fns...); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Start returned %v", err)
-		}
-	})
+	e := enginetest.Start(t, db, o, fns...)
 	return &harness{t: t, e: e, db: db, ctx: context.Background()}
 }
 
@@ -62,23 +48,15 @@ func (h *harness) send(name string, data map[string]any) engine.SendResult {
 	return res
 }
 
-// await polls the run (a database condition, not a timer) until it reaches status.
+// await waits until the run reaches status, failing with its steps when it finishes otherwise.
 func (h *harness) await(runID string, status engine.Status) *engine.Run {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		run, err := h.e.GetRun(h.ctx, runID)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if run.Status == status {
-			return run
-		}
-		if run.Status.Finished() || time.Now().After(deadline) {
+	return enginetest.AwaitRun(h.t, h.e, runID, "be "+string(status), func(run *engine.Run) bool {
+		if run.Status != status && run.Status.Finished() {
 			h.t.Fatalf("run %s is %s (error %q), want %s; steps %+v", runID, run.Status, run.Error, status, run.Steps)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return run.Status == status
+	})
 }
 
 func oneRun(t *testing.T, res engine.SendResult) string {
@@ -91,10 +69,7 @@ func oneRun(t *testing.T, res engine.SendResult) string {
 
 func TestSendRefusesBadEvents(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		e, err := engine.New(engine.Options{DB: db.DB})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := enginetest.New(t, db, engine.Options{})
 		cases := []struct {
 			name string
 			ev   engine.Event
@@ -208,18 +183,12 @@ func TestRetriesAndFailures(t *testing.T) {
 		if run.Steps[0].Attempts != 1 || !strings.Contains(run.Error, "bad key") {
 			t.Errorf("non-retriable: attempts %d, error %q", run.Steps[0].Attempts, run.Error)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if v, ok := failures.Load(fatalID); ok {
-				if !strings.Contains(v.(string), "bad key") {
-					t.Errorf("on-failure handler got error %q", v)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("on-failure handler never ran")
-			}
-			time.Sleep(5 * time.Millisecond)
+		enginetest.Eventually(t, "the on-failure handler to run", func() bool {
+			_, ok := failures.Load(fatalID)
+			return ok
+		})
+		if v, _ := failures.Load(fatalID); !strings.Contains(v.(string), "bad key") {
+			t.Errorf("on-failure handler got error %q", v)
 		}
 
 		run = h.await(oneRun(t, h.send("test/exhausted", nil)), engine.StatusFailed)
@@ -400,7 +369,7 @@ func TestDedupFanOutAndSendTxRollback(t *testing.T) {
 		}
 		// A rolled-back transaction leaves neither event nor run.
 		tx := db.DB.Begin()
-		if _, err := h.e.SendTx(h.ctx, tx, engine.Event{Name: "thing/done", Data: map[string]any{"n": 5}}); err != nil {
+		if _, err := h.e.SendTx(h.ctx, tx.Statement.ConnPool, engine.Event{Name: "thing/done", Data: map[string]any{"n": 5}}); err != nil {
 			t.Fatal(err)
 		}
 		tx.Rollback()
@@ -467,10 +436,7 @@ func TestInvokeSendEventAndParallel(t *testing.T) {
 				t.Errorf("send step stored %s (kind %s), want {\"ids\": the two event ids}", s.Output, s.Kind)
 			}
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for notified.Load() < 2 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		enginetest.Eventually(t, "the send_event fan-out to run both runs", func() bool { return notified.Load() >= 2 })
 		if notified.Load() != 2 {
 			t.Errorf("send_event fan-out ran %d runs, want 2", notified.Load())
 		}

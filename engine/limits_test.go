@@ -286,7 +286,7 @@ func TestIfWaitRaceAndOldEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		fired := false
-		beforeWaitStored = func() {
+		e.beforeWaitStored = func() {
 			if fired {
 				return
 			}
@@ -295,7 +295,6 @@ func TestIfWaitRaceAndOldEvents(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		t.Cleanup(func() { beforeWaitStored = nil })
 		startWorkers(t, e)
 		res, err := e.Send(context.Background(), Event{Name: "ir/start", Data: map[string]any{"k": "x"}})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -68,13 +69,8 @@ func TestMetricsCountWhatTheDatabaseHolds(t *testing.T) {
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) { return nil, errors.New("boom") })
 			}}
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond, Lease: 3 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Register(ok, bad); err != nil {
-			t.Fatal(err)
-		}
+		eng := enginetest.New(t, db, engine.Options{Lease: 3 * time.Second},
+			ok, bad)
 		m := engine.NewMetrics(eng)
 		m.Lag = 0
 		reg := prometheus.NewRegistry()
@@ -105,7 +101,7 @@ func TestMetricsCountWhatTheDatabaseHolds(t *testing.T) {
 		go func() { done <- eng.Start(runCtx) }()
 		defer func() { stop(); <-done }()
 		for _, id := range runs {
-			awaitEnd(t, eng, id)
+			enginetest.AwaitRun(t, eng, id, "end", func(r *engine.Run) bool { return r.Status.Finished() })
 		}
 		var stored int64
 		db.DB.Table("events").Count(&stored)
@@ -137,22 +133,4 @@ func TestMetricsCountWhatTheDatabaseHolds(t *testing.T) {
 			t.Errorf("second scrape: %v", again["inkflow_runs_finished_total{function=m-ok,status=completed}"])
 		}
 	})
-}
-
-func awaitEnd(t *testing.T, eng *engine.Engine, id string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := eng.GetRun(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status.Finished() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %s", id, r.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

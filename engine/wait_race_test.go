@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/testwait"
 )
 
 // An event committed after a wait is reached but before the wait is stored resumes the run:
@@ -28,7 +30,7 @@ func TestEventBetweenWaitReachedAndStoredIsNotMissed(t *testing.T) {
 			t.Fatal(err)
 		}
 		fired := false
-		beforeWaitStored = func() {
+		e.beforeWaitStored = func() {
 			if fired {
 				return
 			}
@@ -38,7 +40,6 @@ func TestEventBetweenWaitReachedAndStoredIsNotMissed(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		t.Cleanup(func() { beforeWaitStored = nil })
 		startWorkers(t, e)
 		res, err := e.Send(context.Background(), Event{Name: "race/start", Data: map[string]any{"k": "x"}})
 		if err != nil {
@@ -110,21 +111,17 @@ func startWorkers(t *testing.T, e *Engine) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// awaitRun polls the run until stop holds, failing the test after 10 s.
+// awaitRun polls the run until stop holds, within the test's deadline (this package's tests
+// cannot use engine/enginetest, which imports the engine).
 func awaitRun(t *testing.T, e *Engine, id string, stop func(*Run) bool) *Run {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		run, err := e.GetRun(context.Background(), id)
-		if err != nil {
+	var run *Run
+	testwait.For(t, "run "+id+" to stop", func() bool {
+		var err error
+		if run, err = e.GetRun(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		if stop(run) {
-			return run
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %s: %+v", id, run.Status, run.Steps)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return stop(run)
+	}, func() string { return fmt.Sprintf("still %s: %+v", run.Status, run.Steps) })
+	return run
 }

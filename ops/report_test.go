@@ -11,6 +11,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 	"github.com/inkflow/inkflow/ops/mailtest"
@@ -33,11 +34,7 @@ func newOpsHarness(t *testing.T, db *testdb.DB, admins ...string) *opsHarness {
 	t.Helper()
 	ctx := context.Background()
 	h := &opsHarness{smtp: mailtest.Start(t), workflows: map[string]int64{}}
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond,
-		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
 	h.eng = eng
 	h.cms = cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost})
 	reg := workflow.NewRegistry()
@@ -80,10 +77,7 @@ func newOpsHarness(t *testing.T, db *testdb.DB, admins ...string) *opsHarness {
 	if len(h.workflows) != 2 || h.workflows["weekly-report"] == 0 || h.workflows["failure-alert"] == 0 {
 		t.Fatalf("templates: %v", h.workflows)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- eng.Start(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	enginetest.StartWorkers(t, eng)
 	return h
 }
 
@@ -113,7 +107,7 @@ func TestTemplatesMailTheAdmins(t *testing.T) {
 		if len(res.Runs) != 1 {
 			t.Fatalf("the schedule started %d runs", len(res.Runs))
 		}
-		await(t, h.eng, res.Runs[0], engine.StatusCompleted)
+		enginetest.Await(t, h.eng, res.Runs[0], engine.StatusCompleted)
 		m := receive(t, h.smtp)
 		if strings.Join(m.To, ",") != "ada@example.com,bob@example.com" {
 			t.Errorf("report sent to %v, want the two admins", m.To)
@@ -129,7 +123,7 @@ func TestTemplatesMailTheAdmins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		await(t, h.eng, res.Runs[0], engine.StatusFailed)
+		enginetest.Await(t, h.eng, res.Runs[0], engine.StatusFailed)
 		m = receive(t, h.smtp)
 		if !strings.Contains(m.Data, "Subject: inkflow: a run of broken failed") || !strings.Contains(m.Data, res.Runs[0]) ||
 			!strings.Contains(m.Data, "disk on fire") {
@@ -148,7 +142,7 @@ func TestFailingAlertDoesNotLoop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		await(t, h.eng, res.Runs[0], engine.StatusFailed)
+		enginetest.Await(t, h.eng, res.Runs[0], engine.StatusFailed)
 		alertRuns := func() []engine.Run {
 			runs, _, err := h.eng.ListRuns(ctx, engine.RunFilter{WorkflowID: h.workflows["failure-alert"], Limit: 100})
 			if err != nil {
@@ -156,19 +150,15 @@ func TestFailingAlertDoesNotLoop(t *testing.T) {
 			}
 			return runs
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		enginetest.Eventually(t, "one alert run that fails", func() bool {
 			runs := alertRuns()
-			if len(runs) == 1 && runs[0].Status == engine.StatusFailed {
-				if !strings.Contains(runs[0].Error, "550") {
-					t.Errorf("alert run failed with %q, want the mail server's refusal", runs[0].Error)
-				}
-				break
-			}
-			if len(runs) > 1 || (len(runs) == 1 && runs[0].Status.Finished()) || time.Now().After(deadline) {
+			if len(runs) > 1 || (len(runs) == 1 && runs[0].Status.Finished() && runs[0].Status != engine.StatusFailed) {
 				t.Fatalf("alert runs: %+v, want one that fails", runs)
 			}
-			time.Sleep(20 * time.Millisecond)
+			return len(runs) == 1 && runs[0].Status == engine.StatusFailed
+		})
+		if runs := alertRuns(); !strings.Contains(runs[0].Error, "550") {
+			t.Errorf("alert run failed with %q, want the mail server's refusal", runs[0].Error)
 		}
 		// The failure event of a failed run is stored with that failure, so by now it would be
 		// there: only the first one is.

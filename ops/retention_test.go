@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -24,10 +25,7 @@ func TestParseRetention(t *testing.T) {
 		}
 	}
 	db := testdb.SQLite(t)
-	eng, err := engine.New(engine.Options{DB: db.DB})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	if _, err := RetentionFunctions(RetentionConfig{Engine: eng, DB: db.DB, TZ: "Mars/Olympus"}); err == nil {
 		t.Error("an unknown time zone is accepted")
 	}
@@ -58,10 +56,7 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 				}
 				return "approved", nil
 			}}
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		eng := enginetest.New(t, db, engine.Options{})
 		fns, err := RetentionFunctions(RetentionConfig{Engine: eng, DB: db.DB, BatchSize: 2, TZ: "Europe/Paris"})
 		if err != nil {
 			t.Fatal(err)
@@ -69,10 +64,7 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 		if err := eng.Register(append(fns, quick, waiter)...); err != nil {
 			t.Fatal(err)
 		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- eng.Start(runCtx) }()
-		defer func() { stop(); <-done }()
+		enginetest.StartWorkers(t, eng)
 
 		send := func(name string, data map[string]any) engine.SendResult {
 			t.Helper()
@@ -93,9 +85,9 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 			send("t/nobody", nil)
 		}
 		for _, id := range oldRuns {
-			await(t, eng, id, engine.StatusCompleted)
+			enginetest.Await(t, eng, id, engine.StatusCompleted)
 		}
-		await(t, eng, waitRun, engine.StatusWaiting)
+		enginetest.Await(t, eng, waitRun, engine.StatusWaiting)
 		cutoff := time.Now().UnixMilli()
 		for time.Now().UnixMilli() <= cutoff+1 {
 			time.Sleep(time.Millisecond) // let the clock pass the cutoff: nothing to wait on but time
@@ -103,18 +95,18 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 		// Recent: two finished runs.
 		recent := append(send("t/quick", nil).Runs, send("t/quick", nil).Runs...)
 		for _, id := range recent {
-			await(t, eng, id, engine.StatusCompleted)
+			enginetest.Await(t, eng, id, engine.StatusCompleted)
 		}
 
 		plan := send(EventRetentionRequested, map[string]any{"before": cutoff})
-		run := await(t, eng, plan.Runs[0], engine.StatusCompleted)
+		run := enginetest.Await(t, eng, plan.Runs[0], engine.StatusCompleted)
 		var batches []string
 		db.DB.Table("runs").Where("function_id = ?", RetentionBatchFunctionID).Pluck("id", &batches)
 		if len(batches) < 4 { // 5 old runs in batches of 2 -> 3, and the old events -> more
 			t.Fatalf("%d batches fanned out (plan output %s)", len(batches), run.Output)
 		}
 		for _, id := range batches {
-			await(t, eng, id, engine.StatusCompleted)
+			enginetest.Await(t, eng, id, engine.StatusCompleted)
 		}
 
 		count := func(table, where string, args ...any) int64 {
@@ -157,26 +149,8 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 
 		// The waiting run still resumes and completes.
 		send("t/resume", map[string]any{"id": 7})
-		if r := await(t, eng, waitRun, engine.StatusCompleted); string(r.Output) != `"approved"` {
+		if r := enginetest.Await(t, eng, waitRun, engine.StatusCompleted); string(r.Output) != `"approved"` {
 			t.Errorf("resumed run output %s", r.Output)
 		}
 	})
-}
-
-func await(t *testing.T, eng *engine.Engine, id string, status engine.Status) *engine.Run {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := eng.GetRun(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status == status {
-			return r
-		}
-		if r.Status.Finished() || time.Now().After(deadline) {
-			t.Fatalf("run %s (%s) is %s, want %s: %s", id, r.FunctionID, r.Status, status, r.Error)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

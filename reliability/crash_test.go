@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inkflow/inkflow/actions/aitest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -18,14 +19,14 @@ func TestWorkersKilledUnderMixedLoad(t *testing.T) {
 	bin := binary(t)
 	db := testdb.Postgres(t)
 	f := newFixture(t, db)
-	m := newModel(t)
+	m := aitest.New(t)
 
 	const workers, maxKills = 3, 40
 	batches := envInt("INKFLOW_CRASH_BATCHES", 20)
 	batch := mix{steps: 60, waits: 20, workflows: 12, ai: 8} // x20 = 2,000 runs
 	ws := make([]*proc, workers)
 	for i := range ws {
-		ws[i] = startWorker(t, bin, db.URL, m.env()...)
+		ws[i] = startWorker(t, bin, db.URL, m.Env()...)
 	}
 
 	resumed := map[string]bool{}
@@ -42,7 +43,7 @@ func TestWorkersKilledUnderMixedLoad(t *testing.T) {
 		if kills < maxKills && time.Now().After(nextKill) {
 			i := rand.IntN(workers)
 			ws[i].kill()
-			ws[i] = startWorker(t, bin, db.URL, m.env()...)
+			ws[i] = startWorker(t, bin, db.URL, m.Env()...)
 			kills++
 			nextKill = time.Now().Add(time.Duration(150+rand.IntN(300)) * time.Millisecond)
 		}

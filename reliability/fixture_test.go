@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkflow/inkflow/actions"
+	"github.com/inkflow/inkflow/actions/aitest"
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
@@ -189,7 +190,7 @@ type audit struct {
 // audit checks the load's invariants in the database: every trigger event has exactly one
 // run, every run completed, no probe step's fn ran after its step committed, and no AI step
 // was asked of the model after it committed.
-func (f *fixture) audit(t *testing.T, m *model, want int) audit {
+func (f *fixture) audit(t *testing.T, m *aitest.Server, want int) audit {
 	t.Helper()
 	var a audit
 	a.runs = f.count(t, `SELECT COUNT(*) FROM runs WHERE event_name IN ?`, triggerNames)
@@ -218,9 +219,9 @@ func (f *fixture) audit(t *testing.T, m *model, want int) audit {
 			var ev engine.Event
 			decodeJSON(t, []byte(s.Event), &ev)
 			n, _ := ev.Data["n"].(float64)
-			a.lateModelCalls += m.after(s.ID, int(n), s.EndedAt)
+			a.lateModelCalls += lateCalls(m, s.ID, int(n), s.EndedAt)
 		}
-		a.modelCalls = m.total()
+		a.modelCalls = len(m.Calls())
 	}
 	if a.runs != int64(want) || a.notCompleted != 0 || a.eventsWithoutRun != 0 || a.eventsWithManyRuns != 0 {
 		t.Errorf("runs: %d (want %d), %d not completed, %d trigger events without a run, %d with more than one",

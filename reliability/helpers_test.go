@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inkflow/inkflow/engine/enginetest"
 )
 
 var (
@@ -97,11 +99,11 @@ func (p *proc) logText() string {
 	return string(b)
 }
 
-// startWorker runs `inkflow worker` with a short lease so killed workers' runs are taken over
-// quickly.
+// startWorker runs `inkflow bench worker` (the product's functions and the probes) with a short
+// lease so killed workers' runs are taken over quickly.
 func startWorker(t *testing.T, bin, dbURL string, env ...string) *proc {
 	t.Helper()
-	return start(t, bin, env, "worker", "--database-url", dbURL, "--lease", "1s", "--concurrency", "32")
+	return start(t, bin, env, "bench", "worker", "--database-url", dbURL, "--lease", "1s", "--concurrency", "32")
 }
 
 // server is a running `inkflow serve` with an admin's API token.
@@ -120,8 +122,8 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServer creates an admin with an API token through the CLI, then runs `inkflow serve` on
-// a loopback port and waits for /readyz.
+// startServer creates an admin with an API token through the CLI, then runs `inkflow bench serve`
+// (serve with the probe functions too) on a loopback port and waits for /readyz.
 func startServer(t *testing.T, bin, dbURL string, env ...string) *server {
 	t.Helper()
 	cli := func(args ...string) string {
@@ -135,9 +137,9 @@ func startServer(t *testing.T, bin, dbURL string, env ...string) *server {
 	cli("users", "create", "--email", "admin@example.com", "--role", "admin", "--password", "correct horse battery")
 	token := cli("tokens", "create", "--email", "admin@example.com")
 	addr := freeAddr(t)
-	p := start(t, bin, env, "serve", "--database-url", dbURL, "--addr", addr, "--lease", "1s")
+	p := start(t, bin, env, "bench", "serve", "--database-url", dbURL, "--addr", addr, "--lease", "1s")
 	s := &server{proc: p, url: "http://" + addr, token: token}
-	waitFor(t, 30*time.Second, "the server to become ready", func() bool { return s.status("/readyz") == 200 })
+	enginetest.Eventually(t, "the server to become ready", func() bool { return s.status("/readyz") == 200 })
 	return s
 }
 
@@ -151,18 +153,6 @@ func (s *server) status(path string) int {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res.StatusCode
-}
-
-// waitFor polls cond every 25ms until it holds, failing the test after limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // envInt reads a positive integer from the environment, or def.

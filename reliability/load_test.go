@@ -14,6 +14,7 @@ import (
 
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -83,7 +84,7 @@ func TestIntakeLoad(t *testing.T) {
 
 	drainStart := time.Now()
 	var left int64
-	waitFor(t, 5*time.Minute, "the backlog of runs to drain", func() bool {
+	enginetest.Eventually(t, "the backlog of runs to drain", func() bool {
 		left = f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-one-step' AND status <> 'completed'`)
 		return left == 0
 	})
@@ -128,7 +129,7 @@ func TestManyWaitingRunsResume(t *testing.T) {
 	}
 	w := startWorker(t, bin, db.URL)
 	parked := time.Now()
-	waitFor(t, 5*time.Minute, "every run to wait", func() bool {
+	enginetest.Eventually(t, "every run to wait", func() bool {
 		return f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-wait' AND status = 'waiting'`) == int64(n)
 	})
 	parkTook := time.Since(parked)
@@ -150,7 +151,7 @@ func TestManyWaitingRunsResume(t *testing.T) {
 		}
 	}
 	sendTook := time.Since(start)
-	waitFor(t, 10*time.Minute, "every resumed run to complete", func() bool {
+	enginetest.Eventually(t, "every resumed run to complete", func() bool {
 		return f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-wait' AND status = 'completed'`) == int64(n)
 	})
 	took := time.Since(start)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -45,18 +46,18 @@ func TestPostgresRestart(t *testing.T) {
 		f.send(t, f.events(t, batch, first)...)
 		first += 1000
 	}
-	waitFor(t, 30*time.Second, "work in progress", func() bool {
+	enginetest.Eventually(t, "work in progress", func() bool {
 		return f.count(t, `SELECT COUNT(*) FROM probe_effects`) > 50
 	})
 
 	pgctl(t, version, cluster, "stop")
 	stopped := time.Now()
-	waitFor(t, 20*time.Second, "/readyz to answer 503 with the database away", func() bool { return s.status("/readyz") == 503 })
+	enginetest.Eventually(t, "/readyz to answer 503 with the database away", func() bool { return s.status("/readyz") == 503 })
 	saw503 := time.Since(stopped)
 	time.Sleep(2 * time.Second) // the processes keep failing to reach the database meanwhile
 	pgctl(t, version, cluster, "start")
 	started := time.Now()
-	waitFor(t, 60*time.Second, "/readyz to recover without restarting inkflow", func() bool { return s.status("/readyz") == 200 })
+	enginetest.Eventually(t, "/readyz to recover without restarting inkflow", func() bool { return s.status("/readyz") == 200 })
 	recovered := time.Since(started)
 
 	for range after {

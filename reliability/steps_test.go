@@ -11,40 +11,20 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
 // startEngine runs a worker engine in this process until the test ends.
 func startEngine(t *testing.T, db *testdb.DB, fns ...*engine.Function) *engine.Engine {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond,
-		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Lease: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Register(fns...); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return eng
+	return enginetest.Start(t, db, engine.Options{BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, Lease: 2 * time.Second}, fns...)
 }
 
 // awaitRun waits until the run reaches an end state and returns it.
 func awaitRun(t *testing.T, eng *engine.Engine, id string) *engine.Run {
 	t.Helper()
-	var run *engine.Run
-	waitFor(t, 60*time.Second, "run "+id+" to end", func() bool {
-		var err error
-		run, err = eng.GetRun(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return run.Status == engine.StatusCompleted || run.Status == engine.StatusFailed || run.Status == engine.StatusCancelled
-	})
-	return run
+	return enginetest.AwaitRun(t, eng, id, "end", func(r *engine.Run) bool { return r.Status.Finished() })
 }
 
 func sendOne(t *testing.T, eng *engine.Engine, name string) string {

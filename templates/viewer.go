@@ -17,6 +17,18 @@ type Viewer struct {
 	// Site is the site's settings: its title in titles and the header, its base URL for
 	// canonical links and Open Graph tags, its time zone for dates.
 	Site cms.Site
+	// ReviewCount counts the posts waiting for an approver, for the navigation (nil: none);
+	// it is called only when a page shows it.
+	ReviewCount func(ctx context.Context) int64
+}
+
+// reviewCount is the number of posts waiting for an approver, for the navigation.
+func reviewCount(ctx context.Context) int64 {
+	v := ViewerFrom(ctx)
+	if v.ReviewCount == nil || !v.Can(cms.RoleApprover) {
+		return 0
+	}
+	return v.ReviewCount(ctx)
 }
 
 type viewerKey struct{}

@@ -101,3 +101,37 @@ func (s *Server) needApps(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// runBatch is GET /v0/runs/{id}/batch: the run's events, for an inngest-js app that was sent
+// a call without them (ctx.use_api). The SDK's bearer is checked by the registry.
+func (s *Server) runBatch(c echo.Context) error {
+	if s.cfg.Apps == nil {
+		return c.JSON(http.StatusServiceUnavailable, fnRegisterAnswer{Error: "this server does not serve Inngest SDK apps"})
+	}
+	events, err := s.cfg.Apps.RunEvents(c.Request().Context(), c.Param("id"), c.Request().Header.Get("Authorization"))
+	if err != nil {
+		return s.v0Error(c, err)
+	}
+	return c.JSON(http.StatusOK, events)
+}
+
+// runActions is GET /v0/runs/{id}/actions: the memo of the run's steps (ctx.use_api).
+func (s *Server) runActions(c echo.Context) error {
+	if s.cfg.Apps == nil {
+		return c.JSON(http.StatusServiceUnavailable, fnRegisterAnswer{Error: "this server does not serve Inngest SDK apps"})
+	}
+	steps, err := s.cfg.Apps.RunSteps(c.Request().Context(), c.Param("id"), c.Request().Header.Get("Authorization"))
+	if err != nil {
+		return s.v0Error(c, err)
+	}
+	return c.JSON(http.StatusOK, steps)
+}
+
+// v0Error answers as Inngest's API does: {"error", "status"}.
+func (s *Server) v0Error(c echo.Context, err error) error {
+	status := statusFor(err)
+	if status >= 500 {
+		s.log.Error("v0 runs API", "err", err)
+	}
+	return c.JSON(status, map[string]any{"error": engine.ErrorMessage(err), "status": status})
+}

@@ -25,7 +25,6 @@ type oobApp struct {
 	srv    *httptest.Server
 	server string // inkflow's URL
 	key    string
-	fnURL  string
 }
 
 func newOOBApp(t *testing.T) *oobApp {
@@ -140,7 +139,9 @@ func TestAppsSyncOutOfBandAndPages(t *testing.T) {
 		if res := b.post("/admin/apps", url.Values{"url": {app.url()}}); res.Status != http.StatusSeeOther {
 			t.Fatalf("sync now: %d %s", res.Status, res.Body)
 		}
-		app.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down for maintenance", 503) })
+		app.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+		})
 		res = b.post("/admin/apps", url.Values{"url": {app.url()}})
 		if res.Status != http.StatusBadGateway || !strings.Contains(res.Body, "down for maintenance") {
 			t.Errorf("failing sync: %d", res.Status)
@@ -199,6 +200,36 @@ func TestFnRegisterSignedMode(t *testing.T) {
 		app.key = key
 		if res := ts.api(t, ts.token(t, ts.mustUser(t, "a@example.com", cms.RoleAdmin)), "POST", "/api/apps", map[string]string{"url": app.url()}); res.Status != 200 {
 			t.Errorf("signed out-of-band sync: %d %s", res.Status, res.Body)
+		}
+		// The /v0 runs API (use_api) answers only with the hashed key, and only runs of apps.
+		res, err := ts.Eng.Send(context.Background(), engine.Event{Name: "app/hello"})
+		if err != nil || len(res.Runs) != 1 {
+			t.Fatalf("send: %v %v", res, err)
+		}
+		get := func(path, auth string) response {
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+			req.Header.Set("Authorization", auth)
+			r, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Body.Close()
+			b, _ := io.ReadAll(r.Body)
+			return response{r.StatusCode, r.Header, string(b)}
+		}
+		good := "Bearer " + sdk.HashedKey(key)
+		if r := get("/v0/runs/"+res.Runs[0]+"/batch", good); r.Status != 200 || !strings.Contains(r.Body, `"name":"app/hello"`) {
+			t.Errorf("batch: %d %s", r.Status, r.Body)
+		}
+		if r := get("/v0/runs/"+res.Runs[0]+"/actions", good); r.Status != 200 || !strings.HasPrefix(r.Body, "{") {
+			t.Errorf("actions: %d %s", r.Status, r.Body)
+		}
+		if r := get("/v0/runs/"+res.Runs[0]+"/actions", "Bearer undefined"); r.Status != 401 {
+			t.Errorf("actions with a wrong key: %d", r.Status)
+		}
+		other, _ := ts.Eng.Send(context.Background(), engine.Event{Name: cms.EventUpdated, Data: map[string]any{"id": 1}})
+		if r := get("/v0/runs/"+other.Runs[0]+"/batch", good); r.Status != 404 {
+			t.Errorf("a run of a Go function: %d %s", r.Status, r.Body)
 		}
 		// The dev event key is refused in signed mode.
 		if res := ts.rawAPI(t, "", "POST", "/e/NO_EVENT_KEY_SET", `{"name":"app/hello"}`); res.Status != 401 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -17,10 +18,7 @@ import (
 // look at.
 func newEngine(t *testing.T, db *testdb.DB) *engine.Engine {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	review := &engine.Function{ID: "test-review", Triggers: []engine.Trigger{{Event: cms.EventUpdated}},
 		Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }}
 	if err := eng.Register(review); err != nil {

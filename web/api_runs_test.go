@@ -9,34 +9,21 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
-// startEngine runs e's workers until the test ends.
-func startEngine(t *testing.T, e *engine.Engine) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-}
-
 func TestEventsAndRunsAPI(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = eng.Register(&engine.Function{ID: "greet", Triggers: []engine.Trigger{{Event: "test/greet"}},
-			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
-				return in.Step.Run(ctx, "hello", func(ctx context.Context) (any, error) {
-					return "hello " + in.Event.Data["who"].(string), nil
-				})
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		eng := enginetest.New(t, db, engine.Options{},
+			&engine.Function{ID: "greet", Triggers: []engine.Trigger{{Event: "test/greet"}},
+				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+					return in.Step.Run(ctx, "hello", func(ctx context.Context) (any, error) {
+						return "hello " + in.Event.Data["who"].(string), nil
+					})
+				}})
 		ts := newTestServer(t, db, eng)
-		startEngine(t, eng)
+		enginetest.StartWorkers(t, eng)
 		editor := ts.token(t, ts.mustUser(t, "ed@example.com", cms.RoleEditor))
 		viewer := ts.token(t, ts.mustUser(t, "vi@example.com", cms.RoleViewer))
 		admin := ts.token(t, ts.mustUser(t, "ad@example.com", cms.RoleAdmin))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -20,15 +21,10 @@ func workflowServer(t *testing.T, db *testdb.DB) (*testServer, *workflow.Store) 
 		t.Fatal(err)
 	}
 	store := workflow.NewStore(db.DB, reg)
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Register(workflow.NewRunner(store).Functions()...); err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{},
+		workflow.NewRunner(store).Functions()...)
 	ts := newTestServer(t, db, eng, func(c *Config) { c.Workflows = store })
-	startEngine(t, eng)
+	enginetest.StartWorkers(t, eng)
 	return ts, store
 }
 

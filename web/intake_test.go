@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -18,19 +19,13 @@ import (
 // event key and one created by an admin.
 func intakeServer(t *testing.T, db *testdb.DB) (ts *testServer, key string) {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	fn := &engine.Function{ID: "order-placed", Triggers: []engine.Trigger{{Event: "shop/order.placed"}},
 		Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 			return in.Step.Run(ctx, "echo", func(ctx context.Context) (any, error) { return in.Event.Data["order"], nil })
 		}}
-	if err := eng.Register(fn); err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{}, fn)
 	ts = newTestServer(t, db, eng, func(c *Config) { c.EventKey = "fixed-key-from-env" })
-	key, _, err = ts.CMS.EventKeys.Create(context.Background(), "shop")
+	key, _, err := ts.CMS.EventKeys.Create(context.Background(), "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +110,7 @@ func TestIntakeWithTheInngestSDK(t *testing.T) {
 	browser.NeedNode(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		ts, key := intakeServer(t, db)
-		startEngine(t, ts.Eng)
+		enginetest.StartWorkers(t, ts.Eng)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, "node", filepath.Join("testdata", "inngest_send.mjs"), ts.URL, key).CombinedOutput()
@@ -149,7 +144,7 @@ func TestIntakeWithTheInngestSDK(t *testing.T) {
 			if ev.Name != "shop/order.placed" || len(ev.Runs) != 1 {
 				t.Fatalf("event %s: %+v", id, ev)
 			}
-			waitRun(t, ts.Eng, ev.Runs[0], engine.StatusCompleted)
+			enginetest.Await(t, ts.Eng, ev.Runs[0], engine.StatusCompleted)
 		}
 		one, _ := ts.Eng.GetEvent(ctx, got.One.IDs[0])
 		if one.User["email"] != "a@example.com" || one.Data["order"] != float64(1) {
@@ -161,23 +156,4 @@ func TestIntakeWithTheInngestSDK(t *testing.T) {
 			t.Errorf("%d runs, want 3 (the resent id starts nothing)", n)
 		}
 	})
-}
-
-// waitRun waits until run id reaches status; the engine's workers run in the test process.
-func waitRun(t *testing.T, eng *engine.Engine, id string, status engine.Status) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := eng.GetRun(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status == status {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s is %s, want %s", id, r.Status, status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -149,7 +150,14 @@ func (s *Server) viewer(c echo.Context) *templates.Viewer {
 	if v, ok := c.Get(viewerKey).(*templates.Viewer); ok {
 		return v
 	}
-	v := &templates.Viewer{Path: c.Request().URL.Path, Site: cms.Site{Title: s.cfg.SiteName, BaseURL: s.cfg.BaseURL}}
+	v := &templates.Viewer{Path: c.Request().URL.Path, Site: cms.Site{Title: s.cfg.SiteName, BaseURL: s.cfg.BaseURL},
+		ReviewCount: func(ctx context.Context) int64 {
+			n, err := s.cms.Posts.NeedApproval(ctx)
+			if err != nil {
+				return 0 // the count is a hint: a failing query must not break the page
+			}
+			return n
+		}}
 	c.Set(viewerKey, v)
 	c.SetRequest(c.Request().WithContext(templates.WithViewer(c.Request().Context(), v)))
 	return v

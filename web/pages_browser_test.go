@@ -8,6 +8,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -67,18 +68,12 @@ func reviewFunction(posts *cms.Posts) *engine.Function {
 func TestEditorReviewPublishInBrowser(t *testing.T) {
 	browser.Need(t)
 	db := testdb.SQLite(t)
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	ts := newTestServer(t, db, eng)
 	if err := eng.Register(reviewFunction(ts.CMS.Posts)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Start(ctx) }()
-	t.Cleanup(func() { stop(); <-done })
+	enginetest.StartWorkers(t, eng)
 
 	ts.mustUser(t, "editor@example.com", cms.RoleEditor)
 	ts.mustUser(t, "approver@example.com", cms.RoleApprover)

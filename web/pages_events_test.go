@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -134,10 +135,10 @@ func TestEventsPageIsLiveAndSaysWhichRunAnEventResumed(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		eng := dashboardEngine(t, db)
 		ts := newTestServer(t, db, eng)
-		startEngine(t, eng)
+		enginetest.StartWorkers(t, eng)
 		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
 		wait := send(t, eng, "test/ask", map[string]any{"id": 7})
-		awaitStatus(t, eng, wait, engine.StatusWaiting)
+		enginetest.Await(t, eng, wait, engine.StatusWaiting)
 
 		if r := ts.client(t).get("/admin/events/stream"); r.Status != http.StatusSeeOther {
 			t.Errorf("anonymous stream: %d", r.Status)
@@ -156,7 +157,7 @@ func TestEventsPageIsLiveAndSaysWhichRunAnEventResumed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		awaitStatus(t, eng, wait, engine.StatusCompleted)
+		enginetest.Await(t, eng, wait, engine.StatusCompleted)
 		// Updates come as the page changes; the last one of interest names the resumed run.
 		for {
 			ev, ok := s.next(t)

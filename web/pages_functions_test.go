@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -52,14 +53,14 @@ func TestFunctionsPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		ts := newTestServer(t, db, eng)
-		startEngine(t, eng)
+		enginetest.StartWorkers(t, eng)
 		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
 		ok1 := send(t, eng, "test/greet", map[string]any{"who": "a"})
 		ok2 := send(t, eng, "test/greet", map[string]any{"who": "b"})
 		broke := send(t, eng, "test/greet", map[string]any{"who": 3}) // not a string: the step panics, then fails
-		awaitStatus(t, eng, ok1, engine.StatusCompleted)
-		awaitStatus(t, eng, ok2, engine.StatusCompleted)
-		awaitStatus(t, eng, broke, engine.StatusFailed)
+		enginetest.Await(t, eng, ok1, engine.StatusCompleted)
+		enginetest.Await(t, eng, ok2, engine.StatusCompleted)
+		enginetest.Await(t, eng, broke, engine.StatusFailed)
 
 		if r := ts.client(t).get("/admin/functions"); r.Status != http.StatusSeeOther {
 			t.Errorf("anonymous: %d", r.Status)

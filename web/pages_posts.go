@@ -241,6 +241,36 @@ func (s *Server) deletePostPage(c echo.Context) error {
 	return seeOther(c, "/admin/posts")
 }
 
+// postStateFragment is the post page's review state (htmx polling while the post is in
+// review): the post is first made to agree with its run; when its status moved since the
+// page was drawn, the page reloads to show the new actions.
+func (s *Server) postStateFragment(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := s.cms.Posts.Sync(ctx, id); err != nil {
+		return err
+	}
+	p, err := s.cms.Posts.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if was := c.QueryParam("was"); was != "" && was != string(p.Status) {
+		c.Response().Header().Set("HX-Refresh", "true")
+	}
+	review, err := s.cms.Posts.LatestReview(ctx, id)
+	if err != nil {
+		return err
+	}
+	pending, err := s.cms.Posts.PendingUpdate(ctx, p)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.ReviewState(templates.Editor{Post: p, Review: review, PendingUpdate: pending}))
+}
+
 // postRunsFragment is the live list of a post's runs (htmx polling).
 func (s *Server) postRunsFragment(c echo.Context) error {
 	id, err := pathID(c, "id")

@@ -58,6 +58,15 @@ func (s *Server) reviewPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, templates.ReviewPage(r))
 }
 
+// reviewQueuePage is /admin/review: the approvers' queue.
+func (s *Server) reviewQueuePage(c echo.Context) error {
+	items, err := s.cms.Posts.ReviewQueue(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.ReviewQueuePage(items))
+}
+
 // readRecommendations picks out of ai_recommendations what the review page shows: grammar
 // changes ({"grammar": {"changes": [{original, revised, reason}]}}) and social posts (any
 // "<network>_posts": {"posts": [...]}). Unknown shapes are skipped, never fatal.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/repo"
 	"github.com/inkflow/inkflow/internal/testdb"
@@ -38,7 +39,7 @@ func TestRunPageUpdatesLiveInBrowser(t *testing.T) {
 	ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
 	createWorkflow(t, store, "Document review", "doc.submitted", demoWorkflow)
 	run := send(t, ts.Eng, "doc.submitted", map[string]any{"id": 7})
-	awaitStatus(t, ts.Eng, run, engine.StatusWaiting)
+	enginetest.Await(t, ts.Eng, run, engine.StatusWaiting)
 
 	env := map[string]string{"BASE_URL": ts.URL, "RUN_ID": run, "EMAIL": "admin@example.com", "PASSWORD": "correct horse battery"}
 	if os.Getenv("INKFLOW_UPDATE_DOCS") == "1" {
@@ -47,7 +48,7 @@ func TestRunPageUpdatesLiveInBrowser(t *testing.T) {
 	}
 	browser.Run(t, "testdata/runs_live.mjs", env)
 
-	r := awaitStatus(t, ts.Eng, run, engine.StatusCompleted)
+	r := enginetest.Await(t, ts.Eng, run, engine.StatusCompleted)
 	if len(r.Steps) != 5 {
 		t.Errorf("completed run has %d steps, want 5 (note, announce, approval, publish, tell)", len(r.Steps))
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -22,12 +23,8 @@ import (
 // and sleeping.
 func dashboardEngine(t *testing.T, db *testdb.DB) *engine.Engine {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond,
-		BackoffBase: time.Millisecond, BackoffMax: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = eng.Register(
+	eng := enginetest.New(t, db, engine.Options{BackoffBase: time.Millisecond, BackoffMax: time.Millisecond},
+
 		&engine.Function{ID: "greet", Triggers: []engine.Trigger{{Event: "test/greet"}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				return in.Step.Run(ctx, "hello", func(ctx context.Context) (any, error) {
@@ -49,9 +46,6 @@ func dashboardEngine(t *testing.T, db *testdb.DB) *engine.Engine {
 				return nil, in.Step.Sleep(ctx, "nap", time.Hour)
 			}},
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
 	return eng
 }
 
@@ -63,26 +57,6 @@ func send(t *testing.T, eng *engine.Engine, name string, data map[string]any) st
 		t.Fatalf("send %s: %+v %v", name, res, err)
 	}
 	return res.Runs[0]
-}
-
-// awaitStatus polls the run until it has status want (the engine has no "run changed"
-// signal a test can wait on; its workers live in their own goroutines).
-func awaitStatus(t *testing.T, eng *engine.Engine, id string, want engine.Status) *engine.Run {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r, err := eng.GetRun(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Status == want {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s (%s) is %s, want %s", id, r.FunctionID, r.Status, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func testIDs(t *testing.T, body, id, attrName string) []string {
@@ -119,15 +93,15 @@ func TestRunsListPage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		eng := dashboardEngine(t, db)
 		ts := newTestServer(t, db, eng)
-		startEngine(t, eng)
+		enginetest.StartWorkers(t, eng)
 		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
 
 		greet := send(t, eng, "test/greet", map[string]any{"who": "ann"})
 		broke := send(t, eng, "test/break", nil)
 		wait := send(t, eng, "test/ask", map[string]any{"id": 7})
-		awaitStatus(t, eng, greet, engine.StatusCompleted)
-		awaitStatus(t, eng, broke, engine.StatusFailed)
-		awaitStatus(t, eng, wait, engine.StatusWaiting)
+		enginetest.Await(t, eng, greet, engine.StatusCompleted)
+		enginetest.Await(t, eng, broke, engine.StatusFailed)
+		enginetest.Await(t, eng, wait, engine.StatusWaiting)
 
 		anon := ts.client(t)
 		if r := anon.get("/admin/runs"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
@@ -251,17 +225,17 @@ func TestRunPage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		eng := dashboardEngine(t, db)
 		ts := newTestServer(t, db, eng)
-		startEngine(t, eng)
+		enginetest.StartWorkers(t, eng)
 		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
 		ts.mustUser(t, "ad@example.com", cms.RoleAdmin)
 		greet := send(t, eng, "test/greet", map[string]any{"who": "<b>ann</b>"})
 		broke := send(t, eng, "test/break", nil)
 		wait := send(t, eng, "test/ask", map[string]any{"id": 7})
 		nap := send(t, eng, "test/nap", nil)
-		awaitStatus(t, eng, greet, engine.StatusCompleted)
-		awaitStatus(t, eng, broke, engine.StatusFailed)
-		awaitStatus(t, eng, wait, engine.StatusWaiting)
-		awaitStatus(t, eng, nap, engine.StatusSleeping)
+		enginetest.Await(t, eng, greet, engine.StatusCompleted)
+		enginetest.Await(t, eng, broke, engine.StatusFailed)
+		enginetest.Await(t, eng, wait, engine.StatusWaiting)
+		enginetest.Await(t, eng, nap, engine.StatusSleeping)
 
 		vi := ts.client(t)
 		vi.login("vi@example.com")
@@ -354,7 +328,7 @@ func TestRunPage(t *testing.T) {
 		if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther || loc != "/admin/runs/"+broke+"?done=retry" {
 			t.Fatalf("retry: %d %s", r.Status, loc)
 		}
-		if again := awaitStatus(t, eng, broke, engine.StatusFailed); len(again.Steps) != 1 || again.Steps[0].Attempts != 2 {
+		if again := enginetest.Await(t, eng, broke, engine.StatusFailed); len(again.Steps) != 1 || again.Steps[0].Attempts != 2 {
 			t.Errorf("retried run: %+v", again.Steps)
 		}
 		if r := ad.post("/admin/runs/"+greet+"/retry", nil); r.Status != 409 {
@@ -367,7 +341,7 @@ func TestRunPage(t *testing.T) {
 				t.Fatalf("%s: %d %s", path, r.Status, loc)
 			}
 			id := strings.TrimPrefix(strings.Split(loc, "?")[0], "/admin/runs/")
-			again := awaitStatus(t, eng, id, engine.StatusCompleted)
+			again := enginetest.Await(t, eng, id, engine.StatusCompleted)
 			if again.FunctionID != "greet" || len(again.Steps) != 1 || !strings.Contains(string(again.Steps[0].Output), "greeting") {
 				t.Errorf("%s: new run %+v", path, again)
 			}

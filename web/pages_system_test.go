@@ -9,6 +9,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 	"github.com/inkflow/inkflow/ops"
@@ -16,10 +17,7 @@ import (
 
 func TestSystemPage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Concurrency: 7, WorkerID: "worker-under-test"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		eng := enginetest.New(t, db, engine.Options{Concurrency: 7, WorkerID: "worker-under-test"})
 		nightly := &engine.Function{ID: "nightly", Name: "Nightly digest", Triggers: []engine.Trigger{{Cron: "TZ=Europe/Paris 30 2 * * *"}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }}
 		idle := &engine.Function{ID: "never-due", Triggers: []engine.Trigger{{Event: "sys/never"}},
@@ -80,10 +78,7 @@ func TestSystemPage(t *testing.T) {
 // disabled workflows.
 func TestImportOperationsTemplates(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL})
-		if err != nil {
-			t.Fatal(err)
-		}
+		eng := enginetest.New(t, db, engine.Options{})
 		c := cms.New(cms.Options{DB: db.DB, Engine: eng})
 		reg := workflow.NewRegistry()
 		if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{}); err != nil {

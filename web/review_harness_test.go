@@ -10,6 +10,7 @@ import (
 	"github.com/inkflow/inkflow/actions/ai"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -35,11 +36,7 @@ const reviewFlow = `{"actions":[
 
 func newReviewServer(t *testing.T, db *testdb.DB, provider ai.Provider) *reviewServer {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond,
-		BackoffBase: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{BackoffBase: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	reg := workflow.NewRegistry()
 	if err := workflow.RegisterBuiltins(reg, workflow.BuiltinConfig{CheckEventName: cms.CheckEventName}); err != nil {
 		t.Fatal(err)
@@ -61,7 +58,7 @@ func newReviewServer(t *testing.T, db *testdb.DB, provider ai.Provider) *reviewS
 	if err != nil {
 		t.Fatal(err)
 	}
-	startEngine(t, eng)
+	enginetest.StartWorkers(t, eng)
 	rs := &reviewServer{testServer: ts, Store: store, Workflow: rec}
 	rs.viewer = ts.mustUser(t, "viewer@example.com", cms.RoleViewer)
 	rs.editor = ts.mustUser(t, "editor@example.com", cms.RoleEditor)
@@ -119,23 +116,7 @@ func (rs *reviewServer) post(t *testing.T, id int64) *cms.Post {
 // awaitRun polls run id until it has status, within the test's deadline.
 func (rs *reviewServer) awaitRun(t *testing.T, id string, status engine.Status) *engine.Run {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	if d, ok := t.Deadline(); ok && d.Before(deadline) {
-		deadline = d.Add(-5 * time.Second)
-	}
-	for {
-		run, err := rs.Eng.GetRun(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if run.Status == status {
-			return run
-		}
-		if run.Status.Finished() || time.Now().After(deadline) {
-			t.Fatalf("run %s is %s (%q), want %s", id, run.Status, run.Error, status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return enginetest.Await(t, rs.Eng, id, status)
 }
 
 // awaitPost polls post id until ok holds, within the test's deadline.

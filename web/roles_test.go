@@ -70,9 +70,11 @@ func roleTable() []roleCase {
 		{method: "GET", route: "/admin/posts/:id/revisions/:rev/diff", min: V, state: d, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/delete", min: E, state: d, ok: 303},
 		{method: "GET", route: "/admin/posts/:id/runs", min: V, state: d, ok: 200},
+		{method: "GET", route: "/admin/posts/:id/state", min: V, state: r, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/review", min: E, state: d, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/draft", min: E, state: a, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/withdraw", min: E, state: r, ok: 303},
+		{method: "GET", route: "/admin/review", min: P, ok: 200},
 		{method: "GET", route: "/admin/posts/:id/review", min: P, state: r, ok: 200},
 		{method: "POST", route: "/admin/posts/:id/approve", min: P, state: r, ok: 303},
 		{method: "POST", route: "/admin/posts/:id/reject", min: P, state: r, ok: 303},
@@ -147,10 +149,12 @@ func roleTable() []roleCase {
 
 // roleExempt are routes the table leaves to dedicated tests, with the reason.
 var roleExempt = map[string]string{
-	"GET /login":        "public; redirects signed-in users (TestSetupThenLogin)",
-	"POST /login":       "public; answers 401 to wrong passwords (TestSetupThenLogin, TestLoginIsRateLimited)",
-	"POST /api/events":  "accepts editors or an event key, checked inside (api_events tests)",
-	"POST /fn/register": "public: Inngest SDKs sync here; signed mode checks the hashed signing key inside (TestFnRegisterSignedMode)",
+	"GET /login":               "public; redirects signed-in users (TestSetupThenLogin)",
+	"POST /login":              "public; answers 401 to wrong passwords (TestSetupThenLogin, TestLoginIsRateLimited)",
+	"POST /api/events":         "accepts editors or an event key, checked inside (api_events tests)",
+	"POST /fn/register":        "public: Inngest SDKs sync here; signed mode checks the hashed signing key inside (TestFnRegisterSignedMode)",
+	"GET /v0/runs/:id/batch":   "Inngest SDK apps (use_api); signed mode checks the hashed signing key inside (TestV0RunsAPI, e2e/sdkapps)",
+	"GET /v0/runs/:id/actions": "Inngest SDK apps (use_api); signed mode checks the hashed signing key inside (TestV0RunsAPI, e2e/sdkapps)",
 }
 
 func TestRouteRoleTable(t *testing.T) {

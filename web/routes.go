@@ -19,9 +19,11 @@ func (s *Server) routes() {
 	// Operations
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.POST("/e/:key", s.intake)          // Inngest-compatible event intake; the key is checked inside (intake.go)
-	e.POST("/fn/register", s.fnRegister) // Inngest SDKs sync here; signed mode checks the key inside (api_apps.go)
-	e.GET("/metrics", s.metrics())       // Prometheus (metrics.go)
+	e.POST("/e/:key", s.intake)                 // Inngest-compatible event intake; the key is checked inside (intake.go)
+	e.POST("/fn/register", s.fnRegister)        // Inngest SDKs sync here; signed mode checks the key inside (api_apps.go)
+	e.GET("/v0/runs/:id/batch", s.runBatch)     // an inngest-js app fetching a large run's events (use_api)
+	e.GET("/v0/runs/:id/actions", s.runActions) // ... and its steps' memo; the key is checked inside
+	e.GET("/metrics", s.metrics())              // Prometheus (metrics.go)
 	e.GET("/static/*", s.static)
 
 	// Sign-in
@@ -61,9 +63,11 @@ func (s *Server) routes() {
 	e.GET("/admin/posts/:id/revisions/:rev/diff", s.revisionDiffPage, viewer) // pages_revisions.go
 	e.POST("/admin/posts/:id/delete", s.deletePostPage, editor)
 	e.GET("/admin/posts/:id/runs", s.postRunsFragment, viewer)
+	e.GET("/admin/posts/:id/state", s.postStateFragment, viewer)
 	e.POST("/admin/posts/:id/review", s.postActionPage("review"), editor)
 	e.POST("/admin/posts/:id/draft", s.postActionPage("draft"), editor)
 	e.POST("/admin/posts/:id/withdraw", s.postActionPage("withdraw"), editor)
+	e.GET("/admin/review", s.reviewQueuePage, approver)
 	e.GET("/admin/posts/:id/review", s.reviewPage, approver)
 	e.POST("/admin/posts/:id/approve", s.postActionPage("approve"), approver)
 	e.POST("/admin/posts/:id/reject", s.postActionPage("reject"), approver)

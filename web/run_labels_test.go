@@ -11,6 +11,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -37,7 +38,7 @@ func TestRunsAreLabelledByWorkflowAndPost(t *testing.T) {
 			t.Fatalf("runs of the post: %v %v", ids, err)
 		}
 		run := ids[0]
-		awaitStatus(t, ts.Eng, run, engine.StatusCompleted)
+		enginetest.Await(t, ts.Eng, run, engine.StatusCompleted)
 		postHref := "/admin/posts/" + strconv.FormatInt(p.ID, 10) + "/edit"
 
 		b := ts.client(t)

@@ -37,16 +37,15 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
 
 // inkflow is an in-process inkflow (engine, CMS, HTTP server with the apps registry).
 type inkflow struct {
-	t    *testing.T
-	url  string
-	eng  *engine.Engine
-	reg  *sdk.Registry
-	cms  *cms.CMS
-	clk  *clock
-	ctx  context.Context
-	h    http.Handler
-	hmu  sync.Mutex
-	root string
+	t   *testing.T
+	url string
+	eng *engine.Engine
+	reg *sdk.Registry
+	cms *cms.CMS
+	clk *clock
+	ctx context.Context
+	h   http.Handler
+	hmu sync.Mutex
 }
 
 func startInkflow(t *testing.T, db *testdb.DB, clk *clock) *inkflow {
@@ -75,7 +74,7 @@ func startInkflow(t *testing.T, db *testdb.DB, clk *clock) *inkflow {
 }
 
 // serve builds the apps registry (allowing appOrigin) and the HTTP server, and starts workers.
-func (f *inkflow) serve(db *testdb.DB, appOrigin string, dev bool) {
+func (f *inkflow) serve(db *testdb.DB, appOrigin string, dev bool, useAPIAbove ...int) {
 	t := f.t
 	allow, err := sdk.ParseAllowList(appOrigin)
 	if err != nil {
@@ -83,7 +82,11 @@ func (f *inkflow) serve(db *testdb.DB, appOrigin string, dev bool) {
 	}
 	// The registry signs with the real clock: the SDKs refuse signatures more than 5 minutes
 	// from their own time.
-	f.reg, err = sdk.New(sdk.Config{DB: db.DB, Engine: f.eng, Dev: dev, Allow: allow})
+	cfg := sdk.Config{DB: db.DB, Engine: f.eng, Dev: dev, Allow: allow}
+	if len(useAPIAbove) > 0 {
+		cfg.UseAPIAbove = useAPIAbove[0]
+	}
+	f.reg, err = sdk.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,18 +277,20 @@ func nextLisbon9() time.Duration {
 }
 
 // TestInngestJS runs the app on inngest 3.x (its blog review an @inngest/workflow-kit
-// Engine) and on 4.x, each in dev and in signed mode.
+// Engine) and on 4.x, each in dev mode, in signed mode, and in signed mode with every call
+// sent without its memo (use_api: the SDK fetches it from /v0/runs/{id}/actions and /batch).
 func TestInngestJS(t *testing.T) {
 	for _, sdk := range []string{"inngest", "inngest4"} {
-		for _, mode := range []string{"dev", "signed"} {
+		for _, mode := range []string{"dev", "signed", "use-api"} {
 			t.Run(sdk+"/"+mode, func(t *testing.T) {
-				testdb.Each(t, func(t *testing.T, db *testdb.DB) { runJSApp(t, db, sdk, mode == "dev") })
+				testdb.Each(t, func(t *testing.T, db *testdb.DB) { runJSApp(t, db, sdk, mode) })
 			})
 		}
 	}
 }
 
-func runJSApp(t *testing.T, db *testdb.DB, pkg string, dev bool) {
+func runJSApp(t *testing.T, db *testdb.DB, pkg string, mode string) {
+	dev := mode == "dev"
 	clk := &clock{off: nextLisbon9()}
 	f := startInkflow(t, db, clk)
 	env := []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=" + f.url}
@@ -296,7 +301,11 @@ func runJSApp(t *testing.T, db *testdb.DB, pkg string, dev bool) {
 		env = []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=0", "INNGEST_BASE_URL=" + f.url, "INNGEST_SIGNING_KEY=" + key, "INNGEST_EVENT_KEY=" + evKey}
 	}
 	origin := startNode(t, env...)
-	f.serve(db, origin, dev)
+	if mode == "use-api" {
+		f.serve(db, origin, dev, 1)
+	} else {
+		f.serve(db, origin, dev)
+	}
 	if got, _ := f.reg.SigningKey(f.ctx); !dev && got != key {
 		t.Fatalf("signing key %q", got)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ const maxFanOut = 16
 type driver struct {
 	reg *Registry
 	app string
+	sdk string // "js:v3.54.2", "go:v0.16.0"
 	fn  FunctionConfig
 }
 
@@ -114,9 +116,17 @@ func (d *driver) resolvePending(ctx context.Context, in *engine.Input, st *callS
 // apply records the ops of one 206 answer. Ops of one answer are handled together, so a run
 // that sleeps in one branch and waits in another registers both before it suspends.
 func (d *driver) apply(ctx context.Context, in *engine.Input, ops []Op, ans Answer, st *callState) error {
+	ended := map[string]bool{}
+	for _, st := range in.Step.Stored() {
+		ended[st.ID] = st.Status == engine.StepCompleted || st.Status == engine.StepFailed
+	}
 	fns := make([]func(ctx context.Context) error, 0, len(ops))
 	for _, op := range ops {
 		op := op
+		if ended[op.ID] {
+			// Its memo was sent (or fetched): an app that reports it again did not read it.
+			return engine.NonRetriable(fmt.Errorf("the app reported step %q again although it has ended (the app did not read the run's memo)", op.DisplayLabel()))
+		}
 		name := engine.WithName(op.DisplayLabel())
 		in.Step.Label(op.ID, op.DisplayLabel())
 		switch op.Op {
@@ -282,6 +292,13 @@ func (d *driver) call(ctx context.Context, in *engine.Input, stepID string, st *
 	body, err := json.Marshal(call)
 	if err != nil {
 		return Answer{}, engine.NonRetriable(fmt.Errorf("encode call: %w", err))
+	}
+	if len(body) > d.reg.cfg.UseAPIAbove && strings.HasPrefix(d.sdk, "js:") {
+		// Too large to post: the SDK fetches the memo and the events from /v0 (api.go).
+		call.Steps, call.Events, call.Ctx.UseAPI = map[string]json.RawMessage{}, []CallEvent{}, true
+		if body, err = json.Marshal(call); err != nil {
+			return Answer{}, engine.NonRetriable(fmt.Errorf("encode call: %w", err))
+		}
 	}
 	now := d.reg.cfg.Now()
 	var sig string

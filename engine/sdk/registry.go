@@ -37,6 +37,10 @@ type Config struct {
 	Client *http.Client
 	// CallTimeout bounds one call to an app (default 5 minutes: a step runs inside the call).
 	CallTimeout time.Duration
+	// UseAPIAbove is the call body size above which inngest-js apps are sent no memo and
+	// fetch it from /v0/runs/{id}/actions and /batch instead (default 4 MiB: serverless
+	// platforms cap request bodies near 4.5 MB). inngestgo cannot; it always gets the memo.
+	UseAPIAbove int
 	Now         func() time.Time
 	Logger      *slog.Logger
 }
@@ -53,6 +57,7 @@ type Registry struct {
 	loaded map[string]bool // app URLs whose functions the engine has
 	seen   string          // the apps' version at the last Load
 	key    string          // the signing key, once read
+	fnIDs  map[string]bool // the apps' function ids, at the last Load
 }
 
 // App is a synced app as the API and the apps page show it.
@@ -122,6 +127,9 @@ func New(cfg Config) (*Registry, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.UseAPIAbove <= 0 {
+		cfg.UseAPIAbove = 4 << 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -264,7 +272,7 @@ func (r *Registry) store(ctx context.Context, req RegisterRequest) (bool, error)
 		if err := r.cfg.Allow.Check(entry.Runtime.URL); err != nil {
 			return false, engine.FieldError("functions", "function %q: %v", fc.ID, err)
 		}
-		if err := r.cfg.Engine.CheckFunction(r.engineFunction(req.URL, fc, false)); err != nil {
+		if err := r.cfg.Engine.CheckFunction(r.engineFunction(req.URL, req.SDKName(), fc, false)); err != nil {
 			return false, engine.FieldError("functions", "%s", engine.ErrorMessage(err))
 		}
 	}
@@ -530,6 +538,7 @@ func (r *Registry) Load(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	present := map[string]bool{}
+	ids := map[string]bool{}
 	for _, row := range rows {
 		present[row.URL] = true
 		var fns []*engine.Function
@@ -543,7 +552,8 @@ func (r *Registry) Load(ctx context.Context) error {
 				continue
 			}
 			for _, fc := range fcs {
-				fns = append(fns, r.engineFunction(row.URL, fc, list.archived))
+				fns = append(fns, r.engineFunction(row.URL, row.SDK, fc, list.archived))
+				ids[fc.ID] = true
 			}
 		}
 		if err := r.cfg.Engine.ReplaceFunctions(row.URL, fns); err != nil {
@@ -559,6 +569,7 @@ func (r *Registry) Load(ctx context.Context) error {
 		}
 	}
 	r.seen = ver
+	r.fnIDs = ids
 	return nil
 }
 
@@ -608,8 +619,8 @@ func (r *Registry) Remove(ctx context.Context, url string) error {
 
 // engineFunction is fc as an engine function whose handler calls the app. Archived functions
 // have no triggers: they only finish the runs they have.
-func (r *Registry) engineFunction(appURL string, fc FunctionConfig, archived bool) *engine.Function {
-	d := &driver{reg: r, app: appURL, fn: fc}
+func (r *Registry) engineFunction(appURL, sdkName string, fc FunctionConfig, archived bool) *engine.Function {
+	d := &driver{reg: r, app: appURL, sdk: sdkName, fn: fc}
 	f := &engine.Function{ID: fc.ID, Name: fc.Name, Handler: d.handle}
 	if n := fc.Retries(); n >= 0 {
 		f.Retries = engine.Retries(n)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -26,23 +27,10 @@ type system struct {
 func startSystem(t *testing.T, db *testdb.DB) *system {
 	t.Helper()
 	store := NewStore(db.DB, testRegistry(t))
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, BackoffBase: time.Millisecond,
-		BackoffMax: 20 * time.Millisecond, Poll: 200 * time.Millisecond, Lease: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.Register(NewRunner(store).Functions()...); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("engine Start: %v", err)
-		}
-	})
+	eng := enginetest.New(t, db, engine.Options{BackoffBase: time.Millisecond,
+		BackoffMax: 20 * time.Millisecond, Poll: 200 * time.Millisecond, Lease: 5 * time.Second},
+		NewRunner(store).Functions()...)
+	enginetest.StartWorkers(t, eng)
 	return &system{t: t, store: store, eng: eng, ctx: context.Background()}
 }
 
@@ -64,23 +52,15 @@ func (s *system) send(name string, data map[string]any) []string {
 	return res.Runs
 }
 
-// await polls the run's row (a database condition, not a timer) until it reaches status.
+// await waits until the run reaches status, failing with its steps when it finishes otherwise.
 func (s *system) await(runID string, status engine.Status) *engine.Run {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		run, err := s.eng.GetRun(s.ctx, runID)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		if run.Status == status {
-			return run
-		}
-		if run.Status.Finished() || time.Now().After(deadline) {
+	return enginetest.AwaitRun(s.t, s.eng, runID, "be "+string(status), func(run *engine.Run) bool {
+		if run.Status != status && run.Status.Finished() {
 			s.t.Fatalf("run %s is %s (error %q), want %s; steps %s", runID, run.Status, run.Error, status, dump(run.Steps))
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return run.Status == status
+	})
 }
 
 func stepIDs(run *engine.Run) []string {
@@ -242,20 +222,13 @@ func TestBuiltinKindsOnEngine(t *testing.T) {
 			}
 		}
 		// The sent event started the other workflow.
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		enginetest.Eventually(t, "followup.done to start a run that completes", func() bool {
 			runs, _, err := sys.eng.ListRuns(sys.ctx, engine.RunFilter{EventName: "followup.done", Status: engine.StatusCompleted})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(runs) == 1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("followup.done started no completed run")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return len(runs) == 1
+		})
 	})
 }
 
