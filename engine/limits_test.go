@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/testwait"
 )
 
 // A match value of any size works: waits are found by a hash of the value, so a 20 KB id
@@ -211,20 +212,13 @@ func TestIfWaitsAreCheckedOutsideTheSend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			var n int64
+		var n int64
+		testwait.For(t, "every run to wait", func() bool {
 			if err := db.DB.Raw(`SELECT COUNT(*) FROM waits WHERE event_name = 'iw/go'`).Scan(&n).Error; err != nil {
 				t.Fatal(err)
 			}
-			if n == runs {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d runs are waiting", n, runs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return n == runs
+		}, func() string { return fmt.Sprintf("%d of %d runs are waiting", n, runs) })
 		gos := make([]Event, answers)
 		for i := range gos {
 			gos[i] = Event{Name: "iw/go", Data: map[string]any{"n": i}}
