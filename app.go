@@ -67,7 +67,14 @@ func openApp(ctx context.Context, cfg *config, more ...func(*gorm.DB) []*engine.
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, db: db, engine: eng}
-	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey, Site: cms.Site{Title: "inkflow", BaseURL: cfg.baseURL(), TimeZone: "UTC"}})
+	var mail func(ctx context.Context, to, subject, body string) error
+	if cfg.SMTPURL != "" {
+		mail = func(ctx context.Context, to, subject, body string) error {
+			return workflow.SendMail(ctx, workflow.EmailConfig{URL: cfg.SMTPURL, Timeout: 20 * time.Second}, to, subject, body)
+		}
+	}
+	a.cms = cms.New(cms.Options{DB: db, Engine: eng, EventKey: cfg.EventKey, Site: cms.Site{Title: "inkflow", BaseURL: cfg.baseURL(), TimeZone: "UTC"},
+		Mail: mail})
 
 	// Action kinds: the generic ones and the blog's, then the store and the runner that
 	// executes enabled workflows for each event.

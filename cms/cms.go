@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"context"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,6 +23,9 @@ type Options struct {
 	EventKey string
 	// Site is the site settings used until an admin stores others (from the environment).
 	Site Site
+	// Mail sends one plain-text message (SMTP_URL); nil: no mail. Approvers are mailed when
+	// a post needs them.
+	Mail func(ctx context.Context, to, subject, body string) error
 }
 
 // CMS bundles the services; each is safe for concurrent use.
@@ -50,6 +54,6 @@ func New(opts Options) *CMS {
 		Tokens:    &Tokens{db: opts.DB, now: clock},
 		EventKeys: &EventKeys{db: opts.DB, now: clock, fixed: opts.EventKey},
 		Settings:  &Settings{db: opts.DB, defaults: opts.Site},
-		Posts:     &Posts{db: opts.DB, eng: opts.Engine, now: clock},
+		Posts:     &Posts{db: opts.DB, eng: opts.Engine, now: clock, mail: opts.Mail, baseURL: opts.Site.BaseURL},
 	}
 }

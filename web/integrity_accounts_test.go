@@ -2,15 +2,22 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/ops/mailtest"
 )
 
 // However many first-run requests race, /setup creates exactly one admin; the others are
@@ -110,6 +117,58 @@ func TestTokensCannotMintTokensAndDieWithThePassword(t *testing.T) {
 			if r := ts.api(t, tok, "GET", "/api/me", nil); r.Status != http.StatusUnauthorized {
 				t.Errorf("after %s the token still works: %d", c.name, r.Status)
 			}
+		}
+	})
+}
+
+// With SMTP_URL set, the approvers who may decide on a post get one mail when it needs them
+// (its writer does not), with a link to its review page.
+func TestApproversAreMailedOncePerPost(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		smtp := mailtest.Start(t)
+		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mail := func(ctx context.Context, to, subject, body string) error {
+			return workflow.SendMail(ctx, workflow.EmailConfig{URL: smtp.URL(""), Timeout: 10 * time.Second}, to, subject, body)
+		}
+		c := cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost, Mail: mail, Site: cms.Site{BaseURL: "https://blog.example"}})
+		if err := eng.Register(cms.PostFunctions(c.Posts)...); err != nil {
+			t.Fatal(err)
+		}
+		ts := newTestServer(t, db, eng, func(cfg *Config) { cfg.CMS = c })
+		enginetest.StartWorkers(t, eng)
+		ctx := context.Background()
+		writer := ts.mustUser(t, "writer@example.com", cms.RoleApprover)
+		ts.mustUser(t, "ap@example.com", cms.RoleApprover)
+		ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+		ts.mustUser(t, "ed@example.com", cms.RoleEditor)
+		title := "Mail me"
+		p, err := c.Posts.Create(ctx, writer, cms.PostInput{Title: &title})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Posts.SendToReview(ctx, writer, p.ID); err != nil { // no workflow: a manual review
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		deadline := time.After(60 * time.Second)
+		for len(got) < 2 {
+			select {
+			case m := <-smtp.Messages:
+				for _, to := range m.To {
+					got[to]++
+				}
+				if !strings.Contains(m.Data, "Needs your approval: Mail me") || !strings.Contains(m.Data, fmt.Sprintf("https://blog.example/admin/posts/%d/review", p.ID)) {
+					t.Errorf("mail lacks the subject or the link:\n%s", m.Data)
+				}
+			case <-deadline:
+				t.Fatalf("mails received: %v", got)
+			}
+		}
+		if got["ap@example.com"] != 1 || got["admin@example.com"] != 1 || got["writer@example.com"] != 0 || got["ed@example.com"] != 0 {
+			t.Errorf("mails = %v, want one each to the approver and the admin, none to the writer or the editor", got)
 		}
 	})
 }

@@ -431,3 +431,50 @@ func TestPublishedTextChangesOnlyByPublishing(t *testing.T) {
 		}
 	})
 }
+
+// Scheduling is checked when scheduled and again when it fires: an approver demoted after
+// scheduling publishes nothing, and the schedule is cleared.
+func TestScheduleIsCheckedAgainWhenItFires(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		rs := newReviewServer(t, db, nil)
+		ctx := context.Background()
+		p, runID := rs.sendToReview(t, reviewDraft)
+		if _, err := rs.CMS.Posts.Approve(ctx, rs.approver, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		rs.awaitRun(t, runID, engine.StatusCompleted)
+		// The editor who wrote it may not schedule it (role); the approver may, now.
+		if _, err := rs.CMS.Posts.SchedulePublish(ctx, rs.editor, p.ID, time.Now().Add(time.Hour)); engine.ErrorCode(err) != engine.EForbidden {
+			t.Errorf("editor schedules = %v, want EForbidden", err)
+		}
+		if _, err := rs.CMS.Posts.SchedulePublish(ctx, rs.approver, p.ID, time.Now().Add(2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.CMS.Users.SetRole(ctx, rs.approver.ID, cms.RoleEditor); err != nil {
+			t.Fatal(err)
+		}
+		var fired string
+		for _, id := range mustRunIDs(t, rs, p.ID) {
+			if r, err := rs.Eng.GetRun(ctx, id); err == nil && r.FunctionID == cms.PublishAtFunctionID {
+				fired = id
+			}
+		}
+		if fired == "" {
+			t.Fatal("no scheduled publication run")
+		}
+		run := rs.awaitRun(t, fired, engine.StatusCompleted)
+		got := rs.post(t, p.ID)
+		if got.Status == cms.StatusPublished || got.PublishAt != nil || !strings.Contains(string(run.Output), "no longer publish") {
+			t.Errorf("after the scheduler was demoted: status %s, publish_at %v, run output %s", got.Status, got.PublishAt, run.Output)
+		}
+	})
+}
+
+func mustRunIDs(t *testing.T, rs *reviewServer, id int64) []string {
+	t.Helper()
+	ids, err := rs.CMS.Posts.RunIDs(context.Background(), id, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
