@@ -255,6 +255,7 @@ func TestIfWaitsAreCheckedOutsideTheSend(t *testing.T) {
 // The wait checker keeps the look-back guarantees: an event sent while an `if` wait is being
 // stored resumes it once, and an event sent before the run began never does.
 func TestIfWaitRaceAndOldEvents(t *testing.T) {
+	t.Parallel() // the wait window hook is per engine
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
 		if err != nil {
