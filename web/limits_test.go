@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,31 @@ func TestBadTextIsRefusedByField(t *testing.T) {
 		big := io.MultiReader(strings.NewReader("title=x&markdown="), strings.NewReader(strings.Repeat("a", 2<<20)))
 		if got := form(big, -1); got != http.StatusRequestEntityTooLarge {
 			t.Errorf("chunked form over the limit: %d, want 413", got)
+		}
+	})
+}
+
+// The sign-in limit holds for the cluster: failures spread over two instances on one
+// database count together (each kept its own count before, so two instances doubled the tries).
+func TestLoginLimitHoldsAcrossInstances(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newTestServer(t, db, nil)
+		b := newTestServer(t, db, nil)
+		a.mustUser(t, "ed@example.com", cms.RoleEditor)
+		ca, cb := a.client(t), b.client(t)
+		for i := range 10 {
+			c := ca
+			if i%2 == 1 {
+				c = cb
+			}
+			if r := c.post("/login", url.Values{"email": {"ed@example.com"}, "password": {"wrong password!"}}); r.Status != 401 {
+				t.Fatalf("attempt %d = %d", i, r.Status)
+			}
+		}
+		for name, c := range map[string]*webClient{"first": ca, "second": cb} {
+			if r := c.post("/login", url.Values{"email": {"ed@example.com"}, "password": {"correct horse battery"}}); r.Status != http.StatusTooManyRequests {
+				t.Errorf("11th attempt on the %s instance = %d, want 429", name, r.Status)
+			}
 		}
 	})
 }
