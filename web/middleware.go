@@ -212,7 +212,7 @@ func toAttrs(xs []any) []slog.Attr {
 }
 
 // uploadPaths are the routes that accept files and get UploadLimit instead of BodyLimit.
-var uploadPaths = map[string]bool{"/admin/posts/:id/cover": true, "/admin/uploads": true}
+var uploadPaths = map[string]bool{"/admin/posts/:id/cover": true, "/admin/uploads": true, "/admin/posts": true}
 
 // limitBody refuses bodies over the limit with 413 before reading them when the length is
 // declared, and caps the reader otherwise (decoders then report ETooLarge).
