@@ -354,10 +354,13 @@ func (s *Posts) ApplyApproved(ctx context.Context, id int64, runID, markdown str
 			return domain.Errorf(domain.EConflict, "post %d has no approval for run %s to apply", id, runID)
 		}
 		if p.Markdown == markdown {
-			return nil // applied already (a retry)
+			return s.markApplied(tx, &r) // nothing to change, or applied already (a retry)
 		}
 		if textDigest(p) != r.Base {
 			return domain.Errorf(domain.EConflict, "post %d was edited after it was sent to review; its changes were not applied: send it to review again", id)
+		}
+		if err := s.markApplied(tx, &r); err != nil {
+			return err
 		}
 		p.Markdown = markdown
 		p.UpdatedAt = s.later(p.UpdatedAt)
@@ -366,6 +369,19 @@ func (s *Posts) ApplyApproved(ctx context.Context, id int64, runID, markdown str
 		}
 		return s.addRevision(tx, p, 0, noteAIApplied)
 	})
+}
+
+// markApplied records that review r's approved changes are in the post.
+func (s *Posts) markApplied(tx *gorm.DB, r *Review) error {
+	if r.AppliedAt != nil {
+		return nil
+	}
+	now := s.now()
+	if err := tx.Model(&Review{}).Where("id = ?", r.ID).Update("applied_at", now).Error; err != nil {
+		return fmt.Errorf("review %d applied: %w", r.ID, err)
+	}
+	r.AppliedAt = &now
+	return nil
 }
 
 // textMayChange refuses a change of p's text while it is in review (the review is of one

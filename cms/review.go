@@ -55,7 +55,9 @@ type Review struct {
 	Reason     string     `json:"reason"`
 	EndedRun   string     `json:"ended_run"`
 	EndedAt    *time.Time `json:"ended_at"`
-	Notified   bool       `json:"-"`
+	// AppliedAt is when the approved changes were applied to the post (nil: not yet).
+	AppliedAt *time.Time `json:"applied_at"`
+	Notified  bool       `json:"-"`
 }
 
 // TableName tells gorm the table.
@@ -357,7 +359,48 @@ func (s *Posts) runEnded(ctx context.Context, runID, status, reason string) erro
 	if err != nil {
 		return fmt.Errorf("post of run %s: %w", runID, err)
 	}
-	return s.EndReview(ctx, row.PostID, runID, status, reason)
+	if err := s.EndReview(ctx, row.PostID, runID, status, reason); err != nil {
+		return err
+	}
+	return s.endUnapplied(ctx, row.PostID, runID, status, reason)
+}
+
+// endUnapplied follows a run that ended after its approval but before the approved changes
+// were applied: the post is not left "approved" with nothing applied; its review ends with
+// status and reason and the post goes back to draft. A run that ends after applying (a later
+// step failed) changes nothing.
+func (s *Posts) endUnapplied(ctx context.Context, id int64, runID, status, reason string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		p, err := s.lock(tx, id)
+		if domain.CodeOf(err) == domain.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var r Review
+		err = tx.Where("post_id = ?", id).Order("id DESC").Take(&r).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("latest review of post %d: %w", id, err)
+		}
+		if r.Status != ReviewApproved || r.RunID != runID || r.AppliedAt != nil || p.Status != StatusApproved {
+			return nil
+		}
+		now := s.now()
+		reason += " after the approval, before its changes were applied: send the post to review again"
+		if err := tx.Model(&Review{}).Where("id = ?", r.ID).Updates(map[string]any{
+			"status": status, "reason": reason, "ended_run": runID, "ended_at": now}).Error; err != nil {
+			return fmt.Errorf("end review %d: %w", r.ID, err)
+		}
+		p.Status, p.UpdatedAt = StatusDraft, s.later(p.UpdatedAt)
+		if err := tx.Model(&Post{}).Where("id = ?", p.ID).Updates(map[string]any{"status": p.Status, "updated_at": p.UpdatedAt}).Error; err != nil {
+			return fmt.Errorf("post %d back to draft: %w", p.ID, err)
+		}
+		return nil
+	})
 }
 
 // ReviewFollowerFunctionID is the ID of the function ReviewFollowerFunction returns.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -358,6 +360,43 @@ func TestPostFollowsItsRun(t *testing.T) {
 			t.Errorf("the live state of the post = %d %q %s", live.Status, live.Header.Get("HX-Refresh"), snippet(live.Body))
 		}
 		_ = ctx
+	})
+}
+
+// An approval whose run is cancelled before it applies the changes does not leave the post
+// "approved" with nothing applied: the post goes back to draft and its review says why. The
+// review workflow here pauses between the approval and apply_changes, where the cancel lands.
+func TestApprovalWhoseRunEndsBeforeApplyingGoesBackToDraft(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		rs := newReviewServer(t, db, nil)
+		paused := strings.Replace(reviewFlow, `{"from":"approval","to":"apply"}`,
+			`{"from":"approval","to":"pause"},{"from":"pause","to":"apply"}`, 1)
+		paused = strings.Replace(paused, `{"id":"apply",`, `{"id":"pause","kind":"sleep","inputs":{"duration":"1h"}},
+ {"id":"apply",`, 1)
+		if _, err := rs.Store.Update(context.Background(), rs.Workflow.ID, workflow.Draft{Workflow: json.RawMessage(paused)}); err != nil {
+			t.Fatal(err)
+		}
+		p, run := rs.sendToReview(t, reviewDraft)
+		ap, admin := rs.token(t, rs.approver), rs.token(t, rs.admin)
+		id := fmt.Sprint(p.ID)
+		if res := rs.api(t, ap, "POST", "/api/posts/"+id+"/approve", nil); res.Status != http.StatusOK {
+			t.Fatalf("approve: %d %s", res.Status, res.Body)
+		}
+		rs.awaitRun(t, run, engine.StatusSleeping)
+		if got := rs.post(t, p.ID); got.Status != cms.StatusApproved {
+			t.Fatalf("after the approval the post is %s, want approved", got.Status)
+		}
+		if res := rs.api(t, admin, "POST", "/api/runs/"+run+"/cancel", nil); res.Status != http.StatusOK {
+			t.Fatalf("cancel: %d %s", res.Status, res.Body)
+		}
+		got := rs.awaitPost(t, p.ID, "back to draft", func(p *cms.Post) bool { return p.Status == cms.StatusDraft })
+		if got.Markdown != reviewDraft {
+			t.Error("the cancelled run changed the text")
+		}
+		r := decode[postJSON](t, rs.api(t, admin, "GET", "/api/posts/"+id, nil))
+		if r.Review == nil || r.Review.Status != cms.ReviewCancelled || !strings.Contains(r.Review.Reason, "before its changes were applied") {
+			t.Errorf("the post's review = %+v, want cancelled before its changes were applied", r.Review)
+		}
 	})
 }
 
