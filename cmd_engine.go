@@ -129,8 +129,8 @@ func runServe(ctx context.Context, name string, args []string, out io.Writer, mo
 		return err
 	}
 	// Requests share the serve context, so open live streams end when shutdown begins.
-	hs := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+	hs := &http.Server{Addr: cfg.Addr, Handler: srv.Handler(), BaseContext: func(net.Listener) context.Context { return ctx }}
+	web.ConfigureHTTP(hs) // read, write (not for live streams), idle and header timeouts
 	workers := make(chan error, 1)
 	go func() { workers <- a.engine.Start(ctx) }()
 	go a.apps.Watch(ctx, time.Second)

@@ -6,7 +6,7 @@
 // New bundles the services over one *gorm.DB and one *engine.Engine. Every status change of
 // a post (Posts.SendToReview, Approve, Publish, ...) updates the row and sends its event with
 // engine.SendTx in the same transaction, so the change and the runs it starts commit together
-// or not at all. Methods return *engine.Error values (EInvalid with the offending field,
+// or not at all. Methods return *domain.Error values (EInvalid with the offending field,
 // ENotFound, EConflict, EForbidden, EUnauthorized) that the web package maps to HTTP statuses.
 //
 // Secrets (session ids, API tokens, event keys) are random, shown to their owner once and

@@ -3,7 +3,7 @@ package cms_test
 import (
 	"errors"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
-func asError(err error, target **engine.Error) bool { return errors.As(err, target) }
+func asError(err error, target **domain.Error) bool { return errors.As(err, target) }

@@ -10,7 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // EventKey authorises event intake at /e/{key} and /api/events without a user. Only its hash
@@ -35,10 +35,10 @@ type EventKeys struct {
 func (s *EventKeys) Create(ctx context.Context, name string) (string, *EventKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return "", nil, engine.FieldError("name", "is required")
+		return "", nil, domain.FieldError("name", "is required")
 	}
 	if len(name) > 100 {
-		return "", nil, engine.FieldError("name", "is longer than 100 characters")
+		return "", nil, domain.FieldError("name", "is longer than 100 characters")
 	}
 	secret := newSecret("evk_")
 	k := &EventKey{Name: name, KeyHash: hashSecret(secret), Prefix: shortPrefix(secret), CreatedAt: s.now()}
@@ -52,7 +52,7 @@ func (s *EventKeys) Create(ctx context.Context, name string) (string, *EventKey,
 // EUnauthorized otherwise.
 func (s *EventKeys) Verify(ctx context.Context, key string) error {
 	if key == "" {
-		return engine.Errorf(engine.EUnauthorized, "event key required")
+		return domain.Errorf(domain.EUnauthorized, "event key required")
 	}
 	if s.fixed != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.fixed)) == 1 {
 		return nil
@@ -60,7 +60,7 @@ func (s *EventKeys) Verify(ctx context.Context, key string) error {
 	var k EventKey
 	err := s.db.WithContext(ctx).Where("key_hash = ? AND revoked_at IS NULL", hashSecret(key)).First(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return engine.Errorf(engine.EUnauthorized, "invalid or revoked event key")
+		return domain.Errorf(domain.EUnauthorized, "invalid or revoked event key")
 	}
 	if err != nil {
 		return fmt.Errorf("load event key: %w", err)
@@ -84,7 +84,7 @@ func (s *EventKeys) Revoke(ctx context.Context, id int64) error {
 		return fmt.Errorf("revoke event key %d: %w", id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return engine.Errorf(engine.ENotFound, "event key %d not found", id)
+		return domain.Errorf(domain.ENotFound, "event key %d not found", id)
 	}
 	return nil
 }

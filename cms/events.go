@@ -3,7 +3,7 @@ package cms
 import (
 	"strings"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // EventPrefix starts the name of every event the CMS sends. Only the CMS may send such
@@ -28,7 +28,7 @@ func CheckEventName(name string) error {
 	if !strings.HasPrefix(name, EventPrefix) {
 		return nil
 	}
-	return engine.FieldError("name", "%s", EventNameRefusal(name))
+	return domain.FieldError("name", "%s", EventNameRefusal(name))
 }
 
 // EventNameRefusal is the sentence that refuses a blog-post.* name, naming the route to use.

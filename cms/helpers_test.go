@@ -10,6 +10,7 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/enginetest"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -62,9 +63,9 @@ func (f *fixture) events(t *testing.T, name string) []engine.StoredEvent {
 
 func ptr[T any](v T) *T { return &v }
 
-func code(err error) engine.Code {
+func code(err error) domain.Code {
 	if err == nil {
 		return ""
 	}
-	return engine.ErrorCode(err)
+	return domain.CodeOf(err)
 }

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // EventNeedsApproval is sent when a post starts waiting for an approver (data {id,
@@ -24,7 +25,7 @@ func (s *Posts) announceNeedsApproval(ctx context.Context, tx *gorm.DB, p *Post,
 		return nil
 	}
 	ev := engine.Event{Name: EventNeedsApproval, Data: map[string]any{"id": p.ID, "review_id": reviewID}}
-	if _, err := s.eng.SendTx(ctx, tx, ev); err != nil {
+	if _, err := s.eng.SendTx(ctx, tx.Statement.ConnPool, ev); err != nil {
 		return fmt.Errorf("announce post %d needs approval: %w", p.ID, err)
 	}
 	return nil
@@ -47,7 +48,7 @@ func NotifyFunction(posts *Posts) *engine.Function {
 				return nil, err
 			}
 			p, err := posts.Get(ctx, id)
-			if engine.ErrorCode(err) == engine.ENotFound {
+			if domain.CodeOf(err) == domain.ENotFound {
 				return map[string]any{"mailed": 0}, nil
 			}
 			if err != nil {
@@ -75,7 +76,7 @@ func NotifyFunction(posts *Posts) *engine.Function {
 // post id.
 func (s *Posts) approversFor(ctx context.Context, id int64) ([]string, error) {
 	p, err := s.Get(ctx, id)
-	if engine.ErrorCode(err) == engine.ENotFound {
+	if domain.CodeOf(err) == domain.ENotFound {
 		return []string{}, nil
 	}
 	if err != nil {

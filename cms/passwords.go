@@ -9,7 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // Lifetimes of password links: a reset asked for by mail is short-lived; the link an
@@ -38,7 +38,7 @@ func (s *Users) PasswordLink(ctx context.Context, id int64, ttl time.Duration) (
 		return "", err
 	}
 	if u.Disabled {
-		return "", engine.Errorf(engine.EConflict, "the account is disabled")
+		return "", domain.Errorf(domain.EConflict, "the account is disabled")
 	}
 	secret, now := newSecret("pw_"), s.now()
 	link := passwordLink{ID: hashSecret(secret), UserID: id, CreatedAt: now, ExpiresAt: now.Add(ttl)}
@@ -95,7 +95,7 @@ func (s *Users) UsePasswordLink(ctx context.Context, secret, password string) (*
 }
 
 func (s *Users) validLink(db *gorm.DB, secret string) (*passwordLink, error) {
-	bad := engine.Errorf(engine.EUnauthorized, "this link is not valid any more: ask for a new one")
+	bad := domain.Errorf(domain.EUnauthorized, "this link is not valid any more: ask for a new one")
 	if secret == "" {
 		return nil, bad
 	}
@@ -126,10 +126,10 @@ func (s *Users) ChangePassword(ctx context.Context, id int64, current, password 
 		return err
 	}
 	if u.HasPassword() && bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(current)) != nil {
-		return engine.FieldError("current_password", "is not your current password")
+		return domain.FieldError("current_password", "is not your current password")
 	}
 	if current != "" && current == password {
-		return engine.FieldError("password", "is your current password: choose a new one")
+		return domain.FieldError("password", "is your current password: choose a new one")
 	}
 	return s.SetPassword(ctx, id, password)
 }

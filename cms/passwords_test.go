@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/cms"
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -35,7 +35,7 @@ func TestPasswordLinks(t *testing.T) {
 		if got, err := f.Users.LinkUser(ctx, link); err != nil || got.ID != u.ID {
 			t.Fatalf("LinkUser = %v, %v", got, err)
 		}
-		if _, err := f.Users.UsePasswordLink(ctx, link, "short"); engine.ErrorCode(err) != engine.EInvalid {
+		if _, err := f.Users.UsePasswordLink(ctx, link, "short"); domain.CodeOf(err) != domain.EInvalid {
 			t.Errorf("short password = %v", err)
 		}
 		if _, err := f.Users.UsePasswordLink(ctx, link, "a brand new passphrase"); err != nil {
@@ -44,29 +44,29 @@ func TestPasswordLinks(t *testing.T) {
 		if _, err := f.Users.Authenticate(ctx, u.Email, "a brand new passphrase"); err != nil {
 			t.Errorf("sign-in with the new password: %v", err)
 		}
-		if _, err := f.Users.UsePasswordLink(ctx, link, "another new passphrase"); engine.ErrorCode(err) != engine.EUnauthorized {
+		if _, err := f.Users.UsePasswordLink(ctx, link, "another new passphrase"); domain.CodeOf(err) != domain.EUnauthorized {
 			t.Errorf("second use = %v, want EUnauthorized", err)
 		}
-		if _, err := f.Sessions.Lookup(ctx, session); engine.ErrorCode(err) != engine.EUnauthorized {
+		if _, err := f.Sessions.Lookup(ctx, session); domain.CodeOf(err) != domain.EUnauthorized {
 			t.Errorf("session after reset = %v, want ended", err)
 		}
-		if _, err := f.Tokens.Authenticate(ctx, token); engine.ErrorCode(err) != engine.EUnauthorized {
+		if _, err := f.Tokens.Authenticate(ctx, token); domain.CodeOf(err) != domain.EUnauthorized {
 			t.Errorf("API token after reset = %v, want revoked", err)
 		}
 
 		expiring, _ := f.Users.PasswordLink(ctx, u.ID, time.Hour)
 		f.tick(time.Hour + time.Second)
-		if _, err := f.Users.UsePasswordLink(ctx, expiring, "a brand new passphrase"); engine.ErrorCode(err) != engine.EUnauthorized {
+		if _, err := f.Users.UsePasswordLink(ctx, expiring, "a brand new passphrase"); domain.CodeOf(err) != domain.EUnauthorized {
 			t.Errorf("expired link = %v", err)
 		}
 		disabledLink, _ := f.Users.PasswordLink(ctx, u.ID, time.Hour)
 		if err := f.Users.SetDisabled(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Users.UsePasswordLink(ctx, disabledLink, "a brand new passphrase"); engine.ErrorCode(err) != engine.EUnauthorized {
+		if _, err := f.Users.UsePasswordLink(ctx, disabledLink, "a brand new passphrase"); domain.CodeOf(err) != domain.EUnauthorized {
 			t.Errorf("link of a disabled account = %v", err)
 		}
-		if _, err := f.Users.UsePasswordLink(ctx, "pw_made-up", "a brand new passphrase"); engine.ErrorCode(err) != engine.EUnauthorized {
+		if _, err := f.Users.UsePasswordLink(ctx, "pw_made-up", "a brand new passphrase"); domain.CodeOf(err) != domain.EUnauthorized {
 			t.Errorf("made-up link = %v", err)
 		}
 	})
@@ -79,7 +79,7 @@ func TestChangePassword(t *testing.T) {
 		f := newFixture(t, db)
 		u := f.user(t, "ann@example.com", cms.RoleEditor)
 		err := f.Users.ChangePassword(ctx, u.ID, "wrong password", "a brand new passphrase")
-		if e, ok := err.(*engine.Error); !ok || e.Fields["current_password"] == "" {
+		if e, ok := err.(*domain.Error); !ok || e.Fields["current_password"] == "" {
 			t.Errorf("wrong current password = %v", err)
 		}
 		if err := f.Users.ChangePassword(ctx, u.ID, "correct horse battery", "a brand new passphrase"); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/database"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // Limits on post fields; longer input is refused with a field error.
@@ -58,12 +59,12 @@ type Posts struct {
 // EInvalid names the field at fault.
 func (s *Posts) Create(ctx context.Context, author *User, in PostInput) (*Post, error) {
 	if !author.Role.AtLeast(RoleEditor) {
-		return nil, engine.Errorf(engine.EForbidden, "editors write posts")
+		return nil, domain.Errorf(domain.EForbidden, "editors write posts")
 	}
 	now := s.now()
 	p := &Post{Status: StatusDraft, AuthorID: &author.ID, CreatedAt: now, UpdatedAt: now, Tags: Tags{}, AIRecommendations: map[string]any{}}
 	if in.Title == nil {
-		return nil, engine.FieldError("title", "is required")
+		return nil, domain.FieldError("title", "is required")
 	}
 	if err := applyInput(p, in); err != nil {
 		return nil, err
@@ -98,7 +99,7 @@ func (s *Posts) Create(ctx context.Context, author *User, in PostInput) (*Post, 
 // does not flood the history.
 func (s *Posts) Update(ctx context.Context, actor *User, id int64, in PostInput, ifUpdatedAt time.Time) (*Post, error) {
 	if !actor.Role.AtLeast(RoleEditor) {
-		return nil, engine.Errorf(engine.EForbidden, "editors write posts")
+		return nil, domain.Errorf(domain.EForbidden, "editors write posts")
 	}
 	var p *Post
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -107,7 +108,7 @@ func (s *Posts) Update(ctx context.Context, actor *User, id int64, in PostInput,
 			return err
 		}
 		if !p.UpdatedAt.Equal(ifUpdatedAt) {
-			return &engine.Error{Code: engine.EConflict, Message: "someone else changed this post since you opened it; reload to see their version", Fields: map[string]string{"updated_at": "is stale"}}
+			return &domain.Error{Code: domain.EConflict, Message: "someone else changed this post since you opened it; reload to see their version", Fields: map[string]string{"updated_at": "is stale"}}
 		}
 		oldSlug, oldText := p.Slug, textDigest(p)
 		if err := applyInput(p, in); err != nil {
@@ -157,7 +158,7 @@ func (s *Posts) Delete(ctx context.Context, actor *User, id int64) error {
 			return err
 		}
 		if !actor.Role.AtLeast(RoleApprover) && !(actor.Role.AtLeast(RoleEditor) && p.Status == StatusDraft) {
-			return engine.Errorf(engine.EForbidden, "only approvers delete posts that left draft")
+			return domain.Errorf(domain.EForbidden, "only approvers delete posts that left draft")
 		}
 		if err := tx.Delete(&Post{}, id).Error; err != nil {
 			return fmt.Errorf("delete post %d: %w", id, err)
@@ -188,7 +189,7 @@ func (s *Posts) GetBySlug(ctx context.Context, slug string) (p *Post, moved bool
 		return nil, false, fmt.Errorf("look up old slug %q: %w", slug, err)
 	}
 	if id == 0 {
-		return nil, false, engine.Errorf(engine.ENotFound, "post %q not found", slug)
+		return nil, false, domain.Errorf(domain.ENotFound, "post %q not found", slug)
 	}
 	p, err = s.get(db, id)
 	return p, err == nil, err
@@ -244,7 +245,7 @@ func (s *Posts) Revisions(ctx context.Context, id int64) ([]Revision, error) {
 // keeps everything). ENotFound if the revision is not the post's.
 func (s *Posts) Restore(ctx context.Context, actor *User, id, revID int64) (*Post, error) {
 	if !actor.Role.AtLeast(RoleEditor) {
-		return nil, engine.Errorf(engine.EForbidden, "editors write posts")
+		return nil, domain.Errorf(domain.EForbidden, "editors write posts")
 	}
 	var p *Post
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -255,7 +256,7 @@ func (s *Posts) Restore(ctx context.Context, actor *User, id, revID int64) (*Pos
 		var r Revision
 		err = tx.Where("id = ? AND post_id = ?", revID, id).First(&r).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return engine.Errorf(engine.ENotFound, "revision %d of post %d not found", revID, id)
+			return domain.Errorf(domain.ENotFound, "revision %d of post %d not found", revID, id)
 		}
 		if err != nil {
 			return fmt.Errorf("load revision %d: %w", revID, err)
@@ -310,7 +311,7 @@ func (s *Posts) SaveRunWork(ctx context.Context, id int64, runID string, revisio
 		saved = true
 		if revision != nil {
 			if len(*revision) > MaxMarkdownBytes {
-				return engine.Errorf(engine.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
+				return domain.Errorf(domain.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
 			}
 			p.AIRevision = revision
 		}
@@ -335,7 +336,7 @@ func (s *Posts) SaveRunWork(ctx context.Context, id int64, runID string, revisio
 // not an approval for runID, or when the text changed since it was sent to review.
 func (s *Posts) ApplyApproved(ctx context.Context, id int64, runID, markdown string) error {
 	if len(markdown) > MaxMarkdownBytes {
-		return engine.Errorf(engine.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
+		return domain.Errorf(domain.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		p, err := s.lock(tx, id)
@@ -348,13 +349,13 @@ func (s *Posts) ApplyApproved(ctx context.Context, id int64, runID, markdown str
 			return fmt.Errorf("latest review of post %d: %w", id, err)
 		}
 		if err != nil || r.Status != ReviewApproved || r.RunID != runID {
-			return engine.Errorf(engine.EConflict, "post %d has no approval for run %s to apply", id, runID)
+			return domain.Errorf(domain.EConflict, "post %d has no approval for run %s to apply", id, runID)
 		}
 		if p.Markdown == markdown {
 			return nil // applied already (a retry)
 		}
 		if textDigest(p) != r.Base {
-			return engine.Errorf(engine.EConflict, "post %d was edited after it was sent to review; its changes were not applied: send it to review again", id)
+			return domain.Errorf(domain.EConflict, "post %d was edited after it was sent to review; its changes were not applied: send it to review again", id)
 		}
 		p.Markdown = markdown
 		p.UpdatedAt = s.later(p.UpdatedAt)
@@ -371,7 +372,7 @@ func (s *Posts) ApplyApproved(ctx context.Context, id int64, runID, markdown str
 // a pending update until an approver publishes it.
 func (s *Posts) textMayChange(tx *gorm.DB, p *Post) error {
 	if inReview(p) {
-		return &engine.Error{Code: engine.EConflict,
+		return &domain.Error{Code: domain.EConflict,
 			Message: "this post is in review, so its text cannot change: withdraw it from review first (POST /api/posts/" + strconv.FormatInt(p.ID, 10) + "/withdraw), then edit and send it again",
 			Fields:  map[string]string{"withdraw": "/api/posts/" + strconv.FormatInt(p.ID, 10) + "/withdraw"}}
 	}
@@ -386,7 +387,7 @@ func (s *Posts) get(db *gorm.DB, id int64) (*Post, error) {
 	var p Post
 	err := db.First(&p, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, engine.Errorf(engine.ENotFound, "post %d not found", id)
+		return nil, domain.Errorf(domain.ENotFound, "post %d not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get post %d: %w", id, err)
@@ -422,7 +423,7 @@ func (s *Posts) later(prev time.Time) time.Time {
 // send sends one post event inside tx.
 func (s *Posts) send(ctx context.Context, tx *gorm.DB, actor *User, name string, id int64) error {
 	ev := engine.Event{Name: name, Data: map[string]any{"id": id}, User: actorOf(actor)}
-	res, err := s.eng.SendTx(ctx, tx, ev)
+	res, err := s.eng.SendTx(ctx, tx.Statement.ConnPool, ev)
 	if err != nil {
 		return fmt.Errorf("send %s for post %d: %w", name, id, err)
 	}
@@ -457,29 +458,29 @@ func applyInput(p *Post, in PostInput) error {
 	if in.Title != nil {
 		t := strings.TrimSpace(*in.Title)
 		if t == "" {
-			return engine.FieldError("title", "is required")
+			return domain.FieldError("title", "is required")
 		}
 		if utf8.RuneCountInString(t) > MaxTitleLength {
-			return engine.FieldError("title", "is longer than %d characters", MaxTitleLength)
+			return domain.FieldError("title", "is longer than %d characters", MaxTitleLength)
 		}
 		p.Title = t
 	}
 	if in.Slug != nil {
 		p.Slug = Slugify(*in.Slug)
 		if strings.TrimSpace(*in.Slug) != "" && p.Slug == "" {
-			return engine.FieldError("slug", "needs letters or digits")
+			return domain.FieldError("slug", "needs letters or digits")
 		}
 	}
 	if in.Markdown != nil {
 		if len(*in.Markdown) > MaxMarkdownBytes {
-			return engine.FieldError("markdown", "is over %d KiB", MaxMarkdownBytes>>10)
+			return domain.FieldError("markdown", "is over %d KiB", MaxMarkdownBytes>>10)
 		}
 		p.Markdown = *in.Markdown
 	}
 	if in.Summary != nil {
 		sum := strings.TrimSpace(*in.Summary)
 		if utf8.RuneCountInString(sum) > MaxSummaryLength {
-			return engine.FieldError("summary", "is longer than %d characters", MaxSummaryLength)
+			return domain.FieldError("summary", "is longer than %d characters", MaxSummaryLength)
 		}
 		p.Summary = sum
 	}
@@ -493,7 +494,7 @@ func applyInput(p *Post, in PostInput) error {
 	if in.CoverImage != nil {
 		c := strings.TrimSpace(*in.CoverImage)
 		if c != "" && !strings.HasPrefix(c, "/uploads/") && !strings.HasPrefix(c, "https://") {
-			return engine.FieldError("cover_image", "must be an uploaded image or an https URL")
+			return domain.FieldError("cover_image", "must be an uploaded image or an https URL")
 		}
 		p.CoverImage = c
 	}

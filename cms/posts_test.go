@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/cms"
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -31,12 +31,12 @@ func TestPostCreateValidatesAndSendsCreated(t *testing.T) {
 		}
 		for _, c := range bad {
 			_, err := f.Posts.Create(ctx, ed, c.in)
-			var de *engine.Error
+			var de *domain.Error
 			if !asError(err, &de) || de.Fields[c.field] == "" {
 				t.Errorf("Create(%s) = %v, want a field error on %s", c.field, err, c.field)
 			}
 		}
-		if _, err := f.Posts.Create(ctx, viewer, cms.PostInput{Title: ptr("x")}); code(err) != engine.EForbidden {
+		if _, err := f.Posts.Create(ctx, viewer, cms.PostInput{Title: ptr("x")}); code(err) != domain.EForbidden {
 			t.Errorf("viewer creates = %v", err)
 		}
 		if _, n, _ := f.Posts.List(ctx, cms.PostFilter{}); n != 0 {
@@ -125,13 +125,13 @@ func TestPostTransitionRules(t *testing.T) {
 		admin := f.user(t, "admin@example.com", cms.RoleAdmin)
 
 		draft := f.post(t, ed, "Draft", "")
-		if _, err := f.Posts.Publish(ctx, ap, draft.ID); code(err) != engine.EConflict {
+		if _, err := f.Posts.Publish(ctx, ap, draft.ID); code(err) != domain.EConflict {
 			t.Errorf("approver publishes a draft = %v, want EConflict", err)
 		}
-		if _, err := f.Posts.Approve(ctx, ap, draft.ID); code(err) != engine.EConflict {
+		if _, err := f.Posts.Approve(ctx, ap, draft.ID); code(err) != domain.EConflict {
 			t.Errorf("approve a draft = %v", err)
 		}
-		if _, err := f.Posts.Approve(ctx, ed, draft.ID); code(err) != engine.EForbidden {
+		if _, err := f.Posts.Approve(ctx, ed, draft.ID); code(err) != domain.EForbidden {
 			t.Errorf("editor approves = %v", err)
 		}
 		// An approver may not approve their own post; an admin may.
@@ -139,7 +139,7 @@ func TestPostTransitionRules(t *testing.T) {
 		if _, err := f.Posts.SendToReview(ctx, ap, own.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Posts.Approve(ctx, ap, own.ID); code(err) != engine.EForbidden {
+		if _, err := f.Posts.Approve(ctx, ap, own.ID); code(err) != domain.EForbidden {
 			t.Errorf("approver approves own post = %v, want EForbidden", err)
 		}
 		if got, _ := f.Posts.Get(ctx, own.ID); got.Status != cms.StatusNeedsApproval {
@@ -153,10 +153,10 @@ func TestPostTransitionRules(t *testing.T) {
 		if _, err := f.Posts.Publish(ctx, admin, draft.ID); err != nil {
 			t.Errorf("admin publishes a draft: %v", err)
 		}
-		if _, err := f.Posts.SendToReview(ctx, ed, draft.ID); code(err) != engine.EConflict {
+		if _, err := f.Posts.SendToReview(ctx, ed, draft.ID); code(err) != domain.EConflict {
 			t.Errorf("send a published post to review = %v", err)
 		}
-		if _, err := f.Posts.SendToReview(ctx, ed, 9999); code(err) != engine.ENotFound {
+		if _, err := f.Posts.SendToReview(ctx, ed, 9999); code(err) != domain.ENotFound {
 			t.Errorf("missing post = %v", err)
 		}
 	})
@@ -206,7 +206,7 @@ func TestOptimisticEdits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Posts.Update(ctx, other, p.ID, cms.PostInput{Markdown: ptr("three")}, p.UpdatedAt); code(err) != engine.EConflict {
+		if _, err := f.Posts.Update(ctx, other, p.ID, cms.PostInput{Markdown: ptr("three")}, p.UpdatedAt); code(err) != domain.EConflict {
 			t.Fatalf("stale save = %v, want EConflict", err)
 		}
 		got, _ := f.Posts.Get(ctx, p.ID)
@@ -250,8 +250,8 @@ func TestSlugsRedirect(t *testing.T) {
 		// Another post cannot take a slug in use, nor one that redirects.
 		for _, s := range []string{"better-slug", "first-title"} {
 			_, err := f.Posts.Update(ctx, ed, q.ID, cms.PostInput{Slug: ptr(s)}, q.UpdatedAt)
-			var de *engine.Error
-			if !asError(err, &de) || de.Code != engine.EConflict || de.Fields["slug"] == "" {
+			var de *domain.Error
+			if !asError(err, &de) || de.Code != domain.EConflict || de.Fields["slug"] == "" {
 				t.Errorf("take %s = %v", s, err)
 			}
 		}
@@ -263,7 +263,7 @@ func TestSlugsRedirect(t *testing.T) {
 		if got, moved, err := f.Posts.GetBySlug(ctx, "better-slug"); err != nil || !moved || got.ID != p.ID {
 			t.Errorf("better-slug now: %v %v", moved, err)
 		}
-		if _, _, err := f.Posts.GetBySlug(ctx, "nope"); code(err) != engine.ENotFound {
+		if _, _, err := f.Posts.GetBySlug(ctx, "nope"); code(err) != domain.ENotFound {
 			t.Errorf("unknown slug = %v", err)
 		}
 	})
@@ -306,7 +306,7 @@ func TestRevisionsAndRestore(t *testing.T) {
 			t.Errorf("after restore: %d revisions, newest %q", len(revs), revs[0].Markdown)
 		}
 		other := f.post(t, ed, "Other", "")
-		if _, err := f.Posts.Restore(ctx, ed, other.ID, revs[1].ID); code(err) != engine.ENotFound {
+		if _, err := f.Posts.Restore(ctx, ed, other.ID, revs[1].ID); code(err) != domain.ENotFound {
 			t.Errorf("restore another post's revision = %v", err)
 		}
 	})
@@ -318,7 +318,7 @@ func TestAIWork(t *testing.T) {
 		f := newFixture(t, db)
 		ed := f.user(t, "ed@example.com", cms.RoleEditor)
 		p := f.post(t, ed, "Post", "teh text")
-		if err := f.Posts.ApplyApproved(ctx, p.ID, "run-1", "the text"); code(err) != engine.EConflict {
+		if err := f.Posts.ApplyApproved(ctx, p.ID, "run-1", "the text"); code(err) != domain.EConflict {
 			t.Errorf("apply without an approval = %v, want EConflict", err)
 		}
 		if err := f.Posts.SaveAIWork(ctx, p.ID, ptr("the text"), map[string]any{"changes": []any{map[string]any{"from": "teh", "to": "the"}}}); err != nil {
@@ -341,7 +341,7 @@ func TestAIWork(t *testing.T) {
 		if got.Markdown != "teh text" {
 			t.Errorf("AI work changed the text before any approval: %q", got.Markdown)
 		}
-		if err := f.Posts.SaveAIWork(ctx, 999, nil, nil); code(err) != engine.ENotFound {
+		if err := f.Posts.SaveAIWork(ctx, 999, nil, nil); code(err) != domain.ENotFound {
 			t.Errorf("missing post = %v", err)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // Review statuses. Open is the one live review of a post; every other status is how it ended.
@@ -163,7 +164,7 @@ func (s *Posts) mayDecide(tx *gorm.DB, p *Post, actor *User, verb string) error 
 		changed = n > 0
 	}
 	if changed {
-		return engine.Errorf(engine.EForbidden, "you changed this post's text since it was last published: another approver or an admin must %s it", verb)
+		return domain.Errorf(domain.EForbidden, "you changed this post's text since it was last published: another approver or an admin must %s it", verb)
 	}
 	return nil
 }
@@ -183,7 +184,7 @@ func (s *Posts) Sync(ctx context.Context, id int64) error {
 	}
 	if r.RunID != "" {
 		run, err := s.eng.GetRun(ctx, r.RunID)
-		if err != nil && engine.ErrorCode(err) != engine.ENotFound {
+		if err != nil && domain.CodeOf(err) != domain.ENotFound {
 			return err
 		}
 		if err == nil && !run.Status.Finished() {
@@ -198,7 +199,7 @@ func (s *Posts) Sync(ctx context.Context, id int64) error {
 	}
 	for _, rid := range runs {
 		run, err := s.eng.GetRun(ctx, rid)
-		if err != nil && engine.ErrorCode(err) != engine.ENotFound {
+		if err != nil && domain.CodeOf(err) != domain.ENotFound {
 			return err
 		}
 		if err == nil && !run.Status.Finished() {
@@ -313,7 +314,7 @@ func (s *Posts) DecisionFor(ctx context.Context, reviewID int64, runID string) (
 func (s *Posts) EndReview(ctx context.Context, id int64, runID, status, reason string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		p, err := s.lock(tx, id)
-		if engine.ErrorCode(err) == engine.ENotFound {
+		if domain.CodeOf(err) == domain.ENotFound {
 			return nil
 		}
 		if err != nil {
@@ -396,7 +397,7 @@ func ReviewFollowerFunction(posts *Posts) *engine.Function {
 // rules (not someone who changed its text since it was last published, unless an admin).
 func (s *Posts) MayDecide(ctx context.Context, p *Post, actor *User) (bool, error) {
 	err := s.mayDecide(s.db.WithContext(ctx), p, actor, "decide")
-	if engine.ErrorCode(err) == engine.EForbidden {
+	if domain.CodeOf(err) == domain.EForbidden {
 		return false, nil
 	}
 	return err == nil, err

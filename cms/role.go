@@ -1,6 +1,6 @@
 package cms
 
-import "github.com/inkflow/inkflow/engine"
+import "github.com/inkflow/inkflow/internal/domain"
 
 // Role is what a user may do. Roles are ordered: each includes the ones before it.
 type Role string
@@ -39,7 +39,7 @@ func (r Role) AtLeast(min Role) bool { return r.Valid() && r.rank() >= min.rank(
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
 	if !r.Valid() {
-		return "", engine.FieldError("role", "must be one of viewer, editor, approver, admin")
+		return "", domain.FieldError("role", "must be one of viewer, editor, approver, admin")
 	}
 	return r, nil
 }

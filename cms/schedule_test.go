@@ -10,6 +10,7 @@ import (
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/enginetest"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -33,10 +34,10 @@ func TestScheduledPublish(t *testing.T) {
 		p, _ = c.Posts.Publish(ctx, admin, p.ID)
 		p, _ = c.Posts.Unpublish(ctx, admin, p.ID)
 
-		if _, err := c.Posts.SchedulePublish(ctx, ed, p.ID, clk.Now().Add(time.Hour)); engine.ErrorCode(err) != engine.EForbidden {
+		if _, err := c.Posts.SchedulePublish(ctx, ed, p.ID, clk.Now().Add(time.Hour)); domain.CodeOf(err) != domain.EForbidden {
 			t.Errorf("editor schedules = %v", err)
 		}
-		if _, err := c.Posts.SchedulePublish(ctx, admin, p.ID, clk.Now().Add(-time.Hour)); engine.ErrorCode(err) != engine.EInvalid {
+		if _, err := c.Posts.SchedulePublish(ctx, admin, p.ID, clk.Now().Add(-time.Hour)); domain.CodeOf(err) != domain.EInvalid {
 			t.Errorf("past time = %v", err)
 		}
 		first, err := c.Posts.SchedulePublish(ctx, admin, p.ID, clk.Now().Add(time.Hour))

@@ -8,7 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // Session is a signed-in browser. Its id is the SHA-256 of the cookie value, so a leaked
@@ -54,24 +54,24 @@ func (s *Sessions) Create(ctx context.Context, userID int64, userAgent, ip strin
 // EUnauthorized for an unknown, expired or disabled one.
 func (s *Sessions) Lookup(ctx context.Context, secret string) (*User, error) {
 	if secret == "" {
-		return nil, engine.Errorf(engine.EUnauthorized, "not signed in")
+		return nil, domain.Errorf(domain.EUnauthorized, "not signed in")
 	}
 	db := s.db.WithContext(ctx)
 	var sess Session
 	err := db.Where("id = ?", hashSecret(secret)).First(&sess).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, engine.Errorf(engine.EUnauthorized, "session expired; sign in again")
+		return nil, domain.Errorf(domain.EUnauthorized, "session expired; sign in again")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
 	now := s.now()
 	if now.After(sess.ExpiresAt) {
-		return nil, engine.Errorf(engine.EUnauthorized, "session expired; sign in again")
+		return nil, domain.Errorf(domain.EUnauthorized, "session expired; sign in again")
 	}
 	var u User
 	if err := db.First(&u, sess.UserID).Error; err != nil || u.Disabled {
-		return nil, engine.Errorf(engine.EUnauthorized, "session expired; sign in again")
+		return nil, domain.Errorf(domain.EUnauthorized, "session expired; sign in again")
 	}
 	// Slide the expiry, at most once a minute, so reads stay reads.
 	if now.Sub(sess.LastSeenAt) > time.Minute {

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // SignupPolicy says who may join by signing in with Google: people whose email domain is in
@@ -69,7 +69,7 @@ func (s *Settings) SignupPolicy(ctx context.Context) (SignupPolicy, error) {
 // SetSignupPolicy stores the policy. EInvalid names "domains" or "default_role".
 func (s *Settings) SetSignupPolicy(ctx context.Context, p SignupPolicy) error {
 	if !p.DefaultRole.Valid() {
-		return engine.FieldError("default_role", "must be one of viewer, editor, approver, admin")
+		return domain.FieldError("default_role", "must be one of viewer, editor, approver, admin")
 	}
 	var clean []string
 	for _, d := range p.Domains {
@@ -78,7 +78,7 @@ func (s *Settings) SetSignupPolicy(ctx context.Context, p SignupPolicy) error {
 			continue
 		}
 		if strings.ContainsAny(d, " @/,") || !strings.Contains(d, ".") {
-			return engine.FieldError("domains", "%q is not a domain name", d)
+			return domain.FieldError("domains", "%q is not a domain name", d)
 		}
 		clean = append(clean, d)
 	}

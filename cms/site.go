@@ -10,7 +10,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // Site is what readers see of the blog as a whole: its title and description (feeds, page
@@ -71,16 +71,16 @@ func (s *Settings) SetSite(ctx context.Context, site Site) error {
 	site.Description = strings.TrimSpace(site.Description)
 	switch n := utf8.RuneCountInString(site.Title); {
 	case n == 0:
-		return engine.FieldError("title", "is required")
+		return domain.FieldError("title", "is required")
 	case n > 100:
-		return engine.FieldError("title", "must be at most 100 characters")
+		return domain.FieldError("title", "must be at most 100 characters")
 	}
 	if utf8.RuneCountInString(site.Description) > 300 {
-		return engine.FieldError("description", "must be at most 300 characters")
+		return domain.FieldError("description", "must be at most 300 characters")
 	}
 	base, err := NormalizeBaseURL(site.BaseURL)
 	if err != nil {
-		return engine.FieldError("base_url", "%s", err.Error())
+		return domain.FieldError("base_url", "%s", err.Error())
 	}
 	site.BaseURL = base
 	site.TimeZone = strings.TrimSpace(site.TimeZone)
@@ -88,7 +88,7 @@ func (s *Settings) SetSite(ctx context.Context, site Site) error {
 		site.TimeZone = "UTC"
 	}
 	if _, err := time.LoadLocation(site.TimeZone); err != nil || site.TimeZone == "Local" {
-		return engine.FieldError("time_zone", "%q is not a time zone name such as Europe/Paris or UTC", site.TimeZone)
+		return domain.FieldError("time_zone", "%q is not a time zone name such as Europe/Paris or UTC", site.TimeZone)
 	}
 	rows := []setting{{"site.title", site.Title}, {"site.description", site.Description}, {"site.base_url", site.BaseURL}, {"site.time_zone", site.TimeZone}}
 	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoUpdates: clause.AssignmentColumns([]string{"value"})}).Create(&rows).Error

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/inkflow/inkflow/cms"
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -48,7 +48,7 @@ func TestSiteSettings(t *testing.T) {
 		}
 		for _, b := range bad {
 			err := c.Settings.SetSite(ctx, b.site)
-			if e, ok := err.(*engine.Error); !ok || e.Code != engine.EInvalid || e.Fields[b.field] == "" {
+			if e, ok := err.(*domain.Error); !ok || e.Code != domain.EInvalid || e.Fields[b.field] == "" {
 				t.Errorf("%s: err = %v, want EInvalid on %s", b.name, err, b.field)
 			}
 		}

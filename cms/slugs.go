@@ -6,7 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // freeSlug returns a slug for post id (0: a new post) based on want. When the editor chose
@@ -29,10 +29,10 @@ func (s *Posts) freeSlug(tx *gorm.DB, want string, id int64, explicit bool) (str
 			return cand, nil
 		}
 		if explicit {
-			return "", &engine.Error{Code: engine.EConflict, Message: "slug: another post uses " + cand, Fields: map[string]string{"slug": "is used by another post"}}
+			return "", &domain.Error{Code: domain.EConflict, Message: "slug: another post uses " + cand, Fields: map[string]string{"slug": "is used by another post"}}
 		}
 	}
-	return "", engine.FieldError("slug", "no free variant of %q", want)
+	return "", domain.FieldError("slug", "no free variant of %q", want)
 }
 
 // slugTaken reports whether another post has slug now or had it before.

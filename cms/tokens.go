@@ -9,7 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // APIToken is a personal token that authenticates /api calls as its user
@@ -41,7 +41,7 @@ func (s *Tokens) Create(ctx context.Context, userID int64, name string) (string,
 		name = "token"
 	}
 	if len(name) > 100 {
-		return "", nil, engine.FieldError("name", "is longer than 100 characters")
+		return "", nil, domain.FieldError("name", "is longer than 100 characters")
 	}
 	secret := newSecret("ink_")
 	t := &APIToken{UserID: userID, Name: name, TokenHash: hashSecret(secret), Prefix: shortPrefix(secret), CreatedAt: s.now()}
@@ -53,7 +53,7 @@ func (s *Tokens) Create(ctx context.Context, userID int64, name string) (string,
 
 // Authenticate returns the enabled user a live token belongs to; EUnauthorized otherwise.
 func (s *Tokens) Authenticate(ctx context.Context, secret string) (*User, error) {
-	fail := engine.Errorf(engine.EUnauthorized, "invalid or revoked API token")
+	fail := domain.Errorf(domain.EUnauthorized, "invalid or revoked API token")
 	db := s.db.WithContext(ctx)
 	var t APIToken
 	err := db.Where("token_hash = ? AND revoked_at IS NULL", hashSecret(secret)).First(&t).Error
@@ -90,7 +90,7 @@ func (s *Tokens) Revoke(ctx context.Context, userID, id int64) error {
 		return fmt.Errorf("revoke token %d: %w", id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return engine.Errorf(engine.ENotFound, "token %d not found", id)
+		return domain.Errorf(domain.ENotFound, "token %d not found", id)
 	}
 	return nil
 }

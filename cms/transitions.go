@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // MaxCommentLength bounds a reviewer's comment.
@@ -47,7 +48,7 @@ var reviewFrom = []Status{StatusDraft, StatusUnderReview, StatusNeedsApproval, S
 // as written. EConflict from a published post (edit it and publish the update instead).
 func (s *Posts) SendToReview(ctx context.Context, actor *User, id int64) (*Post, error) {
 	if !actor.Role.AtLeast(RoleEditor) {
-		return nil, engine.Errorf(engine.EForbidden, "you may not send posts to review")
+		return nil, domain.Errorf(domain.EForbidden, "you may not send posts to review")
 	}
 	var p *Post
 	var superseded []string
@@ -57,7 +58,7 @@ func (s *Posts) SendToReview(ctx context.Context, actor *User, id int64) (*Post,
 			return err
 		}
 		if !slices.Contains(reviewFrom, p.Status) {
-			return engine.Errorf(engine.EConflict, "cannot send to review a post that is %s: edit it, and an approver publishes the update", p.Status.Label())
+			return domain.Errorf(domain.EConflict, "cannot send to review a post that is %s: edit it, and an approver publishes the update", p.Status.Label())
 		}
 		if old, err := s.openReview(tx, id); err != nil {
 			return err
@@ -79,7 +80,7 @@ func (s *Posts) SendToReview(ctx context.Context, actor *User, id int64) (*Post,
 			return err
 		}
 		ev := engine.Event{Name: EventUpdated, Data: map[string]any{"id": id, "review_id": r.ID}, User: actorOf(actor)}
-		res, err := s.eng.SendTx(ctx, tx, ev)
+		res, err := s.eng.SendTx(ctx, tx.Statement.ConnPool, ev)
 		if err != nil {
 			return fmt.Errorf("send %s for post %d: %w", ev.Name, id, err)
 		}
@@ -109,7 +110,7 @@ func (s *Posts) SendToReview(ctx context.Context, actor *User, id int64) (*Post,
 // cancelled and the post is a draft. EConflict when it is not in review.
 func (s *Posts) Withdraw(ctx context.Context, actor *User, id int64) (*Post, error) {
 	if !actor.Role.AtLeast(RoleEditor) {
-		return nil, engine.Errorf(engine.EForbidden, "you may not withdraw posts from review")
+		return nil, domain.Errorf(domain.EForbidden, "you may not withdraw posts from review")
 	}
 	var p *Post
 	var runs []string
@@ -123,7 +124,7 @@ func (s *Posts) Withdraw(ctx context.Context, actor *User, id int64) (*Post, err
 			return err
 		}
 		if r == nil || !inReview(p) {
-			return engine.Errorf(engine.EConflict, "the post is %s, not in review: there is nothing to withdraw", p.Status.Label())
+			return domain.Errorf(domain.EConflict, "the post is %s, not in review: there is nothing to withdraw", p.Status.Label())
 		}
 		if runs, err = s.reviewRuns(tx, r.ID); err != nil {
 			return err
@@ -143,7 +144,7 @@ func (s *Posts) Withdraw(ctx context.Context, actor *User, id int64) (*Post, err
 func (s *Posts) cancelRuns(ctx context.Context, runs []string, reason string) {
 	for _, id := range runs {
 		err := s.eng.CancelBecause(ctx, id, reason)
-		if err != nil && engine.ErrorCode(err) != engine.EConflict && engine.ErrorCode(err) != engine.ENotFound {
+		if err != nil && domain.CodeOf(err) != domain.EConflict && domain.CodeOf(err) != domain.ENotFound {
 			engine.Log(ctx).Warn("cancel review run", "run", id, "err", err)
 		}
 	}
@@ -174,10 +175,10 @@ func (s *Posts) Decide(ctx context.Context, actor *User, id int64, approve bool,
 		verb, event = "reject", EventRejected
 	}
 	if !actor.Role.AtLeast(RoleApprover) {
-		return nil, engine.Errorf(engine.EForbidden, "you may not %s posts", verb)
+		return nil, domain.Errorf(domain.EForbidden, "you may not %s posts", verb)
 	}
 	if utf8.RuneCountInString(d.Comment) > MaxCommentLength {
-		return nil, engine.FieldError("comment", "is longer than %d characters", MaxCommentLength)
+		return nil, domain.FieldError("comment", "is longer than %d characters", MaxCommentLength)
 	}
 	if err := s.Sync(ctx, id); err != nil {
 		return nil, err
@@ -194,15 +195,15 @@ func (s *Posts) Decide(ctx context.Context, actor *User, id int64, approve bool,
 		}
 		switch {
 		case p.Status == StatusUnderReview && r != nil && !r.Manual:
-			return engine.Errorf(engine.EConflict, "the review workflow is still working on this post: %s it when it asks for approval", verb)
+			return domain.Errorf(domain.EConflict, "the review workflow is still working on this post: %s it when it asks for approval", verb)
 		case p.Status != StatusNeedsApproval || r == nil:
-			return engine.Errorf(engine.EConflict, "nothing is waiting for a decision on this post (it is %s): send it to review first", p.Status.Label())
+			return domain.Errorf(domain.EConflict, "nothing is waiting for a decision on this post (it is %s): send it to review first", p.Status.Label())
 		}
 		if err := s.mayDecide(tx, p, actor, verb); err != nil {
 			return err
 		}
 		if textDigest(p) != r.Base {
-			return engine.Errorf(engine.EConflict, "the post's text changed since it was sent to review: send it to review again")
+			return domain.Errorf(domain.EConflict, "the post's text changed since it was sent to review: send it to review again")
 		}
 		var accept any
 		known := ChangeIDs(p)
@@ -212,7 +213,7 @@ func (s *Posts) Decide(ctx context.Context, actor *User, id int64, approve bool,
 		if approve && d.Accept != nil {
 			for _, c := range d.Accept {
 				if !slices.Contains(known, c) {
-					return engine.FieldError("accept", "%q is not a change of this review (known: %s)", c, strings.Join(known, ", "))
+					return domain.FieldError("accept", "%q is not a change of this review (known: %s)", c, strings.Join(known, ", "))
 				}
 			}
 			b, _ := json.Marshal(d.Accept)
@@ -237,7 +238,7 @@ func (s *Posts) Decide(ctx context.Context, actor *User, id int64, approve bool,
 		if d.Accept != nil {
 			data["accept"] = d.Accept
 		}
-		res, err := s.eng.SendTx(ctx, tx, engine.Event{Name: event, Data: data, User: actorOf(actor)})
+		res, err := s.eng.SendTx(ctx, tx.Statement.ConnPool, engine.Event{Name: event, Data: data, User: actorOf(actor)})
 		if err != nil {
 			return fmt.Errorf("send %s for post %d: %w", event, id, err)
 		}
@@ -270,7 +271,7 @@ func ChangeIDs(p *Post) []string {
 // never text they changed since the last publication; admins may publish from any status.
 func (s *Posts) Publish(ctx context.Context, actor *User, id int64) (*Post, error) {
 	if !actor.Role.AtLeast(RoleApprover) {
-		return nil, engine.Errorf(engine.EForbidden, "you may not publish posts")
+		return nil, domain.Errorf(domain.EForbidden, "you may not publish posts")
 	}
 	var p *Post
 	var runs []string
@@ -314,9 +315,9 @@ func (s *Posts) mayPublish(tx *gorm.DB, p *Post, actor *User, verb string) error
 	}
 	if !ok {
 		if p.Status == StatusPublished {
-			return engine.Errorf(engine.EConflict, "the post is published and has no pending update")
+			return domain.Errorf(domain.EConflict, "the post is published and has no pending update")
 		}
-		return engine.Errorf(engine.EConflict, "cannot %s a post that is %s: it needs an approver's approval first", verb, p.Status.Label())
+		return domain.Errorf(domain.EConflict, "cannot %s a post that is %s: it needs an approver's approval first", verb, p.Status.Label())
 	}
 	return s.mayDecide(tx, p, actor, verb)
 }
@@ -377,7 +378,7 @@ func (s *Posts) ToDraft(ctx context.Context, actor *User, id int64) (*Post, erro
 // change applies t to post id in one transaction with its event.
 func (s *Posts) change(ctx context.Context, actor *User, id int64, t transition) (*Post, error) {
 	if actor != nil && t.role != "" && !actor.Role.AtLeast(t.role) {
-		return nil, engine.Errorf(engine.EForbidden, "you may not %s posts", t.verb)
+		return nil, domain.Errorf(domain.EForbidden, "you may not %s posts", t.verb)
 	}
 	var p *Post
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -386,7 +387,7 @@ func (s *Posts) change(ctx context.Context, actor *User, id int64, t transition)
 			return err
 		}
 		if !slices.Contains(t.from, p.Status) {
-			return engine.Errorf(engine.EConflict, "cannot %s a post that is %s", t.verb, p.Status.Label())
+			return domain.Errorf(domain.EConflict, "cannot %s a post that is %s", t.verb, p.Status.Label())
 		}
 		return s.setStatus(ctx, tx, actor, p, t.to, t.event)
 	})
@@ -415,10 +416,10 @@ func (s *Posts) setStatus(ctx context.Context, tx *gorm.DB, actor *User, p *Post
 // zero at cancels it.
 func (s *Posts) SchedulePublish(ctx context.Context, actor *User, id int64, at time.Time) (*Post, error) {
 	if !actor.Role.AtLeast(RoleApprover) {
-		return nil, engine.Errorf(engine.EForbidden, "you may not publish posts")
+		return nil, domain.Errorf(domain.EForbidden, "you may not publish posts")
 	}
 	if !at.IsZero() && !at.After(s.now()) {
-		return nil, engine.FieldError("publish_at", "must be in the future")
+		return nil, domain.FieldError("publish_at", "must be in the future")
 	}
 	var p *Post
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -446,7 +447,7 @@ func (s *Posts) SchedulePublish(ctx context.Context, actor *User, id int64, at t
 		}
 		ev := engine.Event{Name: EventPublishScheduled, Data: map[string]any{"id": id, "at": at.Format(time.RFC3339Nano), "by": actor.ID},
 			User: actorOf(actor)}
-		res, err := s.eng.SendTx(ctx, tx, ev)
+		res, err := s.eng.SendTx(ctx, tx.Statement.ConnPool, ev)
 		if err != nil {
 			return fmt.Errorf("schedule post %d: %w", id, err)
 		}
@@ -466,7 +467,7 @@ func (s *Posts) publishScheduled(ctx context.Context, id int64, at time.Time, by
 	published, why := false, ""
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		p, err := s.lock(tx, id)
-		if engine.ErrorCode(err) == engine.ENotFound {
+		if domain.CodeOf(err) == domain.ENotFound {
 			why = "the post was deleted"
 			return nil
 		}
@@ -487,10 +488,10 @@ func (s *Posts) publishScheduled(ctx context.Context, id int64, at time.Time, by
 			why = "whoever scheduled it may no longer publish"
 		default:
 			if err := s.mayPublish(tx, p, &u, "publish"); err != nil {
-				if engine.ErrorCode(err) == engine.EInternal {
+				if domain.CodeOf(err) == domain.EInternal {
 					return err
 				}
-				why = engine.ErrorMessage(err)
+				why = domain.MessageOf(err)
 			}
 		}
 		if why != "" {
@@ -550,7 +551,7 @@ func scheduleOf(ev engine.Event) (int64, time.Time, int64, error) {
 	s, _ := ev.Data["at"].(string)
 	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if id <= 0 || err != nil {
-		return 0, time.Time{}, 0, engine.Errorf(engine.EInvalid, "event needs data.id and data.at (RFC 3339)")
+		return 0, time.Time{}, 0, domain.Errorf(domain.EInvalid, "event needs data.id and data.at (RFC 3339)")
 	}
 	return id, at.UTC(), by, nil
 }

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
 // MinPasswordLength is the shortest password Users accepts.
@@ -75,7 +75,7 @@ const setupClaimKey = "setup.first_admin"
 func (s *Users) CreateFirstAdmin(ctx context.Context, in NewUser) (*User, error) {
 	in.Role = RoleAdmin
 	if in.Password == "" {
-		return nil, engine.FieldError("password", "is required")
+		return nil, domain.FieldError("password", "is required")
 	}
 	var u *User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -87,14 +87,14 @@ func (s *Users) CreateFirstAdmin(ctx context.Context, in NewUser) (*User, error)
 			return fmt.Errorf("claim setup: %w", claim.Error)
 		}
 		if claim.RowsAffected == 0 {
-			return engine.Errorf(engine.EConflict, "setup is already done")
+			return domain.Errorf(domain.EConflict, "setup is already done")
 		}
 		var n int64
 		if err := tx.Table("users").Count(&n).Error; err != nil {
 			return fmt.Errorf("count users: %w", err)
 		}
 		if n > 0 {
-			return engine.Errorf(engine.EConflict, "setup is already done")
+			return domain.Errorf(domain.EConflict, "setup is already done")
 		}
 		var err error
 		u, err = s.create(ctx, tx, in)
@@ -109,11 +109,11 @@ func (s *Users) create(ctx context.Context, db *gorm.DB, in NewUser) (*User, err
 		return nil, err
 	}
 	if !in.Role.Valid() {
-		return nil, engine.FieldError("role", "must be one of viewer, editor, approver, admin")
+		return nil, domain.FieldError("role", "must be one of viewer, editor, approver, admin")
 	}
 	name := strings.TrimSpace(in.Name)
 	if len(name) > 200 {
-		return nil, engine.FieldError("name", "is longer than 200 characters")
+		return nil, domain.FieldError("name", "is longer than 200 characters")
 	}
 	hash := ""
 	if in.Password != "" {
@@ -128,7 +128,7 @@ func (s *Users) create(ctx context.Context, db *gorm.DB, in NewUser) (*User, err
 		return nil, fmt.Errorf("check email: %w", err)
 	}
 	if n > 0 {
-		return nil, &engine.Error{Code: engine.EConflict, Message: "a user with this email exists", Fields: map[string]string{"email": "is taken"}}
+		return nil, &domain.Error{Code: domain.EConflict, Message: "a user with this email exists", Fields: map[string]string{"email": "is taken"}}
 	}
 	if err := db.Create(u).Error; err != nil {
 		return nil, fmt.Errorf("create user %s: %w", email, err)
@@ -150,7 +150,7 @@ func (s *Users) Get(ctx context.Context, id int64) (*User, error) {
 	var u User
 	err := s.db.WithContext(ctx).First(&u, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, engine.Errorf(engine.ENotFound, "user %d not found", id)
+		return nil, domain.Errorf(domain.ENotFound, "user %d not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get user %d: %w", id, err)
@@ -163,7 +163,7 @@ func (s *Users) GetByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
 	err := s.db.WithContext(ctx).Where("email = ?", strings.ToLower(strings.TrimSpace(email))).First(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, engine.Errorf(engine.ENotFound, "no user with email %s", email)
+		return nil, domain.Errorf(domain.ENotFound, "no user with email %s", email)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get user %s: %w", email, err)
@@ -184,7 +184,7 @@ func (s *Users) List(ctx context.Context) ([]User, error) {
 // no enabled admin.
 func (s *Users) SetRole(ctx context.Context, id int64, role Role) error {
 	if !role.Valid() {
-		return engine.FieldError("role", "must be one of viewer, editor, approver, admin")
+		return domain.FieldError("role", "must be one of viewer, editor, approver, admin")
 	}
 	return s.update(ctx, id, func(tx *gorm.DB, u *User) error {
 		if u.Role == RoleAdmin && role != RoleAdmin {
@@ -241,9 +241,9 @@ func (s *Users) revokeTokens(tx *gorm.DB, id int64) error {
 // Authenticate checks email and password. It returns EUnauthorized with one message for an
 // unknown email, a wrong password and a disabled account, so it leaks none of them.
 func (s *Users) Authenticate(ctx context.Context, email, password string) (*User, error) {
-	fail := engine.Errorf(engine.EUnauthorized, "wrong email or password")
+	fail := domain.Errorf(domain.EUnauthorized, "wrong email or password")
 	u, err := s.GetByEmail(ctx, email)
-	if engine.ErrorCode(err) == engine.ENotFound {
+	if domain.CodeOf(err) == domain.ENotFound {
 		// Spend the same time as a real check so timing does not reveal who has an account.
 		s.dummyOnce.Do(func() { s.dummy, _ = s.hash(newSecret("")[:20]) })
 		_ = bcrypt.CompareHashAndPassword([]byte(s.dummy), []byte(password))
@@ -272,7 +272,7 @@ func (s *Users) update(ctx context.Context, id int64, change func(tx *gorm.DB, u
 		var u User
 		err := tx.First(&u, id).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return engine.Errorf(engine.ENotFound, "user %d not found", id)
+			return domain.Errorf(domain.ENotFound, "user %d not found", id)
 		}
 		if err != nil {
 			return fmt.Errorf("load user %d: %w", id, err)
@@ -296,17 +296,17 @@ func (s *Users) keepAnAdmin(tx *gorm.DB, id int64) error {
 		return fmt.Errorf("count admins: %w", err)
 	}
 	if n == 0 {
-		return engine.Errorf(engine.EConflict, "this is the last enabled admin: make someone else an admin first")
+		return domain.Errorf(domain.EConflict, "this is the last enabled admin: make someone else an admin first")
 	}
 	return nil
 }
 
 func (s *Users) hash(password string) (string, error) {
 	if len(password) < MinPasswordLength {
-		return "", engine.FieldError("password", "must be at least %d characters", MinPasswordLength)
+		return "", domain.FieldError("password", "must be at least %d characters", MinPasswordLength)
 	}
 	if len(password) > 72 {
-		return "", engine.FieldError("password", "must be at most 72 bytes")
+		return "", domain.FieldError("password", "must be at most 72 bytes")
 	}
 	cost := s.cost
 	if cost == 0 {
@@ -322,11 +322,11 @@ func (s *Users) hash(password string) (string, error) {
 func normalizeEmail(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
-		return "", engine.FieldError("email", "is required")
+		return "", domain.FieldError("email", "is required")
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || !strings.Contains(s, "@") || len(s) > 254 {
-		return "", engine.FieldError("email", "is not a valid email address")
+		return "", domain.FieldError("email", "is not a valid email address")
 	}
 	return s, nil
 }

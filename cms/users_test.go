@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/cms"
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -46,8 +46,8 @@ func TestUsers(t *testing.T) {
 		}
 		for _, c := range bad {
 			_, err := f.Users.Create(ctx, c.in)
-			var de *engine.Error
-			if !asError(err, &de) || de.Code != engine.EInvalid || de.Fields[c.field] == "" {
+			var de *domain.Error
+			if !asError(err, &de) || de.Code != domain.EInvalid || de.Fields[c.field] == "" {
 				t.Errorf("Create(%+v) = %v, want EInvalid on %s", c.in, err, c.field)
 			}
 		}
@@ -59,30 +59,30 @@ func TestUsers(t *testing.T) {
 		if u.Email != "ed@example.com" {
 			t.Errorf("email stored as %q", u.Email)
 		}
-		if _, err := f.Users.Create(ctx, cms.NewUser{Email: "ED@example.com", Role: cms.RoleViewer}); code(err) != engine.EConflict {
+		if _, err := f.Users.Create(ctx, cms.NewUser{Email: "ED@example.com", Role: cms.RoleViewer}); code(err) != domain.EConflict {
 			t.Errorf("duplicate email = %v", err)
 		}
 		if _, err := f.Users.Authenticate(ctx, "ed@example.com", "correct horse battery"); err != nil {
 			t.Errorf("right password: %v", err)
 		}
 		for _, c := range [][2]string{{"ed@example.com", "wrong password"}, {"nobody@example.com", "correct horse battery"}} {
-			if _, err := f.Users.Authenticate(ctx, c[0], c[1]); code(err) != engine.EUnauthorized {
+			if _, err := f.Users.Authenticate(ctx, c[0], c[1]); code(err) != domain.EUnauthorized {
 				t.Errorf("Authenticate(%s, %s) = %v", c[0], c[1], err)
 			}
 		}
 		if err := f.Users.SetDisabled(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Users.Authenticate(ctx, "ed@example.com", "correct horse battery"); code(err) != engine.EUnauthorized {
+		if _, err := f.Users.Authenticate(ctx, "ed@example.com", "correct horse battery"); code(err) != domain.EUnauthorized {
 			t.Errorf("disabled user signed in: %v", err)
 		}
 
 		// The last admin can be neither demoted nor disabled.
 		admin := f.user(t, "admin@example.com", cms.RoleAdmin)
-		if err := f.Users.SetRole(ctx, admin.ID, cms.RoleEditor); code(err) != engine.EConflict {
+		if err := f.Users.SetRole(ctx, admin.ID, cms.RoleEditor); code(err) != domain.EConflict {
 			t.Errorf("demote last admin = %v", err)
 		}
-		if err := f.Users.SetDisabled(ctx, admin.ID, true); code(err) != engine.EConflict {
+		if err := f.Users.SetDisabled(ctx, admin.ID, true); code(err) != domain.EConflict {
 			t.Errorf("disable last admin = %v", err)
 		}
 		if err := f.Users.SetRole(ctx, u.ID, cms.RoleApprover); err != nil {
@@ -102,7 +102,7 @@ func TestFirstAdminOnlyOnce(t *testing.T) {
 		if err != nil || u.Role != cms.RoleAdmin {
 			t.Fatalf("first admin: %v %v", u, err)
 		}
-		if _, err := f.Users.CreateFirstAdmin(ctx, cms.NewUser{Email: "b@example.com", Password: "correct horse battery"}); code(err) != engine.EConflict {
+		if _, err := f.Users.CreateFirstAdmin(ctx, cms.NewUser{Email: "b@example.com", Password: "correct horse battery"}); code(err) != domain.EConflict {
 			t.Errorf("second first admin = %v", err)
 		}
 	})
@@ -132,11 +132,11 @@ func TestSessions(t *testing.T) {
 		if err := f.Sessions.Revoke(ctx, s1); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Sessions.Lookup(ctx, s1); code(err) != engine.EUnauthorized {
+		if _, err := f.Sessions.Lookup(ctx, s1); code(err) != domain.EUnauthorized {
 			t.Errorf("revoked session = %v", err)
 		}
 		f.tick(31 * 24 * time.Hour)
-		if _, err := f.Sessions.Lookup(ctx, s2); code(err) != engine.EUnauthorized {
+		if _, err := f.Sessions.Lookup(ctx, s2); code(err) != domain.EUnauthorized {
 			t.Errorf("expired session = %v", err)
 		}
 		if _, err := f.Sessions.Create(ctx, u.ID, "test", "127.0.0.1"); err != nil {
@@ -165,13 +165,13 @@ func TestTokensAndEventKeys(t *testing.T) {
 		if got, err := f.Tokens.Authenticate(ctx, tok); err != nil || got.ID != u.ID {
 			t.Fatalf("authenticate: %v %v", got, err)
 		}
-		if err := f.Tokens.Revoke(ctx, u.ID+1, row.ID); code(err) != engine.ENotFound {
+		if err := f.Tokens.Revoke(ctx, u.ID+1, row.ID); code(err) != domain.ENotFound {
 			t.Errorf("revoke someone else's token = %v", err)
 		}
 		if err := f.Tokens.Revoke(ctx, u.ID, row.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.Tokens.Authenticate(ctx, tok); code(err) != engine.EUnauthorized {
+		if _, err := f.Tokens.Authenticate(ctx, tok); code(err) != domain.EUnauthorized {
 			t.Errorf("revoked token = %v", err)
 		}
 
@@ -182,13 +182,13 @@ func TestTokensAndEventKeys(t *testing.T) {
 		if err := f.EventKeys.Verify(ctx, key); err != nil {
 			t.Errorf("verify: %v", err)
 		}
-		if err := f.EventKeys.Verify(ctx, key+"x"); code(err) != engine.EUnauthorized {
+		if err := f.EventKeys.Verify(ctx, key+"x"); code(err) != domain.EUnauthorized {
 			t.Errorf("wrong key = %v", err)
 		}
 		if err := f.EventKeys.Revoke(ctx, k.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.EventKeys.Verify(ctx, key); code(err) != engine.EUnauthorized {
+		if err := f.EventKeys.Verify(ctx, key); code(err) != domain.EUnauthorized {
 			t.Errorf("revoked key = %v", err)
 		}
 		fixed := cms.New(cms.Options{DB: db.DB, Engine: f.Eng, EventKey: "fixed-key-from-env"})
@@ -206,7 +206,7 @@ func TestSignupPolicy(t *testing.T) {
 		if err != nil || len(p.Domains) != 0 || p.DefaultRole != cms.RoleViewer {
 			t.Fatalf("default policy = %+v %v", p, err)
 		}
-		if err := f.Settings.SetSignupPolicy(ctx, cms.SignupPolicy{Domains: []string{"not a domain"}, DefaultRole: cms.RoleEditor}); code(err) != engine.EInvalid {
+		if err := f.Settings.SetSignupPolicy(ctx, cms.SignupPolicy{Domains: []string{"not a domain"}, DefaultRole: cms.RoleEditor}); code(err) != domain.EInvalid {
 			t.Errorf("bad domain = %v", err)
 		}
 		if err := f.Settings.SetSignupPolicy(ctx, cms.SignupPolicy{Domains: []string{" @Example.com", "corp.example.org"}, DefaultRole: cms.RoleEditor}); err != nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
@@ -143,17 +142,10 @@ func TestReviewWorkflowThroughTheBinary(t *testing.T) {
 			} `json:"runs"`
 		}
 		awaitPost := func(status string) {
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			enginetest.Eventually(t, "the post to be "+status, func() bool {
 				s.call(t, "GET", fmt.Sprintf("/api/posts/%d", post.ID), nil, http.StatusOK, &post)
-				if post.Status == status {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("post is %s, want %s", post.Status, status)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return post.Status == status
+			}, func() string { return "it is " + post.Status })
 		}
 		awaitPost("needs_approval")
 		s.call(t, "GET", fmt.Sprintf("/api/runs?workflow=%d", wf.ID), nil, http.StatusOK, &runs)
@@ -161,7 +153,6 @@ func TestReviewWorkflowThroughTheBinary(t *testing.T) {
 			t.Fatalf("runs of the workflow: %+v", runs.Runs)
 		}
 		s.call(t, "POST", fmt.Sprintf("/api/posts/%d/approve", post.ID), nil, http.StatusOK, nil)
-		deadline := time.Now().Add(30 * time.Second)
 		var run struct {
 			Status string `json:"status"`
 			Steps  []struct {
@@ -169,13 +160,10 @@ func TestReviewWorkflowThroughTheBinary(t *testing.T) {
 				Status string `json:"status"`
 			} `json:"steps"`
 		}
-		for run.Status != "completed" {
-			if time.Now().After(deadline) {
-				t.Fatalf("run is %s after approval: %+v", run.Status, run.Steps)
-			}
-			time.Sleep(20 * time.Millisecond)
+		enginetest.Eventually(t, "the run to complete after approval", func() bool {
 			s.call(t, "GET", "/api/runs/"+runs.Runs[0].ID, nil, http.StatusOK, &run)
-		}
+			return run.Status == "completed"
+		}, func() string { return fmt.Sprintf("it is %s: %+v", run.Status, run.Steps) })
 		s.call(t, "GET", fmt.Sprintf("/api/posts/%d", post.ID), nil, http.StatusOK, &post)
 		if !strings.Contains(post.Markdown, "First part](#") || strings.Contains(post.Markdown, "the the") {
 			t.Errorf("the approved working copy did not become the post:\n%q (run steps %+v)", post.Markdown, run.Steps)

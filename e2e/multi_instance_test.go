@@ -48,20 +48,15 @@ func startInstance(t *testing.T, bin, dbURL, key string) *instance {
 	}
 	in := &instance{url: "http://" + addr, cmd: cmd, log: logPath}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if res, err := http.Get(in.url + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return in
-			}
+	enginetest.Eventually(t, "inkflow serve to become ready", func() bool {
+		res, err := http.Get(in.url + "/readyz")
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logPath)
-			t.Fatalf("inkflow serve never became ready:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		res.Body.Close()
+		return res.StatusCode == 200
+	}, func() string { out, _ := os.ReadFile(logPath); return "log:\n" + string(out) })
+	return in
 }
 
 // sendBatch posts events to /api/events with the event key as a bearer token.

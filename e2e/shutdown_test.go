@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -36,18 +38,11 @@ func TestWorkerShutsDownOnSIGTERMLosingNothing(t *testing.T) {
 		}
 		w := startWorker(t, bin, db.URL, 0)
 		// Wait until the worker is busy with runs, then ask it to stop.
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		enginetest.Eventually(t, "the worker to start a run", func() bool {
 			var n int64
 			db.DB.Table("probe_effects").Count(&n)
-			if n > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the worker never started a run")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return n > 0
+		})
 		start := time.Now()
 		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -66,18 +61,11 @@ func TestWorkerShutsDownOnSIGTERMLosingNothing(t *testing.T) {
 
 		w2 := startWorker(t, bin, db.URL, 1)
 		defer func() { w2.cmd.Process.Kill(); w2.cmd.Wait() }()
-		deadline = time.Now().Add(60 * time.Second)
-		for {
-			var n int64
+		var n int64
+		enginetest.Eventually(t, "every run to complete after the restart", func() bool {
 			db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&n)
-			if n == runs {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d runs completed after the restart", n, runs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return n == runs
+		}, func() string { return fmt.Sprintf("%d of %d runs completed", n, runs) })
 		var late int64
 		db.DB.Raw(`SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
 			WHERE s.status = 'completed' AND e.at > s.ended_at`).Scan(&late)

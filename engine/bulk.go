@@ -61,7 +61,7 @@ func (e *Engine) BulkCancel(ctx context.Context, f RunFilter, dryRun bool) (Bulk
 		}
 		now := ms(e.now())
 		for _, id := range ids {
-			ok, err := e.cancelRun(ctx, q.DB(), id, "cancelled by request (bulk)", now)
+			ok, err := e.cancelRun(ctx, q, id, "cancelled by request (bulk)", now)
 			if err != nil {
 				return err
 			}
@@ -110,7 +110,7 @@ func (e *Engine) BulkReplay(ctx context.Context, f RunFilter, dryRun bool) (Bulk
 			}
 			res.Runs = append(res.Runs, newID)
 		}
-		if err := b.flush(q.DB()); err != nil {
+		if err := b.flush(q); err != nil {
 			return fmt.Errorf("replay runs: %w", err)
 		}
 		return q.Notify(notifyChannel)

@@ -3,12 +3,10 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Waits without a match value (an `if` condition over the event, or any event of a name) can
@@ -21,60 +19,34 @@ const (
 	checkBatchWaits  = 200
 )
 
-// waitCheckRow is an event still to check against the waits without a match value.
-type waitCheckRow struct {
-	EventID    string `gorm:"primaryKey"`
-	EventName  string
-	Seq        int64
-	LeaseUntil int64
-}
-
-func (waitCheckRow) TableName() string { return "wait_checks" }
-
-// nextWaitSeq returns the next number of the order between sends and wait registrations.
-// Callers hold the event-name lock (shared for a send, exclusive for a wait), which is what
-// makes the numbers order the two.
-func (e *Engine) nextWaitSeq(tx *gorm.DB) (int64, error) {
-	var n int64
-	sql := `UPDATE wait_seq SET n = n + 1 RETURNING n`
-	if e.pg {
-		sql = `SELECT nextval('wait_seq')`
-	}
-	if err := tx.Raw(sql).Scan(&n).Error; err != nil {
-		return 0, fmt.Errorf("number wait order: %w", err)
-	}
-	return n, nil
-}
-
 // queueWaitChecks records, in the sender's transaction, the events of names that waits
 // without a match value are waiting for, and returns how many it queued.
-func (e *Engine) queueWaitChecks(tx *gorm.DB, names []string, events []storedEvent) (int, error) {
+func (e *Engine) queueWaitChecks(q *store.Q, names []string, events []storedEvent) (int, error) {
 	live := map[string]bool{}
 	for _, n := range names {
-		var found []int
-		if err := tx.Raw(`SELECT 1 FROM waits WHERE event_name = ? AND match_hash = '' LIMIT 1`, n).Scan(&found).Error; err != nil {
-			return 0, fmt.Errorf("find waits for %s: %w", n, err)
+		var err error
+		if live[n], err = q.HasUnmatchedWaits(n); err != nil {
+			return 0, err
 		}
-		live[n] = len(found) > 0
 	}
-	var rows []waitCheckRow
+	var rows []store.WaitCheck
 	for _, ev := range events {
 		if live[ev.ev.Name] {
-			rows = append(rows, waitCheckRow{EventID: ev.id, EventName: ev.ev.Name})
+			rows = append(rows, store.WaitCheck{EventID: ev.id, EventName: ev.ev.Name})
 		}
 	}
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	seq, err := e.nextWaitSeq(tx)
+	seq, err := q.NextWaitSeq()
 	if err != nil {
 		return 0, err
 	}
 	for i := range rows {
 		rows[i].Seq = seq
 	}
-	if err := tx.CreateInBatches(rows, 500).Error; err != nil {
-		return 0, fmt.Errorf("queue wait checks: %w", err)
+	if err := q.QueueWaitChecks(rows); err != nil {
+		return 0, err
 	}
 	return len(rows), nil
 }
@@ -106,14 +78,11 @@ func (e *Engine) checkLoop(ctx context.Context) {
 // took.
 func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 	now := ms(e.now())
-	var checks []waitCheckRow
-	err := e.tx(ctx, func(tx *gorm.DB) error {
-		pick := tx.Table("wait_checks").Select("event_id").Where("lease_until < ?", now).Order("seq, event_id").Limit(checkBatchEvents)
-		if e.pg {
-			pick = pick.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-		}
-		return tx.Raw(`UPDATE wait_checks SET lease_until = ? WHERE event_id IN (?) RETURNING *`,
-			now+e.opts.Lease.Milliseconds(), pick).Scan(&checks).Error
+	var checks []store.WaitCheck
+	err := e.st.Tx(ctx, func(q *store.Q) error {
+		var err error
+		checks, err = q.ClaimWaitChecks(now, now+e.opts.Lease.Milliseconds(), checkBatchEvents)
+		return err
 	})
 	if err != nil || len(checks) == 0 {
 		return 0, err
@@ -128,9 +97,9 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 	for i, c := range checks {
 		ids[i] = c.EventID
 	}
-	var stored []eventRow
-	if err := e.db.WithContext(ctx).Where("id IN ?", ids).Find(&stored).Error; err != nil {
-		return 0, fmt.Errorf("load checked events: %w", err)
+	stored, err := e.st.Q(ctx).EventsByID(ids)
+	if err != nil {
+		return 0, err
 	}
 	byID := map[string]storedEvent{}
 	for _, r := range stored {
@@ -167,11 +136,9 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 		maxSeq := cands[len(cands)-1].seq
 		after := ""
 		for {
-			var ws []waitRow
-			err := e.db.WithContext(ctx).Where("event_name = ? AND match_hash = '' AND seq < ? AND id > ?", name, maxSeq, after).
-				Order("id").Limit(checkBatchWaits).Find(&ws).Error
+			ws, err := e.st.Q(ctx).UnmatchedWaits(name, maxSeq, after, checkBatchWaits)
 			if err != nil {
-				return 0, fmt.Errorf("find waits for %s: %w", name, err)
+				return 0, err
 			}
 			for _, w := range ws {
 				var trig map[string]any
@@ -202,44 +169,44 @@ func (e *Engine) checkWaits(ctx context.Context) (int, error) {
 		}
 	}
 	woke := 0
-	err = e.tx(ctx, func(tx *gorm.DB) error {
+	err = e.st.Tx(ctx, func(q *store.Q) error {
 		woke = 0
-		runIDs := map[string]bool{}
+		runIDs := make([]string, 0, len(todo))
 		for _, d := range todo {
-			runIDs[d.w.RunID] = true
+			runIDs = append(runIDs, d.w.RunID)
 		}
 		for _, ig := range ignored {
-			runIDs[ig.w.RunID] = true
+			runIDs = append(runIDs, ig.w.RunID)
 		}
-		if err := e.lockRuns(tx, runIDs); err != nil {
+		if err := q.LockRuns(runIDs); err != nil {
 			return err
 		}
-		if err := e.noteIgnored(tx, ignored); err != nil {
+		if err := e.noteIgnored(q, ignored); err != nil {
 			return err
 		}
 		sort.SliceStable(todo, func(i, j int) bool { return todo[i].w.CreatedAt < todo[j].w.CreatedAt })
 		now := ms(e.now())
-		var resumed []resumeRow
+		var resumed []store.Resume
 		for _, d := range todo {
-			ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
+			ok, err := e.deliver(ctx, q, d.w, d.ev, now)
 			if err != nil {
 				return err
 			}
 			if ok {
 				woke++
 				if d.w.Kind == waitEvent {
-					resumed = append(resumed, resumeRow{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+					resumed = append(resumed, store.Resume{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
 				}
 			}
 		}
-		if err := recordResumes(tx, resumed); err != nil {
+		if err := q.RecordResumes(resumed); err != nil {
 			return err
 		}
-		if err := tx.Exec(`DELETE FROM wait_checks WHERE event_id IN ?`, ids).Error; err != nil {
-			return fmt.Errorf("remove wait checks: %w", err)
+		if err := q.DeleteWaitChecks(ids); err != nil {
+			return err
 		}
 		if woke > 0 {
-			return e.notify(tx)
+			return q.Notify(notifyChannel)
 		}
 		return nil
 	})

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -33,14 +32,13 @@ func (e *Engine) syncClock(ctx context.Context) error {
 		e.clockErr.Store(0)
 		return nil
 	}
-	sql := `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`
 	// The sample with the shortest round trip bounds the error best.
 	best := time.Duration(-1)
 	for range 3 {
 		before := e.procNow()
-		var dbMS int64
-		if err := e.db.WithContext(ctx).Raw(sql).Scan(&dbMS).Error; err != nil {
-			return fmt.Errorf("read the database's clock: %w", err)
+		dbMS, err := e.st.Q(ctx).Now()
+		if err != nil {
+			return err
 		}
 		after := e.procNow()
 		if rtt := after.Sub(before); best < 0 || rtt < best {

@@ -95,7 +95,7 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 		runs := []string{}
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
-			if metas, err = r.fn.Fanout(ctx, q.DB(), p.ev); err != nil {
+			if metas, err = r.fn.Fanout(ctx, q.Conn(), p.ev); err != nil {
 				return err
 			}
 		}
@@ -106,7 +106,7 @@ func (e *Engine) fire(ctx context.Context, r *registered, c cronSchedule, tick t
 			runs = append(runs, e.queueRun(b, r, p, eventID, m, now, "", ""))
 		}
 		b.events = append(b.events, eventRow{ID: eventID, Name: p.ev.Name, Payload: p.payload, TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs)})
-		if err := b.flush(q.DB()); err != nil {
+		if err := b.flush(q); err != nil {
 			return err
 		}
 		if err := q.SetCronTickRuns(c.key, ms(tick), joinIDs(runs)); err != nil {

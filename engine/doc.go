@@ -55,5 +55,7 @@
 // Retry resumes a failed run at its failed step; Rerun starts a new run from the same event.
 //
 // Storage is PostgreSQL (workers share work with FOR UPDATE SKIP LOCKED and are woken by
-// LISTEN/NOTIFY) or SQLite (one process, woken in process); the SQL lives in migrations/.
+// LISTEN/NOTIFY) or SQLite (one process, woken in process). Every statement on the engine's
+// tables is a method of engine/store (one per statement, a dialect per database, one
+// conformance suite in store/storetest); the schema lives in migrations/.
 package engine

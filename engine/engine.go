@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/robfig/cron/v3"
-	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine/store"
 )
@@ -24,9 +23,8 @@ import (
 // of processes may share one PostgreSQL database.
 type Engine struct {
 	opts  Options
-	db    *gorm.DB
 	st    *store.Store
-	pg    bool
+	pg    bool // the store is PostgreSQL: several processes share it
 	log   *slog.Logger
 	now   func() time.Time
 	exprs *exprs
@@ -136,11 +134,11 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	st := store.New(opts.DB)
 	e := &Engine{
 		opts:  opts,
-		db:    opts.DB,
-		st:    store.New(opts.DB),
-		pg:    opts.DB.Dialector.Name() == "postgres",
+		st:    st,
+		pg:    st.Postgres(),
 		log:   opts.Logger,
 		now:   opts.Now,
 		exprs: x,
@@ -329,9 +327,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// tx runs fn in a transaction of its own.
-func (e *Engine) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return e.db.WithContext(ctx).Transaction(fn)
 }

@@ -369,7 +369,7 @@ func TestDedupFanOutAndSendTxRollback(t *testing.T) {
 		}
 		// A rolled-back transaction leaves neither event nor run.
 		tx := db.DB.Begin()
-		if _, err := h.e.SendTx(h.ctx, tx, engine.Event{Name: "thing/done", Data: map[string]any{"n": 5}}); err != nil {
+		if _, err := h.e.SendTx(h.ctx, tx.Statement.ConnPool, engine.Event{Name: "thing/done", Data: map[string]any{"n": 5}}); err != nil {
 			t.Fatal(err)
 		}
 		tx.Rollback()

@@ -6,43 +6,47 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/inkflow/inkflow/internal/domain"
 )
 
-// Code classifies an Error so that adapters (HTTP, CLI) can answer the right way. The web
-// package maps each code to one HTTP status in one table.
-type Code string
+// The domain errors (package internal/domain), under the names the engine's API has always
+// used: the CMS and the web package share them.
+type (
+	// Code classifies an Error so that adapters (HTTP, CLI) can answer the right way. The
+	// web package maps each code to one HTTP status in one table.
+	Code = domain.Code
+	// Error is a domain error with a message fit for users; Fields names offending input
+	// fields (field -> message).
+	Error = domain.Error
+)
 
 const (
-	EInvalid      Code = "invalid"      // bad input: 400/422
-	ENotFound     Code = "not_found"    // 404
-	EConflict     Code = "conflict"     // state changed underneath: 409
-	ETooLarge     Code = "too_large"    // payload over a limit: 413
-	EUnauthorized Code = "unauthorized" // 401
-	EForbidden    Code = "forbidden"    // 403
-	EUnavailable  Code = "unavailable"  // a dependency is down: 503
-	EInternal     Code = "internal"     // a bug or an unexpected failure: 500, never shown
+	EInvalid      = domain.EInvalid      // bad input: 400/422
+	ENotFound     = domain.ENotFound     // 404
+	EConflict     = domain.EConflict     // state changed underneath: 409
+	ETooLarge     = domain.ETooLarge     // payload over a limit: 413
+	EUnauthorized = domain.EUnauthorized // 401
+	EForbidden    = domain.EForbidden    // 403
+	EUnavailable  = domain.EUnavailable  // a dependency is down: 503
+	EInternal     = domain.EInternal     // a bug or an unexpected failure: 500, never shown
 )
-
-// Error is a domain error with a message fit for users. Fields names offending input fields
-// (field -> message) so forms and JSON clients can point at them.
-type Error struct {
-	Code    Code
-	Message string
-	Fields  map[string]string
-}
-
-func (e *Error) Error() string { return e.Message }
 
 // Errorf returns an *Error with code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return domain.Errorf(code, format, args...)
 }
 
 // FieldError returns an EInvalid error that names one field.
 func FieldError(field, format string, args ...any) *Error {
-	msg := fmt.Sprintf(format, args...)
-	return &Error{Code: EInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
+	return domain.FieldError(field, "%s", fmt.Sprintf(format, args...))
 }
+
+// ErrorCode returns the code of the first *Error in err's chain, or EInternal.
+func ErrorCode(err error) Code { return domain.CodeOf(err) }
+
+// ErrorMessage returns the user-facing message of err, or "internal error".
+func ErrorMessage(err error) string { return domain.MessageOf(err) }
 
 // checkText refuses text the databases cannot store alike: invalid UTF-8, or NUL (which
 // PostgreSQL refuses in TEXT and SQLite keeps).
@@ -54,25 +58,6 @@ func checkText(field, s string) error {
 		return FieldError(field, "contains a NUL character")
 	}
 	return nil
-}
-
-// ErrorCode returns the code of the first *Error in err's chain, or EInternal.
-func ErrorCode(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return EInternal
-}
-
-// ErrorMessage returns the user-facing message of err: the *Error's message, or a generic
-// "internal error" so that unexpected failures never leak details.
-func ErrorMessage(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return "internal error"
 }
 
 // nonRetriable marks a step error that must fail the run without further attempts.

@@ -10,10 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // execution is one attempt of a run in this worker: from claim to suspend or finish.
@@ -116,10 +113,8 @@ func (x *execution) fail(err error) {
 	}
 	now := x.e.now()
 	due := ms(now.Add(x.e.backoff(attempt, err)))
-	x.write(func(tx *gorm.DB) error {
-		return tx.Exec(`UPDATE runs SET status = ?, attempt = ?, error = ?, due_at = ?, lease_owner = '', lease_until = 0, updated_at = ?
-			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-			StatusQueued, attempt, err.Error(), due, ms(now), x.run.ID, x.e.opts.WorkerID).Error
+	x.write(func(q *store.Q) error {
+		return q.RetryRunLater(x.run.ID, x.e.opts.WorkerID, attempt, err.Error(), due, ms(now))
 	})
 }
 
@@ -139,17 +134,15 @@ func (x *execution) finish(status Status, output []byte, errMsg string) {
 		}
 		return
 	}
-	x.write(func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE runs SET status = ?, output = ?, error = ?, ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
-			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-			status, out, errMsg, now, now, x.run.ID, x.e.opts.WorkerID)
-		if res.Error != nil {
-			return res.Error
+	x.write(func(q *store.Q) error {
+		ok, err := q.EndRun(x.run.ID, x.e.opts.WorkerID, string(status), out, errMsg, now)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if !ok {
 			return errLeaseLost
 		}
-		return x.e.afterEnd(context.Background(), tx, x.run, status, out, errMsg, now)
+		return x.e.afterEnd(context.Background(), q, x.run, status, out, errMsg, now)
 	})
 	if x.run.ParentRunID != "" {
 		x.e.signal() // the invoking run is due now
@@ -160,49 +153,49 @@ var errLeaseLost = errors.New("lease lost")
 
 // afterEnd is what every run end does inside its transaction: drop its waits and CancelOn
 // registrations, resolve an Invoke waiting on it and send EventRunFailed for a failure.
-func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status Status, out *string, errMsg string, now int64) error {
-	if err := tx.Exec(`DELETE FROM waits WHERE run_id = ?`, run.ID).Error; err != nil {
-		return fmt.Errorf("drop waits: %w", err)
+func (e *Engine) afterEnd(ctx context.Context, q *store.Q, run runRow, status Status, out *string, errMsg string, now int64) error {
+	if err := q.DeleteWaitsOf([]string{run.ID}); err != nil {
+		return err
+	}
+	if status == StatusFailed && run.EventName != EventRunFailed {
+		// Before the parent is locked below: sending locks event names, which come first.
+		var ev any
+		_ = json.Unmarshal([]byte(run.Event), &ev)
+		_, err := e.send(ctx, q, []Event{{Name: EventRunFailed, Data: map[string]any{
+			"function_id": run.FunctionID, "run_id": run.ID, "error": errMsg, "event": ev,
+		}}})
+		if err != nil {
+			return fmt.Errorf("announce failure: %w", err)
+		}
 	}
 	if status == StatusCancelled {
 		// Runs it invoked have no one left to answer to.
-		if err := e.cancelChildren(ctx, tx, run.ID, "", "the invoking run was cancelled", now); err != nil {
+		if err := e.cancelChildren(ctx, q, run.ID, "", "the invoking run was cancelled", now); err != nil {
 			return err
 		}
-		if err := e.announceCancel(ctx, tx, run, errMsg); err != nil {
+		if err := e.announceCancel(ctx, q, run, errMsg); err != nil {
 			return err
 		}
 	}
 	if run.ParentRunID != "" {
-		if err := e.lockRuns(tx, map[string]bool{run.ParentRunID: true}); err != nil {
+		if err := q.LockRuns([]string{run.ParentRunID}); err != nil {
 			return err
 		}
 		st, msg := StepCompleted, ""
 		if status != StatusCompleted {
 			st, msg = StepFailed, fmt.Sprintf("invoked run %s %s: %s", run.ID, status, errMsg)
 		}
-		res := tx.Exec(`UPDATE steps SET status = ?, output = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
-			st, out, msg, now, run.ParentRunID, run.ParentStepID, StepWaiting)
-		if res.Error != nil {
-			return fmt.Errorf("resolve invoking run: %w", res.Error)
-		}
-		if res.RowsAffected > 0 {
-			if err := e.wakeRun(tx, run.ParentRunID, now); err != nil {
-				return err
-			}
-			if err := e.notify(tx); err != nil {
-				return err
-			}
-		}
-	}
-	if status == StatusFailed && run.EventName != EventRunFailed {
-		var ev any
-		_ = json.Unmarshal([]byte(run.Event), &ev)
-		_, err := e.SendTx(ctx, tx, Event{Name: EventRunFailed, Data: map[string]any{
-			"function_id": run.FunctionID, "run_id": run.ID, "error": errMsg, "event": ev,
-		}})
+		resolved, err := q.EndStep(run.ParentRunID, run.ParentStepID, StepWaiting, st, out, msg, now)
 		if err != nil {
-			return fmt.Errorf("announce failure: %w", err)
+			return fmt.Errorf("resolve invoking run: %w", err)
+		}
+		if resolved {
+			if err := q.WakeRun(run.ParentRunID, now); err != nil {
+				return err
+			}
+			if err := q.Notify(notifyChannel); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -210,17 +203,13 @@ func (e *Engine) afterEnd(ctx context.Context, tx *gorm.DB, run runRow, status S
 
 // cancelChildren cancels the unfinished runs that run parentID invoked (from step stepID
 // only, when given). Children have later ids than their parent, so locks stay in id order.
-func (e *Engine) cancelChildren(ctx context.Context, tx *gorm.DB, parentID, stepID, reason string, now int64) error {
-	q := tx.Model(&runRow{}).Where("parent_run_id = ? AND status NOT IN ('completed', 'failed', 'cancelled')", parentID)
-	if stepID != "" {
-		q = q.Where("parent_step_id = ?", stepID)
-	}
-	var ids []string
-	if err := q.Order("id").Pluck("id", &ids).Error; err != nil {
-		return fmt.Errorf("find invoked runs of %s: %w", parentID, err)
+func (e *Engine) cancelChildren(ctx context.Context, q *store.Q, parentID, stepID, reason string, now int64) error {
+	ids, err := q.LiveChildren(parentID, stepID)
+	if err != nil {
+		return err
 	}
 	for _, id := range ids {
-		if _, err := e.cancelRun(ctx, tx, id, reason, now); err != nil {
+		if _, err := e.cancelRun(ctx, q, id, reason, now); err != nil {
 			return err
 		}
 	}
@@ -232,19 +221,17 @@ func (e *Engine) cancelChildren(ctx context.Context, tx *gorm.DB, parentID, step
 func (x *execution) suspend() {
 	ids := x.step.pendingIDs()
 	now := ms(x.e.now())
-	x.write(func(tx *gorm.DB) error {
-		if x.e.pg {
-			// Lock the run row first: an event delivery updates it before the step, so either
-			// it has committed (and the step query below sees the resolution) or it waits for
-			// this transaction and then wakes the suspended run itself.
-			var id string
-			if err := tx.Raw(`SELECT id FROM runs WHERE id = ? FOR UPDATE`, x.run.ID).Scan(&id).Error; err != nil {
-				return err
-			}
+	x.write(func(q *store.Q) error {
+		// Lock the run row first: an event delivery updates it before the step, so either it
+		// has committed (and the step query below sees the resolution) or it waits for this
+		// transaction and then wakes the suspended run itself.
+		if err := q.LockRuns([]string{x.run.ID}); err != nil {
+			return err
 		}
 		var rows []stepRow
 		if len(ids) > 0 {
-			if err := tx.Where("run_id = ? AND id IN ?", x.run.ID, ids).Find(&rows).Error; err != nil {
+			var err error
+			if rows, err = q.StepsByID(x.run.ID, ids); err != nil {
 				return err
 			}
 		}
@@ -252,9 +239,7 @@ func (x *execution) suspend() {
 		if len(rows) == len(ids) {
 			status, due = pendingState(rows, now)
 		}
-		res := tx.Exec(`UPDATE runs SET status = ?, due_at = ?, lease_owner = '', lease_until = 0, updated_at = ?
-			WHERE id = ? AND lease_owner = ? AND status = 'running'`, status, due, now, x.run.ID, x.e.opts.WorkerID)
-		return res.Error
+		return q.SuspendRun(x.run.ID, x.e.opts.WorkerID, string(status), due, now)
 	})
 	x.e.signal()
 }
@@ -291,15 +276,14 @@ func pendingState(rows []stepRow, now int64) (Status, int64) {
 
 // release gives a claimed run back untouched, for another attempt at once.
 func (x *execution) release() {
-	_ = x.e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-		x.run.ID, x.e.opts.WorkerID).Error
+	_ = x.e.st.Q(context.Background()).ReleaseRunning(x.run.ID, x.e.opts.WorkerID)
 }
 
 // write runs fn in a transaction. If the database refuses it, the run is handed back to be
 // tried again shortly (its steps so far are safe); if that fails too, this worker stops
 // heartbeating it when the execution ends, so its lease expires and another worker takes it.
-func (x *execution) write(fn func(tx *gorm.DB) error) {
-	err := x.e.tx(context.Background(), fn)
+func (x *execution) write(fn func(q *store.Q) error) {
+	err := x.e.st.Tx(context.Background(), fn)
 	if err != nil && !errors.Is(err, errLeaseLost) {
 		x.e.log.Error("record run progress", "run_id", x.run.ID, "err", err)
 		x.releaseLater("record run progress: " + err.Error())
@@ -310,8 +294,7 @@ func (x *execution) write(fn func(tx *gorm.DB) error) {
 // does not spin, with why on the run (its page shows it until the run moves on).
 func (x *execution) releaseLater(why string) {
 	due := ms(x.e.now().Add(x.e.backoff(1, nil)))
-	err := x.e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0, due_at = ?, error = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-		due, storableText(why), x.run.ID, x.e.opts.WorkerID).Error
+	err := x.e.st.Q(context.Background()).HandBack(x.run.ID, x.e.opts.WorkerID, due, storableText(why))
 	if err != nil {
 		x.e.log.Warn("hand back run", "run_id", x.run.ID, "err", err)
 	}
@@ -321,13 +304,13 @@ func (x *execution) releaseLater(why string) {
 // first proves this worker still owns the run. hook runs inside the transaction before the
 // row is written and may change it. A domain error (*Error) from hook is returned with
 // nothing written; any other failure unwinds the handler without writing more.
-func (x *execution) commitStep(row *stepRow, hook func(tx *gorm.DB) error) error {
+func (x *execution) commitStep(row *stepRow, hook func(q *store.Q) error) error {
 	return x.commitStepAfter(row, nil, hook)
 }
 
 // commitStepAfter is commitStep with pre run first in the transaction, before the run row is
 // locked: locks that must come before the run's (event names) are taken there.
-func (x *execution) commitStepAfter(row *stepRow, pre, hook func(tx *gorm.DB) error) error {
+func (x *execution) commitStepAfter(row *stepRow, pre, hook func(q *store.Q) error) error {
 	now := ms(x.e.now())
 	var domain *Error
 	var err error
@@ -347,7 +330,7 @@ func (x *execution) commitStepAfter(row *stepRow, pre, hook func(tx *gorm.DB) er
 		panic(abortSignal{reason: "the run is no longer this worker's (cancelled, or its lease expired)", leaseLost: true})
 	}
 	reason := storableText(fmt.Sprintf("store step %q: %v", row.ID, err))
-	panic(abortSignal{reason: reason, permanent: permanentDBError(err)})
+	panic(abortSignal{reason: reason, permanent: x.e.st.Permanent(err)})
 }
 
 // mayHaveWaits reports whether rows in waits may belong to the run: CancelOn registrations
@@ -367,37 +350,27 @@ func (x *execution) mayHaveWaits() bool {
 }
 
 // commitAlone stores a step whose hook has more to write, in a transaction of its own.
-func (x *execution) commitAlone(row *stepRow, pre, hook func(tx *gorm.DB) error, now int64) error {
-	return x.e.tx(context.Background(), func(tx *gorm.DB) error {
+func (x *execution) commitAlone(row *stepRow, pre, hook func(q *store.Q) error, now int64) error {
+	return x.e.st.Tx(context.Background(), func(q *store.Q) error {
 		if pre != nil {
-			if err := pre(tx); err != nil {
+			if err := pre(q); err != nil {
 				return err
 			}
 		}
-		res := tx.Exec(`UPDATE runs SET updated_at = ?, lease_until = ?
-			WHERE id = ? AND lease_owner = ? AND status = 'running'`,
-			now, now+x.e.opts.Lease.Milliseconds(), x.run.ID, x.e.opts.WorkerID)
-		if res.Error != nil {
-			return res.Error
+		ok, err := q.ExtendLease(x.run.ID, x.e.opts.WorkerID, now, now+x.e.opts.Lease.Milliseconds())
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if !ok {
 			return errLeaseLost
 		}
 		if hook != nil {
-			if err := hook(tx); err != nil {
+			if err := hook(q); err != nil {
 				return err
 			}
 		}
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(row).Error
+		return q.UpsertStep(row)
 	})
-}
-
-// permanentDBError reports whether PostgreSQL refused a write for its data (class 22: bad
-// text or value; class 54: a value over a limit, such as an index entry too large), which
-// no retry can fix.
-func permanentDBError(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54"))
 }
 
 // storableText makes a message safe to store on both databases: valid UTF-8 without NUL.
@@ -420,20 +393,16 @@ func (e *Engine) backoff(attempt int, err error) time.Duration {
 }
 
 // cancelRun cancels a live run with reason. A worker executing it notices at its next write.
-func (e *Engine) cancelRun(ctx context.Context, tx *gorm.DB, runID, reason string, now int64) (bool, error) {
-	res := tx.Exec(`UPDATE runs SET status = ?, error = ?, ended_at = ?, updated_at = ?, lease_owner = '', lease_until = 0
-		WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`, StatusCancelled, reason, now, now, runID)
-	if res.Error != nil {
-		return false, fmt.Errorf("cancel run %s: %w", runID, res.Error)
+func (e *Engine) cancelRun(ctx context.Context, q *store.Q, runID, reason string, now int64) (bool, error) {
+	ok, err := q.CancelRun(runID, reason, now)
+	if err != nil || !ok {
+		return false, err
 	}
-	if res.RowsAffected == 0 {
-		return false, nil
-	}
-	var run runRow
-	if err := tx.Where("id = ?", runID).Take(&run).Error; err != nil {
+	run, err := q.GetRun(runID)
+	if err != nil {
 		return false, fmt.Errorf("cancel run %s: %w", runID, err)
 	}
-	return true, e.afterEnd(ctx, tx, run, StatusCancelled, nil, reason, now)
+	return true, e.afterEnd(ctx, q, *run, StatusCancelled, nil, reason, now)
 }
 
 func deref64(p *int64) int64 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/testwait"
 )
 
 // A match value of any size works: waits are found by a hash of the value, so a 20 KB id
@@ -211,20 +212,13 @@ func TestIfWaitsAreCheckedOutsideTheSend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			var n int64
+		var n int64
+		testwait.For(t, "every run to wait", func() bool {
 			if err := db.DB.Raw(`SELECT COUNT(*) FROM waits WHERE event_name = 'iw/go'`).Scan(&n).Error; err != nil {
 				t.Fatal(err)
 			}
-			if n == runs {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d runs are waiting", n, runs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return n == runs
+		}, func() string { return fmt.Sprintf("%d of %d runs are waiting", n, runs) })
 		gos := make([]Event, answers)
 		for i := range gos {
 			gos[i] = Event{Name: "iw/go", Data: map[string]any{"n": i}}
@@ -261,6 +255,7 @@ func TestIfWaitsAreCheckedOutsideTheSend(t *testing.T) {
 // The wait checker keeps the look-back guarantees: an event sent while an `if` wait is being
 // stored resumes it once, and an event sent before the run began never does.
 func TestIfWaitRaceAndOldEvents(t *testing.T) {
+	t.Parallel() // the wait window hook is per engine
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
 		if err != nil {

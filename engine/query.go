@@ -22,7 +22,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 		if !exists {
 			return Errorf(ENotFound, "run %s not found", runID)
 		}
-		ok, err = e.cancelRun(ctx, q.DB(), runID, "cancelled by request", ms(e.now()))
+		ok, err = e.cancelRun(ctx, q, runID, "cancelled by request", ms(e.now()))
 		return err
 	})
 	if err != nil {
@@ -51,7 +51,7 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 		if id, err = e.queueRerun(b, old); err != nil {
 			return err
 		}
-		if err := b.flush(q.DB()); err != nil {
+		if err := b.flush(q); err != nil {
 			return err
 		}
 		return q.Notify(notifyChannel)
@@ -86,7 +86,7 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 	err := e.st.Tx(ctx, func(q *store.Q) error {
 		// The run row first, as every writer of a run and its steps does (retention deletes
 		// them under the same lock): its status is read under the lock.
-		if _, err := q.LockRuns([]string{runID}); err != nil {
+		if err := q.LockRuns([]string{runID}); err != nil {
 			return err
 		}
 		run, err := q.GetRun(runID)
@@ -116,7 +116,7 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 			p.payload = run.Event
 			_ = json.Unmarshal([]byte(run.Event), &p.m)
 			b := &batch{e: e, waits: cancelRows(r, p, runID, now)} // numbered, and their paths recorded
-			if err := b.flush(q.DB()); err != nil {
+			if err := b.flush(q); err != nil {
 				return err
 			}
 		}
@@ -280,7 +280,7 @@ func (e *Engine) ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, 
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	resumed, err := resumedBy(e.db.WithContext(ctx), ids)
+	resumed, err := resumedBy(e.st.Q(ctx), ids)
 	if err != nil {
 		return nil, "", err
 	}
@@ -309,7 +309,7 @@ func (e *Engine) GetEvent(ctx context.Context, id string) (*StoredEvent, error) 
 	if err != nil {
 		return nil, err
 	}
-	resumed, err := resumedBy(e.db.WithContext(ctx), []string{r.ID})
+	resumed, err := resumedBy(e.st.Q(ctx), []string{r.ID})
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
@@ -25,7 +23,7 @@ func TestRefusedWriteHandsTheRunBack(t *testing.T) {
 		var calls, childRuns atomic.Int32
 		h := start(t, db, []*engine.Function{
 			{ID: "child", Triggers: []engine.Trigger{{Event: "rv/child"}},
-				Fanout: func(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
+				Fanout: func(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
 					if calls.Add(1) == 1 {
 						return nil, errors.New("transient")
 					}
@@ -125,7 +123,7 @@ func TestFanoutConcurrencyKeys(t *testing.T) {
 		gate := make(chan struct{})
 		h := start(t, db, []*engine.Function{
 			{ID: "fk", Triggers: []engine.Trigger{{Event: "rv/fk"}}, Concurrency: &engine.Concurrency{Limit: 1, KeyedOnly: true},
-				Fanout: func(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
+				Fanout: func(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
 					if k, _ := ev.Data["k"].(string); k != "" {
 						return []engine.RunMeta{{ConcurrencyKey: "wf:" + k}}, nil
 					}

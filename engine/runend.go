@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"gorm.io/gorm"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // EventRunCancelled is sent when a run is cancelled, in the transaction that cancels it:
@@ -17,9 +17,9 @@ const EventRunCancelled = "inkflow/run.cancelled"
 // review"). ENotFound for an unknown run, EConflict for a finished one.
 func (e *Engine) CancelBecause(ctx context.Context, runID, reason string) error {
 	var ok bool
-	err := e.tx(ctx, func(tx *gorm.DB) error {
+	err := e.st.Tx(ctx, func(q *store.Q) error {
 		var err error
-		ok, err = e.cancelRun(ctx, tx, runID, reason, ms(e.now()))
+		ok, err = e.cancelRun(ctx, q, runID, reason, ms(e.now()))
 		return err
 	})
 	if err != nil {
@@ -36,15 +36,15 @@ func (e *Engine) CancelBecause(ctx context.Context, runID, reason string) error 
 }
 
 // announceCancel sends EventRunCancelled for run inside tx.
-func (e *Engine) announceCancel(ctx context.Context, tx *gorm.DB, run runRow, reason string) error {
+func (e *Engine) announceCancel(ctx context.Context, q *store.Q, run runRow, reason string) error {
 	if run.EventName == EventRunCancelled {
 		return nil
 	}
 	var ev any
 	_ = json.Unmarshal([]byte(run.Event), &ev)
-	_, err := e.SendTx(ctx, tx, Event{Name: EventRunCancelled, Data: map[string]any{
+	_, err := e.send(ctx, q, []Event{{Name: EventRunCancelled, Data: map[string]any{
 		"function_id": run.FunctionID, "run_id": run.ID, "reason": reason, "event": ev,
-	}})
+	}}})
 	if err != nil {
 		return fmt.Errorf("announce cancellation: %w", err)
 	}

@@ -3,13 +3,11 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/gorm"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Send stores events and starts the runs they trigger, in one transaction.
@@ -19,12 +17,12 @@ func (e *Engine) Send(ctx context.Context, events ...Event) (SendResult, error) 
 	var res SendResult
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
-		err = e.tx(ctx, func(tx *gorm.DB) error {
+		err = e.st.Tx(ctx, func(q *store.Q) error {
 			var err error
-			res, err = e.SendTx(ctx, tx, events...)
+			res, err = e.send(ctx, q, events)
 			return err
 		})
-		if !retryableTx(err) {
+		if !e.st.Retryable(err) {
 			break
 		}
 	}
@@ -35,18 +33,16 @@ func (e *Engine) Send(ctx context.Context, events ...Event) (SendResult, error) 
 	return res, nil
 }
 
-// retryableTx reports whether PostgreSQL aborted the transaction for a deadlock (40P01) or a
-// serialization failure (40001): running it again is safe.
-func retryableTx(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+// SendTx stores events inside the caller's transaction tx (see Tx), so that a state change
+// and its event commit together or not at all. Runs it starts become visible when tx
+// commits; on PostgreSQL workers are notified at commit, elsewhere within the poll interval
+// or at once when the caller's process runs the workers.
+func (e *Engine) SendTx(ctx context.Context, tx Tx, events ...Event) (SendResult, error) {
+	return e.send(ctx, e.st.In(ctx, tx), events)
 }
 
-// SendTx stores events inside the caller's transaction tx, so that a state change and its
-// event commit together or not at all. Runs it starts become visible when tx commits; on
-// PostgreSQL workers are notified at commit, elsewhere within the poll interval or at once
-// when the caller's process runs the workers.
-func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (SendResult, error) {
+// send is SendTx on a store handle inside a transaction.
+func (e *Engine) send(ctx context.Context, q *store.Q, events []Event) (SendResult, error) {
 	if len(events) == 0 {
 		return SendResult{}, Errorf(EInvalid, "no events to send")
 	}
@@ -67,7 +63,7 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 	fns := e.all() // once per send, not per event
 	var fresh []storedEvent
 	for _, p := range prepared {
-		id, isNew, err := e.dedup(tx, p, now)
+		id, isNew, err := e.dedup(q, p, now)
 		if err != nil {
 			return SendResult{}, err
 		}
@@ -76,7 +72,7 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 			continue
 		}
 		fresh = append(fresh, storedEvent{p, id})
-		runs, notes, err := e.startRuns(ctx, tx, w, fns, p, id, now)
+		runs, notes, err := e.startRuns(ctx, q, w, fns, p, id, now)
 		if err != nil {
 			return SendResult{}, err
 		}
@@ -84,15 +80,15 @@ func (e *Engine) SendTx(ctx context.Context, tx *gorm.DB, events ...Event) (Send
 		w.events = append(w.events, eventRow{ID: id, ClientID: p.clientID, Name: p.ev.Name, Payload: p.payload,
 			TS: p.ev.TS, ReceivedAt: now, RunIDs: joinIDs(runs), Notes: storableText(strings.Join(notes, "\n"))})
 	}
-	if err := w.flush(tx); err != nil {
+	if err := w.flush(q); err != nil {
 		return SendResult{}, err
 	}
-	woke, err := e.resolve(ctx, tx, fresh, now)
+	woke, err := e.resolve(ctx, q, fresh, now)
 	if err != nil {
 		return SendResult{}, err
 	}
 	if len(res.Runs) > 0 || woke > 0 {
-		if err := e.notify(tx); err != nil {
+		if err := q.Notify(notifyChannel); err != nil {
 			return SendResult{}, err
 		}
 		e.signal()
@@ -146,27 +142,17 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 
 // dedup returns the id to report for p and whether p is new. A client id seen within
 // DedupWindow makes the event a duplicate: it is acknowledged and starts nothing.
-func (e *Engine) dedup(tx *gorm.DB, p preparedEvent, now int64) (string, bool, error) {
+func (e *Engine) dedup(q *store.Q, p preparedEvent, now int64) (string, bool, error) {
 	if p.clientID == "" {
 		return p.ev.ID, true, nil // prepare gave the event a fresh engine id
 	}
 	id := newID()
-	var got []string
-	err := tx.Raw(`INSERT INTO event_dedup (client_id, event_id, seen_at) VALUES (?, ?, ?)
-		ON CONFLICT (client_id) DO UPDATE SET event_id = excluded.event_id, seen_at = excluded.seen_at
-		WHERE event_dedup.seen_at < ? RETURNING event_id`,
-		p.clientID, id, now, now-DedupWindow.Milliseconds()).Scan(&got).Error
-	if err != nil {
-		return "", false, fmt.Errorf("deduplicate event %q: %w", p.clientID, err)
+	fresh, err := q.RecordClientID(p.clientID, id, now, now-DedupWindow.Milliseconds())
+	if err != nil || fresh {
+		return id, fresh, err
 	}
-	if len(got) == 1 {
-		return id, true, nil
-	}
-	var prev string
-	if err := tx.Raw(`SELECT event_id FROM event_dedup WHERE client_id = ?`, p.clientID).Scan(&prev).Error; err != nil {
-		return "", false, fmt.Errorf("deduplicate event %q: %w", p.clientID, err)
-	}
-	return prev, false, nil
+	prev, err := q.ClientEventID(p.clientID)
+	return prev, false, err
 }
 
 // batch collects rows so that one send writes each table with one statement.
@@ -179,7 +165,7 @@ type batch struct {
 
 // numberUnmatched gives the batch's cancel registrations without a match value their place
 // in the order of sends (see checkWaits): events sent before the run started do not cancel it.
-func (b *batch) numberUnmatched(tx *gorm.DB) error {
+func (b *batch) numberUnmatched(q *store.Q) error {
 	var seq int64
 	for i := range b.waits {
 		if b.waits[i].MatchHash != "" {
@@ -187,7 +173,7 @@ func (b *batch) numberUnmatched(tx *gorm.DB) error {
 		}
 		if seq == 0 {
 			var err error
-			if seq, err = b.e.nextWaitSeq(tx); err != nil {
+			if seq, err = q.NextWaitSeq(); err != nil {
 				return err
 			}
 		}
@@ -196,80 +182,29 @@ func (b *batch) numberUnmatched(tx *gorm.DB) error {
 	return nil
 }
 
-func (b *batch) flush(tx *gorm.DB) error {
-	if err := b.numberUnmatched(tx); err != nil {
+func (b *batch) flush(q *store.Q) error {
+	if err := b.numberUnmatched(q); err != nil {
 		return err
 	}
-	err := insertRows(tx, "runs", runCols, len(b.runs), func(i int) []any {
-		r := &b.runs[i]
-		return []any{r.ID, r.FunctionID, r.Status, r.EventID, r.EventName, r.Event, r.WorkflowID, r.WorkflowVersion,
-			r.ConcurrencyKey, r.Attempt, r.DueAt, r.LeaseOwner, r.LeaseUntil, r.ParentRunID, r.ParentStepID,
-			r.Output, r.Error, r.CreatedAt, r.StartedAt, r.EndedAt, r.UpdatedAt}
-	})
-	if err != nil {
-		return fmt.Errorf("insert runs: %w", err)
-	}
-	err = insertRows(tx, "waits", waitCols, len(b.waits), func(i int) []any {
-		w := &b.waits[i]
-		return []any{w.ID, w.Kind, w.RunID, w.StepID, w.EventName, w.MatchPath, w.MatchValue, w.MatchHash, w.IfExpr, w.Trigger, w.ExpiresAt, w.CreatedAt, w.Seq}
-	})
-	if err != nil {
-		return fmt.Errorf("insert cancel registrations: %w", err)
-	}
-	if err := recordWaitPaths(tx, b.waits); err != nil {
+	if err := q.InsertRuns(b.runs); err != nil {
 		return err
 	}
-	err = insertRows(tx, "events", eventCols, len(b.events), func(i int) []any {
-		e := &b.events[i]
-		return []any{e.ID, e.ClientID, e.Name, e.Payload, e.TS, e.ReceivedAt, e.RunIDs, e.Notes}
-	})
-	if err != nil {
-		return fmt.Errorf("insert events: %w", err)
+	if err := q.InsertWaits(b.waits); err != nil {
+		return err
+	}
+	if err := q.RecordWaitPaths(b.waits, pathHash); err != nil {
+		return err
+	}
+	if err := q.InsertEvents(b.events); err != nil {
+		return err
 	}
 	*b = batch{e: b.e}
 	return nil
 }
 
-var (
-	runCols = []string{"id", "function_id", "status", "event_id", "event_name", "event", "workflow_id", "workflow_version",
-		"concurrency_key", "attempt", "due_at", "lease_owner", "lease_until", "parent_run_id", "parent_step_id",
-		"output", "error", "created_at", "started_at", "ended_at", "updated_at"}
-	waitCols  = []string{"id", "kind", "run_id", "step_id", "event_name", "match_path", "match_value", "match_hash", "if_expr", "trigger", "expires_at", "created_at", "seq"}
-	eventCols = []string{"id", "client_id", "name", "payload", "ts", "received_at", "run_ids", "notes"}
-)
-
-// insertRows writes n rows with multi-row INSERT statements, without per-row reflection: the
-// send path stores thousands of rows a second. Statements stay under the drivers' parameter
-// limits.
-func insertRows(tx *gorm.DB, table string, cols []string, n int, row func(i int) []any) error {
-	if n == 0 {
-		return nil
-	}
-	perStmt := max(1, 30000/len(cols))
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
-	for start := 0; start < n; start += perStmt {
-		end := min(n, start+perStmt)
-		var sql strings.Builder
-		sql.WriteString(head)
-		args := make([]any, 0, (end-start)*len(cols))
-		for i := start; i < end; i++ {
-			if i > start {
-				sql.WriteString(", ")
-			}
-			sql.WriteString(one)
-			args = append(args, row(i)...)
-		}
-		if err := tx.Exec(sql.String(), args...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // startRuns queues a run of every function the event triggers (one per RunMeta when the
 // function fans out) and registers their CancelOn conditions.
-func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, []string, error) {
+func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, []string, error) {
 	var ids, notes []string
 	for _, r := range fns {
 		ok, note := e.triggers(r, p)
@@ -282,7 +217,7 @@ func (e *Engine) startRuns(ctx context.Context, tx *gorm.DB, b *batch, fns []*re
 		metas := []RunMeta{{}}
 		if r.fn.Fanout != nil {
 			var err error
-			if metas, err = r.fn.Fanout(ctx, tx, p.ev); err != nil {
+			if metas, err = r.fn.Fanout(ctx, q.Conn(), p.ev); err != nil {
 				return nil, nil, fmt.Errorf("function %q: choose runs for %q: %w", r.fn.ID, p.ev.Name, err)
 			}
 		}
@@ -364,44 +299,7 @@ func cancelRows(r *registered, p preparedEvent, runID string, now int64) []waitR
 	return rows
 }
 
-// notify tells other processes at commit that runs are due (PostgreSQL only).
-func (e *Engine) notify(tx *gorm.DB) error {
-	if !e.pg {
-		return nil
-	}
-	if err := tx.Exec(`SELECT pg_notify(?, '')`, notifyChannel).Error; err != nil {
-		return fmt.Errorf("notify workers: %w", err)
-	}
-	return nil
-}
-
 const notifyChannel = "inkflow_runs"
-
-// lockEventNames serialises wait registration against event delivery for the same names on
-// PostgreSQL: senders take a shared lock, a registering wait an exclusive one, so a wait never
-// misses an event committed while it was being stored (see resolve and Step.WaitForEvent).
-func (e *Engine) lockEventNames(tx *gorm.DB, names []string, exclusive bool) error {
-	if !e.pg || len(names) == 0 {
-		return nil
-	}
-	fn := "pg_advisory_xact_lock_shared"
-	if exclusive {
-		fn = "pg_advisory_xact_lock"
-	}
-	sorted := append([]string(nil), names...)
-	sort.Strings(sorted) // one order for everyone, so two lockers never deadlock
-	values := make([]string, len(sorted))
-	args := make([]any, len(sorted))
-	for i, n := range sorted {
-		values[i] = "(?)"
-		args[i] = "inkflow-event:" + n
-	}
-	err := tx.Exec("SELECT "+fn+"(hashtext(n)) FROM (VALUES "+strings.Join(values, ", ")+") AS t(n) ORDER BY n", args...).Error
-	if err != nil {
-		return fmt.Errorf("lock event names %v: %w", names, err)
-	}
-	return nil
-}
 
 // storedEvent is a prepared event with the id it was stored under.
 type storedEvent struct {
@@ -411,11 +309,12 @@ type storedEvent struct {
 
 // resolve delivers events to the runs waiting for them on a match value and cancels the runs
 // whose CancelOn they match that way; events that waits without a match value may be waiting
-// for are queued for the wait checker (see checkWaits). It looks up only the match paths that stored waits use, so any scalar path
+// for are queued for the wait checker (see checkWaits). It looks up only the match paths that
+// stored waits use, so any scalar path
 // matches however deep or wide the event, and it locks the affected runs in id order before
 // touching their waits and steps (the order every writer of a run follows). It returns how
 // many runs it woke or cancelled plus how many checks it queued (either wants workers woken).
-func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent, now int64) (int, error) {
+func (e *Engine) resolve(ctx context.Context, q *store.Q, events []storedEvent, now int64) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
@@ -428,12 +327,12 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 		}
 	}
 	sort.Strings(names)
-	if err := e.lockEventNames(tx, names, false); err != nil {
+	if err := q.LockEventNames(names, false); err != nil {
 		return 0, err
 	}
-	var inUse []struct{ EventName, MatchPath string }
-	if err := tx.Raw(`SELECT event_name, match_path FROM wait_paths WHERE event_name IN ?`, names).Scan(&inUse).Error; err != nil {
-		return 0, fmt.Errorf("find wait paths for %v: %w", names, err)
+	inUse, err := q.WaitPaths(names)
+	if err != nil {
+		return 0, err
 	}
 	if len(inUse) == 0 {
 		return 0, nil
@@ -449,7 +348,7 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 			paths = append(paths, u.MatchPath)
 		}
 	}
-	queued, err := e.queueWaitChecks(tx, unmatched, events)
+	queued, err := e.queueWaitChecks(q, unmatched, events)
 	if err != nil {
 		return 0, err
 	}
@@ -470,14 +369,9 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 			}
 		}
 	}
-	var rows []waitRow
-	for start := 0; start < len(keys); start += 500 {
-		var more []waitRow
-		err := tx.Where("event_name IN ? AND match_hash IN ?", names, keys[start:min(len(keys), start+500)]).Find(&more).Error
-		if err != nil {
-			return 0, fmt.Errorf("find waits for %v: %w", names, err)
-		}
-		rows = append(rows, more...)
+	rows, err := q.MatchingWaits(names, keys)
+	if err != nil {
+		return 0, err
 	}
 	if len(rows) == 0 {
 		return queued, nil
@@ -491,7 +385,8 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 	}
 	var todo []delivery
 	var ignored []ignoredEvent
-	runIDs := map[string]bool{}
+	var runIDs []string
+	seenRun := map[string]bool{}
 	for i, ev := range events {
 		for _, w := range rows {
 			if w.EventName != ev.ev.Name {
@@ -509,37 +404,43 @@ func (e *Engine) resolve(ctx context.Context, tx *gorm.DB, events []storedEvent,
 				ok, err := e.exprs.holds(w.IfExpr, trig, ev.m)
 				if err != nil {
 					ignored = append(ignored, ignoredEvent{w, ev, err})
-					runIDs[w.RunID] = true
+					if !seenRun[w.RunID] {
+						seenRun[w.RunID] = true
+						runIDs = append(runIDs, w.RunID)
+					}
 				}
 				if !ok {
 					continue
 				}
 			}
 			todo = append(todo, delivery{w, ev})
-			runIDs[w.RunID] = true
+			if !seenRun[w.RunID] {
+				seenRun[w.RunID] = true
+				runIDs = append(runIDs, w.RunID)
+			}
 		}
 	}
-	if err := e.lockRuns(tx, runIDs); err != nil {
+	if err := q.LockRuns(runIDs); err != nil {
 		return 0, err
 	}
-	if err := e.noteIgnored(tx, ignored); err != nil {
+	if err := e.noteIgnored(q, ignored); err != nil {
 		return 0, err
 	}
 	n := queued
-	var resumed []resumeRow
+	var resumed []store.Resume
 	for _, d := range todo {
-		ok, err := e.deliver(ctx, tx, d.w, d.ev, now)
+		ok, err := e.deliver(ctx, q, d.w, d.ev, now)
 		if err != nil {
 			return n, err
 		}
 		if ok {
 			n++
 			if d.w.Kind == waitEvent {
-				resumed = append(resumed, resumeRow{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
+				resumed = append(resumed, store.Resume{EventID: d.ev.id, RunID: d.w.RunID, StepID: d.w.StepID, CreatedAt: now})
 			}
 		}
 	}
-	return n, recordResumes(tx, resumed)
+	return n, q.RecordResumes(resumed)
 }
 
 // ignoredEvent is an event a wait or cancel registration did not take because its condition
@@ -552,80 +453,46 @@ type ignoredEvent struct {
 
 // noteIgnored tells, on the run's page, which events its waits ignored and why: on the
 // waiting step, or on the run for a cancel condition. The runs are locked already.
-func (e *Engine) noteIgnored(tx *gorm.DB, ignored []ignoredEvent) error {
+func (e *Engine) noteIgnored(q *store.Q, ignored []ignoredEvent) error {
 	for _, ig := range ignored {
 		msg := storableText(fmt.Sprintf("ignored event %s (%s): the condition's %v", ig.ev.ev.Name, ig.ev.id, ig.err))
 		var err error
 		if ig.w.Kind == waitEvent {
-			err = tx.Exec(`UPDATE steps SET error = ? WHERE run_id = ? AND id = ? AND status = ?`, msg, ig.w.RunID, ig.w.StepID, StepWaiting).Error
+			err = q.NoteStepError(ig.w.RunID, ig.w.StepID, StepWaiting, msg)
 		} else {
-			err = tx.Exec(`UPDATE runs SET error = ? WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`, msg, ig.w.RunID).Error
+			err = q.NoteRunError(ig.w.RunID, msg)
 		}
 		if err != nil {
-			return fmt.Errorf("note ignored event on run %s: %w", ig.w.RunID, err)
+			return err
 		}
 		e.log.Warn("wait ignored an event", "run_id", ig.w.RunID, "event_id", ig.ev.id, "err", ig.err)
 	}
 	return nil
 }
 
-// lockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that
-// changes several runs, or a run and its waits or steps, locks the runs first and in this
-// order, so two of them never wait on each other in a circle.
-func (e *Engine) lockRuns(tx *gorm.DB, ids map[string]bool) error {
-	if !e.pg || len(ids) == 0 {
-		return nil
-	}
-	sorted := make([]string, 0, len(ids))
-	for id := range ids {
-		sorted = append(sorted, id)
-	}
-	sort.Strings(sorted)
-	var got []string
-	if err := tx.Raw(`SELECT id FROM runs WHERE id IN ? ORDER BY id FOR UPDATE`, sorted).Scan(&got).Error; err != nil {
-		return fmt.Errorf("lock runs: %w", err)
-	}
-	return nil
-}
-
 // deliver applies one event to one wait or cancel registration it matched (name, value and
 // condition).
-func (e *Engine) deliver(ctx context.Context, tx *gorm.DB, w waitRow, ev storedEvent, now int64) (bool, error) {
+func (e *Engine) deliver(ctx context.Context, q *store.Q, w waitRow, ev storedEvent, now int64) (bool, error) {
 	if w.Kind == waitCancel {
-		return e.cancelRun(ctx, tx, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", ev.ev.Name, ev.id), now)
+		return e.cancelRun(ctx, q, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", ev.ev.Name, ev.id), now)
 	}
-	return e.completeWait(tx, w, ev.payload, now)
+	return e.completeWait(q, w, ev.payload, now)
 }
 
 // completeWait resolves one waiting step with the event payload. The first deliverer to
-// delete the step's wait rows wins; a timeout that got there first leaves them gone.
-func (e *Engine) completeWait(tx *gorm.DB, w waitRow, payload string, now int64) (bool, error) {
-	del := tx.Exec(`DELETE FROM waits WHERE run_id = ? AND step_id = ? AND kind = ?`, w.RunID, w.StepID, waitEvent)
-	if del.Error != nil {
-		return false, fmt.Errorf("claim wait of run %s: %w", w.RunID, del.Error)
-	}
-	if del.RowsAffected == 0 {
-		return false, nil
-	}
-	if err := e.wakeRun(tx, w.RunID, now); err != nil {
+// delete the step's wait rows wins; a timeout that got there first leaves them gone. The run
+// row is updated before the step so that its lock orders this against a worker suspending
+// the same run (see suspend).
+func (e *Engine) completeWait(q *store.Q, w waitRow, payload string, now int64) (bool, error) {
+	won, err := q.TakeWait(w.RunID, w.StepID)
+	if err != nil || !won {
 		return false, err
 	}
-	err := tx.Exec(`UPDATE steps SET status = ?, output = ?, ended_at = ? WHERE run_id = ? AND id = ?`,
-		StepCompleted, payload, now, w.RunID, w.StepID).Error
-	if err != nil {
-		return false, fmt.Errorf("resolve wait of run %s: %w", w.RunID, err)
+	if err := q.WakeRun(w.RunID, now); err != nil {
+		return false, err
+	}
+	if err := q.CompleteStep(w.RunID, w.StepID, payload, now); err != nil {
+		return false, err
 	}
 	return true, nil
-}
-
-// wakeRun makes a run due now. The run row is updated first so that its lock orders this
-// against a worker suspending the same run (see suspend).
-func (e *Engine) wakeRun(tx *gorm.DB, runID string, now int64) error {
-	err := tx.Exec(`UPDATE runs SET due_at = ?, updated_at = ?,
-		status = CASE WHEN status IN ('sleeping', 'waiting') THEN 'queued' ELSE status END
-		WHERE id = ? AND status NOT IN ('completed', 'failed', 'cancelled')`, now, now, runID).Error
-	if err != nil {
-		return fmt.Errorf("wake run %s: %w", runID, err)
-	}
-	return nil
 }

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Step is a run's step tool, handed to the handler in Input.Step. Its methods are safe to
@@ -365,14 +365,18 @@ func (s *Step) resumeWait(id string, rec *stepRow, now time.Time) (*Event, error
 	// Timed out, unless an event got there first: whoever deletes the wait rows wins.
 	row := *rec
 	var won bool
-	s.x.commitStep(&row, func(tx *gorm.DB) error {
-		del := tx.Exec(`DELETE FROM waits WHERE run_id = ? AND step_id = ? AND kind = ?`, row.RunID, id, waitEvent)
-		if del.Error != nil {
-			return del.Error
+	s.x.commitStep(&row, func(q *store.Q) error {
+		var err error
+		if won, err = q.TakeWait(row.RunID, id); err != nil {
+			return err
 		}
-		won = del.RowsAffected > 0
 		if !won {
-			return tx.Where("run_id = ? AND id = ?", row.RunID, id).Take(&row).Error
+			stored, err := q.GetStep(row.RunID, id)
+			if err != nil {
+				return err
+			}
+			row = *stored
+			return nil
 		}
 		ended := ms(now)
 		row.Status, row.Output, row.EndedAt = StepCompleted, strPtr("null"), &ended
@@ -414,17 +418,17 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 	if hook := s.x.e.beforeWaitStored; hook != nil {
 		hook()
 	}
-	lockNames := func(tx *gorm.DB) error { return s.x.e.lockEventNames(tx, names, true) }
-	s.x.commitStepAfter(&row, lockNames, func(tx *gorm.DB) error {
+	lockNames := func(q *store.Q) error { return q.LockEventNames(names, true) }
+	s.x.commitStepAfter(&row, lockNames, func(q *store.Q) error {
 		// Events that arrived since the run's latest step began count (or since it was
 		// queued), unless one of its earlier waits took them: the step before a wait often
 		// announces it (a post marked "needs approval"), and an approval clicked that very
 		// moment must not be lost.
 		since, taken := s.lookbackFrom()
 		since -= s.x.e.lookbackTolerance().Milliseconds()
-		var candidates []eventRow
-		if err := tx.Where("name IN ? AND received_at >= ?", names, since).Order("received_at, id").Find(&candidates).Error; err != nil {
-			return fmt.Errorf("look back for %v: %w", names, err)
+		candidates, err := q.EventsSince(names, since)
+		if err != nil {
+			return err
 		}
 		for _, c := range candidates {
 			var m map[string]any
@@ -449,12 +453,12 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 				}
 			}
 			row.Status, row.Output, row.EndedAt, row.WakeAt = StepCompleted, strPtr(c.Payload), &started, nil
-			return recordResumes(tx, []resumeRow{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
+			return q.RecordResumes([]store.Resume{{EventID: c.ID, RunID: row.RunID, StepID: id, CreatedAt: started}})
 		}
 		var seq int64
 		if w.Match == "" { // checked by the wait checker: order it against sends
 			var err error
-			if seq, err = s.x.e.nextWaitSeq(tx); err != nil {
+			if seq, err = q.NextWaitSeq(); err != nil {
 				return err
 			}
 		}
@@ -468,10 +472,10 @@ func (s *Step) startWait(ctx context.Context, id string, w Wait, now time.Time) 
 			}
 			rows = append(rows, wr)
 		}
-		if err := tx.Create(&rows).Error; err != nil {
+		if err := q.InsertWaits(rows); err != nil {
 			return err
 		}
-		return recordWaitPaths(tx, rows)
+		return q.RecordWaitPaths(rows, pathHash)
 	})
 	s.remember(row)
 	if row.Status == StepCompleted {
@@ -552,8 +556,8 @@ func (s *Step) SendEvent(ctx context.Context, id string, events ...Event) ([]str
 	if rec != nil {
 		row.Seq = rec.Seq
 	}
-	err = s.x.commitStep(&row, func(tx *gorm.DB) error {
-		res, err := s.x.e.SendTx(ctx, tx, events...)
+	err = s.x.commitStep(&row, func(q *store.Q) error {
+		res, err := s.x.e.send(ctx, q, events)
 		if err != nil {
 			return err
 		}
@@ -613,15 +617,15 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 	started := ms(now)
 	row := stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: s.label(id), Kind: KindInvoke, Status: StepWaiting,
 		WakeAt: &expires, StartedAt: &started, Attempts: 1, Input: strPtr(p.payload)}
-	s.x.commitStep(&row, func(tx *gorm.DB) error {
+	s.x.commitStep(&row, func(q *store.Q) error {
 		b := &batch{e: s.x.e}
 		eventID := newID()
 		runID := s.x.e.queueRun(b, target, p, eventID, RunMeta{}, started, row.RunID, id)
 		b.events = append(b.events, eventRow{ID: eventID, Name: p.ev.Name, Payload: p.payload, TS: p.ev.TS, ReceivedAt: started, RunIDs: runID})
-		if err := b.flush(tx); err != nil {
+		if err := b.flush(q); err != nil {
 			return err
 		}
-		return s.x.e.notify(tx)
+		return q.Notify(notifyChannel)
 	})
 	s.x.e.signal()
 	s.remember(row)
@@ -632,19 +636,23 @@ func (s *Step) Invoke(ctx context.Context, id string, functionID string, data ma
 func (s *Step) resumeInvoke(id string, rec *stepRow, now time.Time) (json.RawMessage, error) {
 	row := *rec
 	if row.Status == StepWaiting && row.WakeAt != nil && *row.WakeAt <= ms(now) {
-		s.x.commitStep(&row, func(tx *gorm.DB) error {
+		s.x.commitStep(&row, func(q *store.Q) error {
 			ended := ms(now)
-			res := tx.Exec(`UPDATE steps SET status = ?, error = ?, ended_at = ? WHERE run_id = ? AND id = ? AND status = ?`,
-				StepFailed, "invoked function did not finish in time", ended, row.RunID, id, StepWaiting)
-			if res.Error != nil {
-				return res.Error
+			failed, err := q.FailStep(row.RunID, id, StepWaiting, "invoked function did not finish in time", ended)
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected > 0 {
-				if err := s.x.e.cancelChildren(context.Background(), tx, row.RunID, id, "the invoking step timed out", ended); err != nil {
+			if failed {
+				if err := s.x.e.cancelChildren(context.Background(), q, row.RunID, id, "the invoking step timed out", ended); err != nil {
 					return err
 				}
 			}
-			return tx.Where("run_id = ? AND id = ?", row.RunID, id).Take(&row).Error
+			stored, err := q.GetStep(row.RunID, id)
+			if err != nil {
+				return err
+			}
+			row = *stored
+			return nil
 		})
 		s.remember(row)
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"gorm.io/gorm"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // Limits on what the engine accepts. Anything over them is refused with an ETooLarge error
@@ -99,11 +99,18 @@ type Function struct {
 	Handler  Handler
 	// OnFailure, when set, runs (as its own run) after a run of this function fails for good.
 	OnFailure Handler
-	// Fanout, when set, decides inside the sending transaction how many runs one matching
+	// Fanout, when set, decides inside the sending transaction tx how many runs one matching
 	// event starts and how each is labelled (the workflow loader starts one run per enabled
-	// workflow). Returning none starts nothing.
-	Fanout func(ctx context.Context, tx *gorm.DB, ev Event) ([]RunMeta, error)
+	// workflow, reading its tables through tx). Returning none starts nothing.
+	Fanout func(ctx context.Context, tx Tx, ev Event) ([]RunMeta, error)
 }
+
+// Tx is a database transaction, as database/sql runs statements: a *sql.Tx, or inside gorm's
+// db.Transaction the transaction's tx.Statement.ConnPool. It is the seam between the engine
+// and code that keeps its own tables in the same database: SendTx writes events and runs into
+// the caller's Tx (a post's change and its event commit together or not at all), and a
+// Fanout reads through the engine's. Nothing else about the engine's storage shows.
+type Tx = store.Conn
 
 // Trigger starts a function: by event name (with an optional CEL If over `event`), or by a
 // cron schedule with an optional "TZ=Area/City " prefix.

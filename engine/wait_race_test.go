@@ -13,6 +13,7 @@ import (
 // An event committed after a wait is reached but before the wait is stored resumes the run:
 // the wait looks back for it under the event-name lock.
 func TestEventBetweenWaitReachedAndStoredIsNotMissed(t *testing.T) {
+	t.Parallel() // the wait window hook is per engine
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
 		if err != nil {
@@ -60,6 +61,7 @@ func TestEventBetweenWaitReachedAndStoredIsNotMissed(t *testing.T) {
 // that step, before the wait is reached, resumes the run. The trigger itself and an event an
 // earlier wait consumed do not.
 func TestAnswerToThePreviousStepIsNotMissed(t *testing.T) {
+	t.Parallel() // its own engine and databases, no shared state
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
 		if err != nil {

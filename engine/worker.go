@@ -2,14 +2,11 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"github.com/inkflow/inkflow/engine/store"
 )
 
 // ShutdownGrace is how long Start waits, after its context ends, for runs in hand to finish
@@ -129,7 +126,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	stopBeats()
 	e.releaseAll()
 	bg.Wait()
-	_ = e.db.Exec(`DELETE FROM workers WHERE id = ?`, e.opts.WorkerID).Error
+	_ = e.st.Q(context.Background()).DeleteWorker(e.opts.WorkerID)
 	return nil
 }
 
@@ -145,24 +142,16 @@ func (e *Engine) claim(ctx context.Context, n int) ([]runRow, error) {
 		}
 	}
 	var runs []runRow
-	err := e.tx(ctx, func(tx *gorm.DB) error {
-		pick := tx.Table("runs").Select("id").
-			Where("status IN ('queued', 'running', 'sleeping', 'waiting') AND due_at <= ? AND lease_until < ?", now, now).
-			Order("due_at").Limit(n)
-		if len(limited) > 0 {
-			pick = pick.Where("function_id NOT IN ?", limited)
-		}
-		if e.pg {
-			pick = pick.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-		}
-		if err := e.lease(tx, pick, now, lease, &runs); err != nil {
+	err := e.st.Tx(ctx, func(q *store.Q) error {
+		var err error
+		if runs, err = q.ClaimDue(n, now, lease, e.opts.WorkerID, limited); err != nil {
 			return err
 		}
 		for _, id := range limited {
 			if len(runs) >= n {
 				break
 			}
-			more, err := e.claimLimited(tx, e.function(id), n-len(runs), now, lease)
+			more, err := e.claimLimited(q, e.function(id), n-len(runs), now, lease)
 			if err != nil {
 				return err
 			}
@@ -173,34 +162,17 @@ func (e *Engine) claim(ctx context.Context, n int) ([]runRow, error) {
 	return runs, err
 }
 
-// lease marks the runs that pick selects as this worker's and returns them.
-func (e *Engine) lease(tx *gorm.DB, pick *gorm.DB, now, lease int64, out *[]runRow) error {
-	return tx.Raw(`UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
-		started_at = COALESCE(started_at, ?) WHERE id IN (?) RETURNING *`,
-		e.opts.WorkerID, lease, now, now, pick).Scan(out).Error
-}
-
 // claimLimited claims runs of a function with a concurrency limit, per concurrency key.
-func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int64) ([]runRow, error) {
+func (e *Engine) claimLimited(q *store.Q, r *registered, n int, now, lease int64) ([]runRow, error) {
 	if r == nil {
 		return nil, nil
 	}
-	if e.pg {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, "inkflow-concurrency:"+r.fn.ID).Error; err != nil {
-			return nil, err
-		}
-	}
-	var busy []struct {
-		ConcurrencyKey string
-		N              int
-	}
-	if err := tx.Raw(`SELECT concurrency_key, COUNT(*) AS n FROM runs WHERE function_id = ? AND status = 'running' AND lease_until >= ?
-		GROUP BY concurrency_key`, r.fn.ID, now).Scan(&busy).Error; err != nil {
+	if err := q.LockFunction(r.fn.ID); err != nil {
 		return nil, err
 	}
-	inUse := map[string]int{}
-	for _, b := range busy {
-		inUse[b.ConcurrencyKey] = b.N
+	inUse, err := q.BusyKeys(r.fn.ID, now)
+	if err != nil {
+		return nil, err
 	}
 	var full []string
 	keyedOnly := r.fn.Concurrency.KeyedOnly
@@ -209,16 +181,8 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 			full = append(full, k)
 		}
 	}
-	q := tx.Select("id, concurrency_key").Where(`function_id = ? AND status IN ('queued', 'running', 'sleeping', 'waiting')
-		AND due_at <= ? AND lease_until < ?`, r.fn.ID, now, now)
-	if len(full) > 0 {
-		q = q.Where("concurrency_key NOT IN ?", full) // saturated keys must not crowd out idle ones
-	}
-	if e.pg {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-	}
-	var cands []runRow
-	if err := q.Order("due_at").Limit(claimBatch).Find(&cands).Error; err != nil {
+	cands, err := q.DueOf(r.fn.ID, now, full, claimBatch)
+	if err != nil {
 		return nil, err
 	}
 	var ids []string
@@ -233,11 +197,7 @@ func (e *Engine) claimLimited(tx *gorm.DB, r *registered, n int, now, lease int6
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var runs []runRow
-	err := tx.Raw(`UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
-		started_at = COALESCE(started_at, ?) WHERE id IN ? AND status IN ('queued', 'running', 'sleeping', 'waiting')
-		AND due_at <= ? AND lease_until < ? RETURNING *`, e.opts.WorkerID, lease, now, now, ids, now, now).Scan(&runs).Error
-	return runs, err
+	return q.LeaseRuns(ids, now, lease, e.opts.WorkerID)
 }
 
 // loadSteps reads the stored steps of claimed runs with one query, ordered for replay.
@@ -250,8 +210,8 @@ func (e *Engine) loadSteps(ctx context.Context, runs []runRow) (map[string][]ste
 	for i, r := range runs {
 		ids[i] = r.ID
 	}
-	var rows []stepRow
-	if err := e.db.WithContext(ctx).Where("run_id IN ?", ids).Order("run_id, seq").Find(&rows).Error; err != nil {
+	rows, err := e.st.Q(ctx).StepsOf(ids)
+	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -266,16 +226,14 @@ func (e *Engine) releaseRuns(runs []runRow) {
 	for i, r := range runs {
 		ids[i] = r.ID
 	}
-	if err := e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0 WHERE id IN ? AND lease_owner = ?`, ids, e.opts.WorkerID).Error; err != nil {
+	if err := e.st.Q(context.Background()).ReleaseRuns(ids, e.opts.WorkerID); err != nil {
 		e.log.Warn("release runs", "err", err)
 	}
 }
 
 // nextDue is when the earliest sleeping, waiting or backing-off run becomes due.
 func (e *Engine) nextDue(ctx context.Context) (time.Time, bool) {
-	var next *int64
-	err := e.db.WithContext(ctx).Raw(`SELECT MIN(due_at) FROM runs WHERE status IN ('queued', 'sleeping', 'waiting') AND due_at > ?`,
-		ms(e.now())).Scan(&next).Error
+	next, err := e.st.Q(ctx).NextDue(ms(e.now()))
 	if err != nil || next == nil {
 		return time.Time{}, false
 	}
@@ -306,29 +264,17 @@ func (e *Engine) heartbeat(ctx context.Context, first bool) error {
 	var ids []string
 	e.inflight.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
 	sort.Strings(ids) // lock rows in id order, as deliveries do
-	return e.tx(ctx, func(tx *gorm.DB) error {
-		if len(ids) > 0 {
-			res := tx.Exec(`UPDATE runs SET lease_until = ? WHERE id IN ? AND lease_owner = ? AND status = 'running'`,
-				now+e.opts.Lease.Milliseconds(), ids, e.opts.WorkerID)
-			if res.Error != nil {
-				return fmt.Errorf("extend leases: %w", res.Error)
-			}
+	return e.st.Tx(ctx, func(q *store.Q) error {
+		if err := q.ExtendLeases(ids, e.opts.WorkerID, now+e.opts.Lease.Milliseconds()); err != nil {
+			return err
 		}
-		err := tx.Exec(`INSERT INTO workers (id, started_at, heartbeat_at, running, capacity) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running`,
-			e.opts.WorkerID, now, now, len(ids), e.opts.Concurrency).Error
-		if err != nil {
-			return fmt.Errorf("record worker: %w", err)
-		}
-		return nil
+		return q.RecordWorker(e.opts.WorkerID, now, len(ids), e.opts.Concurrency)
 	})
 }
 
 // releaseAll hands back every run this worker still holds, due at once for another worker.
 func (e *Engine) releaseAll() {
-	err := e.db.Exec(`UPDATE runs SET lease_owner = '', lease_until = 0 WHERE lease_owner = ? AND status = 'running'`,
-		e.opts.WorkerID).Error
-	if err != nil {
+	if err := e.st.Q(context.Background()).ReleaseAll(e.opts.WorkerID); err != nil {
 		e.log.Warn("release runs at shutdown", "err", err)
 	}
 }
@@ -339,30 +285,12 @@ func (e *Engine) listen(ctx context.Context) {
 		return
 	}
 	for ctx.Err() == nil {
-		if err := e.listenOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := e.st.Listen(ctx, e.opts.URL, notifyChannel, e.signal); err != nil && ctx.Err() == nil {
 			e.log.Warn("listen for wake-ups", "err", err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Second):
 			}
 		}
-	}
-}
-
-func (e *Engine) listenOnce(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, e.opts.URL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
-	}
-	e.signal() // anything sent while we were not listening
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		e.signal()
 	}
 }

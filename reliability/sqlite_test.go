@@ -2,12 +2,14 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/inkflow/inkflow/bench"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/database"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -70,18 +72,13 @@ func TestSQLiteWorkerKilledDuringWrites(t *testing.T) {
 	}
 
 	w := startWorker(t, bin, db.URL)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		var n int64
+	var n int64
+	enginetest.Eventually(t, "every run to complete after the kills", func() bool {
 		db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&n)
-		if n == runs {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d runs completed after the kills:%s\nworker log:\n%s", n, runs, statusCounts(db), tail(w.logText()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return n == runs
+	}, func() string {
+		return fmt.Sprintf("%d of %d runs completed:%s\nworker log:\n%s", n, runs, statusCounts(db), tail(w.logText()))
+	})
 	w.kill()
 	var final []committedStep
 	db.DB.Raw(`SELECT run_id, id, output FROM steps WHERE status = 'completed'`).Scan(&final)

@@ -3,9 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
@@ -38,19 +38,15 @@ func TestEventsAndRunsAPI(t *testing.T) {
 			t.Fatalf("send: %d %s", res.Status, res.Body)
 		}
 		var run engine.Run
-		deadline := time.Now().Add(20 * time.Second)
-		for run.Status != engine.StatusCompleted {
-			if time.Now().After(deadline) {
-				t.Fatalf("run never completed: %+v", run)
-			}
-			time.Sleep(10 * time.Millisecond)
+		enginetest.Eventually(t, "the run to complete through the API", func() bool {
 			res = ts.api(t, viewer, "GET", "/api/runs/"+sent.Runs[0], nil)
 			if res.Status != 200 {
 				t.Fatalf("get run: %d %s", res.Status, res.Body)
 			}
 			run = engine.Run{}
 			json.Unmarshal([]byte(res.Body), &run)
-		}
+			return run.Status == engine.StatusCompleted
+		}, func() string { return fmt.Sprintf("%+v", run) })
 		if len(run.Steps) != 1 || string(run.Steps[0].Output) != `"hello ann"` || run.EventID != sent.IDs[0] {
 			t.Errorf("run detail %s", res.Body)
 		}
@@ -61,19 +57,7 @@ func TestEventsAndRunsAPI(t *testing.T) {
 			t.Fatalf("array with an event key: %d %s", res.Status, res.Body)
 		}
 		for _, id := range two.Runs {
-			for {
-				r, err := eng.GetRun(context.Background(), id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r.Status == engine.StatusCompleted {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("run %s is %s", id, r.Status)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			enginetest.Await(t, eng, id, engine.StatusCompleted)
 		}
 
 		cases := []struct {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
@@ -199,18 +198,15 @@ func TestWorkflowEndToEnd(t *testing.T) {
 			return decodeBody[engine.SendResult](t, res).Runs
 		}
 		await := func(id string, status engine.Status) engine.Run {
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				res := ts.rawAPI(t, admin, "GET", "/api/runs/"+id, "")
-				run := decodeBody[engine.Run](t, res)
-				if run.Status == status {
-					return run
-				}
-				if run.Status.Finished() || time.Now().After(deadline) {
+			var run engine.Run
+			enginetest.Eventually(t, "run "+id+" to be "+string(status), func() bool {
+				run = decodeBody[engine.Run](t, ts.rawAPI(t, admin, "GET", "/api/runs/"+id, ""))
+				if run.Status != status && run.Status.Finished() {
 					t.Fatalf("run %s is %s (%s), want %s", id, run.Status, run.Error, status)
 				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return run.Status == status
+			})
+			return run
 		}
 
 		oldRuns := send("doc.submitted", `{"id":1}`)

@@ -7,20 +7,20 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/internal/domain"
 	"github.com/inkflow/inkflow/templates"
 )
 
 // statusOf is the one table from domain error codes to HTTP statuses.
-var statusOf = map[engine.Code]int{
-	engine.EInvalid:      http.StatusUnprocessableEntity,
-	engine.ENotFound:     http.StatusNotFound,
-	engine.EConflict:     http.StatusConflict,
-	engine.ETooLarge:     http.StatusRequestEntityTooLarge,
-	engine.EUnauthorized: http.StatusUnauthorized,
-	engine.EForbidden:    http.StatusForbidden,
-	engine.EUnavailable:  http.StatusServiceUnavailable,
-	engine.EInternal:     http.StatusInternalServerError,
+var statusOf = map[domain.Code]int{
+	domain.EInvalid:      http.StatusUnprocessableEntity,
+	domain.ENotFound:     http.StatusNotFound,
+	domain.EConflict:     http.StatusConflict,
+	domain.ETooLarge:     http.StatusRequestEntityTooLarge,
+	domain.EUnauthorized: http.StatusUnauthorized,
+	domain.EForbidden:    http.StatusForbidden,
+	domain.EUnavailable:  http.StatusServiceUnavailable,
+	domain.EInternal:     http.StatusInternalServerError,
 }
 
 // errorBody is every JSON error: {"error": "...", "fields": {...}}.
@@ -31,13 +31,13 @@ type errorBody struct {
 
 // badRequest is an error about the request's form (malformed JSON, a path id that is not a
 // number): 400 rather than the 422 of a well-formed but invalid value.
-type badRequest struct{ e *engine.Error }
+type badRequest struct{ e *domain.Error }
 
 func (b badRequest) Error() string { return b.e.Message }
 
 // newBadRequest returns a 400 error naming field (optional).
 func newBadRequest(field, msg string) error {
-	e := &engine.Error{Code: engine.EInvalid, Message: msg}
+	e := &domain.Error{Code: domain.EInvalid, Message: msg}
 	if field != "" {
 		e.Fields = map[string]string{field: msg}
 	}
@@ -55,7 +55,7 @@ func (s *Server) describe(c echo.Context, err error) (int, string, map[string]st
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, "request body is too large", nil
 	}
-	var de *engine.Error
+	var de *domain.Error
 	if errors.As(err, &de) {
 		status, ok := statusOf[de.Code]
 		if !ok || status >= 500 {

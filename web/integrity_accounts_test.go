@@ -126,10 +126,7 @@ func TestTokensCannotMintTokensAndDieWithThePassword(t *testing.T) {
 func TestApproversAreMailedOncePerPost(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		smtp := mailtest.Start(t)
-		eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		eng := enginetest.New(t, db, engine.Options{})
 		mail := func(ctx context.Context, to, subject, body string) error {
 			return workflow.SendMail(ctx, workflow.EmailConfig{URL: smtp.URL(""), Timeout: 10 * time.Second}, to, subject, body)
 		}

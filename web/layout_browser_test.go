@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
@@ -18,10 +18,7 @@ import (
 func TestNoPageScrollsSidewaysWithALongWord(t *testing.T) {
 	browser.Need(t)
 	db := testdb.SQLite(t)
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	ts := newTestServer(t, db, eng)
 	if err := eng.Register(reviewFunction(ts.CMS.Posts)); err != nil {
 		t.Fatal(err)

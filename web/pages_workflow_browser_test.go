@@ -10,11 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/inkflow/inkflow/actions"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/workflow"
 	"github.com/inkflow/inkflow/internal/browser"
 	"github.com/inkflow/inkflow/internal/compat"
@@ -253,10 +253,7 @@ func galleryServer(t *testing.T, db *testdb.DB) (*testServer, *workflow.Store, s
 		t.Fatal(err)
 	}
 	store := workflow.NewStore(db.DB, reg)
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{})
 	ts := newTestServer(t, db, eng, func(c *Config) { c.Workflows = store })
 	if err := actions.Register(reg, actions.Deps{Posts: ts.CMS.Posts}); err != nil {
 		t.Fatal(err)

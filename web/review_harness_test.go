@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,18 +123,10 @@ func (rs *reviewServer) awaitRun(t *testing.T, id string, status engine.Status) 
 // awaitPost polls post id until ok holds, within the test's deadline.
 func (rs *reviewServer) awaitPost(t *testing.T, id int64, what string, ok func(*cms.Post) bool) *cms.Post {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	if d, ok := t.Deadline(); ok && d.Before(deadline) {
-		deadline = d.Add(-5 * time.Second)
-	}
-	for {
-		p := rs.post(t, id)
-		if ok(p) {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("post %d never %s: status %s", id, what, p.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var p *cms.Post
+	enginetest.Eventually(t, fmt.Sprintf("post %d to be %s", id, what), func() bool {
+		p = rs.post(t, id)
+		return ok(p)
+	}, func() string { return "status " + string(p.Status) })
+	return p
 }

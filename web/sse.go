@@ -95,12 +95,14 @@ func (s *Server) endStream(ctx context.Context, err error) error {
 }
 
 // writeEvent sends one event; each line of data goes on its own "data:" line, as the
-// EventSource format requires.
+// EventSource format requires. CR LF, and a bare CR (which EventSource also takes as the end
+// of a line: a webhook's answer or a workflow name may hold one), become line breaks too.
 func writeEvent(w *echo.Response, name, data string) error {
 	var b strings.Builder
 	b.WriteString("event: " + name + "\n")
+	data = strings.ReplaceAll(strings.ReplaceAll(data, "\r\n", "\n"), "\r", "\n")
 	for _, line := range strings.Split(data, "\n") {
-		b.WriteString("data: " + strings.TrimSuffix(line, "\r") + "\n")
+		b.WriteString("data: " + line + "\n")
 	}
 	b.WriteString("\n")
 	if _, err := w.Write([]byte(b.String())); err != nil {

@@ -10,6 +10,8 @@ import (
 // runs one connection in one process, so its locks are no-ops: its transactions are serial.
 type dialect interface {
 	name() string
+	// rowLocks: other connections may hold rows, so row locks are worth taking.
+	rowLocks() bool
 	// forUpdate, skipLocked and forShare add row locking to a SELECT.
 	forUpdate(q *gorm.DB) *gorm.DB
 	skipLocked(q *gorm.DB) *gorm.DB
@@ -21,4 +23,11 @@ type dialect interface {
 	notify(tx *gorm.DB, channel string) error
 	listen(ctx context.Context, url, channel string, wake func()) error
 	retryable(err error) bool
+	// nextWaitSeq draws the next number of the wait order.
+	nextWaitSeq(g *gorm.DB) (int64, error)
+	// now reads the database's clock, in Unix ms.
+	now(g *gorm.DB) (int64, error)
+	// permanent reports whether the database refused a write for the data itself (bad text,
+	// a value over one of its limits): trying again would fail the same way.
+	permanent(err error) bool
 }

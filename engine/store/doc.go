@@ -15,7 +15,9 @@
 //
 // Times are Unix milliseconds in both dialects, so comparisons read the same everywhere.
 //
-// Where the move stands: the statements of query.go, cron.go, metrics.go, commit.go and the
-// housekeeping (retention) are here; worker.go, send.go, execute.go and step.go still run
-// theirs through the Q's gorm handle (Q.DB) until they move too.
+// Every statement the engine runs is here: the engine's own files hold none, and nothing
+// outside engine/ touches these tables (retention, reports, metrics, bench and the run pages
+// use engine methods). Rows are written as they were before the move: a run row is still
+// inserted, updated at its claim and updated at its end; a status change still
+// rewrites the status indexes.
 package store

@@ -81,3 +81,12 @@ func (q *Q) ClientEventID(clientID string) (string, error) {
 	}
 	return prev, nil
 }
+
+// EventsByID returns the stored events ids (those that still exist).
+func (q *Q) EventsByID(ids []string) ([]Event, error) {
+	var rows []Event
+	if err := q.g.Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load events: %w", err)
+	}
+	return rows, nil
+}

@@ -15,7 +15,8 @@ import (
 // LOCKED, order deliveries with advisory locks and wake each other with LISTEN/NOTIFY.
 type postgres struct{}
 
-func (postgres) name() string { return "postgres" }
+func (postgres) name() string   { return "postgres" }
+func (postgres) rowLocks() bool { return true }
 
 func (postgres) forUpdate(q *gorm.DB) *gorm.DB {
 	return q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -74,4 +75,23 @@ func (postgres) listen(ctx context.Context, url, channel string, wake func()) er
 func (postgres) retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+func (postgres) now(g *gorm.DB) (int64, error) {
+	var v int64
+	err := g.Raw(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint`).Scan(&v).Error
+	return v, err
+}
+
+// permanent: class 22 (bad text or value) or 54 (a value over a limit, such as an index
+// entry too large).
+func (postgres) permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "54"))
+}
+
+func (postgres) nextWaitSeq(g *gorm.DB) (int64, error) {
+	var n int64
+	err := g.Raw(`SELECT nextval('wait_seq')`).Scan(&n).Error
+	return n, err
 }

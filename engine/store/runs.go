@@ -211,3 +211,11 @@ func (q *Q) CompleteRuns(done []Completion, now int64, owner string) ([]string, 
 	}
 	return ids, nil
 }
+
+// NoteRunError sets the error shown on live run id (an event its cancel condition ignored).
+func (q *Q) NoteRunError(id, msg string) error {
+	if err := q.g.Exec(`UPDATE runs SET error = ? WHERE id = ? AND status IN `+liveStatuses, msg, id).Error; err != nil {
+		return fmt.Errorf("note on run %s: %w", id, err)
+	}
+	return nil
+}

@@ -97,3 +97,29 @@ func (q *Q) RetryFailedSteps(runID string, now int64) error {
 	}
 	return nil
 }
+
+// CompleteStep resolves step id of run runID with output (a wait's event).
+func (q *Q) CompleteStep(runID, id string, output string, now int64) error {
+	err := q.g.Exec(`UPDATE steps SET status = 'completed', output = ?, ended_at = ? WHERE run_id = ? AND id = ?`, output, now, runID, id).Error
+	if err != nil {
+		return fmt.Errorf("resolve wait of run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// UpsertStep stores one step record, replacing an earlier record of the step.
+func (q *Q) UpsertStep(s *Step) error {
+	if err := q.g.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error; err != nil {
+		return fmt.Errorf("store step %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// NoteStepError sets the error shown on step id of run runID while it is in state status
+// (an event its wait ignored, and why).
+func (q *Q) NoteStepError(runID, id, status, msg string) error {
+	if err := q.g.Exec(`UPDATE steps SET error = ? WHERE run_id = ? AND id = ? AND status = ?`, msg, runID, id, status).Error; err != nil {
+		return fmt.Errorf("note on step %s of run %s: %w", id, runID, err)
+	}
+	return nil
+}

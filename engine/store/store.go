@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sort"
@@ -12,6 +13,9 @@ import (
 
 // ErrNotFound is returned by the methods that read one row when there is none.
 var ErrNotFound = errors.New("not found")
+
+// ErrLockOrder is a transaction asking for a lock out of the lock order (a bug).
+var ErrLockOrder = errors.New("lock order")
 
 // Store is the engine's storage: a database (PostgreSQL or SQLite) and its dialect.
 type Store struct {
@@ -40,10 +44,16 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Q) error) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return fn(&Q{g: tx, d: s.d, tx: true}) })
 }
 
-// Conn is a transaction the caller opened: a *sql.Tx, or gorm's tx.Statement.ConnPool
-// inside db.Transaction. The engine writes into it with SendTx, so that a change and the
-// events it sends commit together or not at all.
-type Conn = gorm.ConnPool
+// Conn is a transaction the caller opened, as database/sql runs statements: a *sql.Tx, or
+// gorm's tx.Statement.ConnPool inside db.Transaction (the same four methods as gorm.ConnPool).
+// The engine writes into it with SendTx, so that a change and the events it sends commit
+// together or not at all.
+type Conn interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
 
 // In returns a handle on the caller's open transaction conn.
 func (s *Store) In(ctx context.Context, conn Conn) *Q {
@@ -56,6 +66,19 @@ func (s *Store) In(ctx context.Context, conn Conn) *Q {
 // run again (a deadlock or a serialization failure on PostgreSQL).
 func (s *Store) Retryable(err error) bool { return s.d.retryable(err) }
 
+// Permanent reports whether the database refused a write for the data itself (bad text, a
+// value over one of its limits), which no retry can fix.
+func (s *Store) Permanent(err error) bool { return s.d.permanent(err) }
+
+// Now reads the database's clock (Unix ms).
+func (q *Q) Now() (int64, error) {
+	v, err := q.d.now(q.g)
+	if err != nil {
+		return 0, fmt.Errorf("read the database's clock: %w", err)
+	}
+	return v, nil
+}
+
 // Listen calls wake for every notification on channel until ctx ends or the connection
 // drops (PostgreSQL; elsewhere it returns at once). It calls wake once when listening begins.
 func (s *Store) Listen(ctx context.Context, url, channel string, wake func()) error {
@@ -66,8 +89,10 @@ func (s *Store) Listen(ctx context.Context, url, channel string, wake func()) er
 // split to fit the drivers' parameter limits), on the pool or inside one transaction.
 //
 // Lock order: writers that touch several rows lock event names first (LockEventNames), then
-// runs in id order (LockRuns), then the runs' waits and steps. Q enforces the first half: a
-// transaction that has locked runs cannot lock event names any more.
+// runs in id order (LockRuns), then the runs' waits and steps. Q enforces the first half for
+// the lock that can close a circle: a transaction that has locked runs cannot take an
+// exclusive event-name lock (a wait registering). A shared one it may: a run's end announces
+// itself (EventRunFailed, EventRunCancelled) from inside deliveries and cancellations.
 type Q struct {
 	g  *gorm.DB
 	d  dialect
@@ -75,10 +100,6 @@ type Q struct {
 	// runsLocked is set once the transaction holds run row locks.
 	runsLocked bool
 }
-
-// DB is the handle as gorm, for callers outside the engine's tables (a Fanout reads the
-// workflows' tables in the sending transaction).
-func (q *Q) DB() *gorm.DB { return q.g }
 
 // Conn is the handle's connection: inside a transaction, the transaction.
 func (q *Q) Conn() Conn { return q.g.Statement.ConnPool }
@@ -91,8 +112,8 @@ func (q *Q) LockEventNames(names []string, exclusive bool) error {
 	if len(names) == 0 {
 		return nil
 	}
-	if q.runsLocked {
-		return fmt.Errorf("lock order: event names %v after runs", names)
+	if exclusive && q.runsLocked {
+		return fmt.Errorf("%w: event names %v after runs", ErrLockOrder, names)
 	}
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
@@ -102,22 +123,21 @@ func (q *Q) LockEventNames(names []string, exclusive bool) error {
 	return nil
 }
 
-// LockRuns takes the row locks of runs in id order (PostgreSQL) and returns the ids that
-// exist: every transaction that changes several runs, or a run and its waits or steps, locks
-// the runs first and in this order, so two of them never wait on each other in a circle.
-func (q *Q) LockRuns(ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, nil
+// LockRuns takes the row locks of runs in id order (PostgreSQL): every transaction that
+// changes several runs, or a run and its waits or steps, locks the runs first and in this
+// order, so two of them never wait on each other in a circle.
+func (q *Q) LockRuns(ids []string) error {
+	q.runsLocked = q.tx && len(ids) > 0
+	if len(ids) == 0 || !q.d.rowLocks() {
+		return nil
 	}
 	sorted := append([]string(nil), ids...)
 	sort.Strings(sorted)
-	q.runsLocked = q.tx
 	var got []string
-	sel := q.g.Table("runs").Where("id IN ?", sorted).Order("id")
-	if err := q.d.forUpdate(sel).Pluck("id", &got).Error; err != nil {
-		return nil, fmt.Errorf("lock runs: %w", err)
+	if err := q.d.forUpdate(q.g.Table("runs").Where("id IN ?", sorted).Order("id")).Pluck("id", &got).Error; err != nil {
+		return fmt.Errorf("lock runs: %w", err)
 	}
-	return got, nil
+	return nil
 }
 
 // Notify tells other processes at commit that runs are due (PostgreSQL only).

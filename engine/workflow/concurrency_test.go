@@ -30,7 +30,7 @@ func TestFanoutSetsWorkflowConcurrencyKeys(t *testing.T) {
 		r := NewRunner(s)
 		var metas []engine.RunMeta
 		err = db.DB.Transaction(func(tx *gorm.DB) error {
-			metas, err = r.Fanout(ctx, tx, engine.Event{Name: "post.saved", Data: map[string]any{"post": 42}})
+			metas, err = r.Fanout(ctx, tx.Statement.ConnPool, engine.Event{Name: "post.saved", Data: map[string]any{"post": 42}})
 			return err
 		})
 		if err != nil {
@@ -75,7 +75,7 @@ func TestScheduleTicksStartRunsOnlyWhenDue(t *testing.T) {
 			var metas []engine.RunMeta
 			err := db.DB.Transaction(func(tx *gorm.DB) error {
 				var err error
-				metas, err = fanout(ctx, tx, engine.Event{Name: engine.EventCron, Data: map[string]any{"tick": tick}})
+				metas, err = fanout(ctx, tx.Statement.ConnPool, engine.Event{Name: engine.EventCron, Data: map[string]any{"tick": tick}})
 				return err
 			})
 			if err != nil {

@@ -59,8 +59,8 @@ func (r *Runner) Functions() []*engine.Function {
 			Triggers: []engine.Trigger{{Cron: "* * * * *"}},
 			// A minute in which no scheduled workflow is due starts no run at all, so the
 			// runs list is not a column of empty ticks.
-			Fanout: func(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
-				due, err := dueCronIn(ctx, tx, cronTick(ev))
+			Fanout: func(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
+				due, err := dueCronIn(ctx, r.store.inTx(ctx, tx), cronTick(ev))
 				if err != nil || len(due) == 0 {
 					return nil, err
 				}
@@ -74,8 +74,8 @@ func (r *Runner) Functions() []*engine.Function {
 // Fanout runs inside the transaction that stores ev and returns one RunMeta per enabled
 // workflow the event starts: those whose trigger is ev.Name, or for ScheduledEvent the one
 // workflow named in its data.
-func (r *Runner) Fanout(ctx context.Context, tx *gorm.DB, ev engine.Event) ([]engine.RunMeta, error) {
-	q := tx.WithContext(ctx).Model(&workflowRow{}).Select("id", "version", "concurrency_key").
+func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
+	q := r.store.inTx(ctx, tx).Model(&workflowRow{}).Select("id", "version", "concurrency_key").
 		Where("enabled AND deleted_at IS NULL")
 	if ev.Name == ScheduledEvent {
 		id, ok := int64Of(ev.Data["workflow_id"])

@@ -454,3 +454,11 @@ func (r versionRow) version() (*Version, error) {
 	}
 	return &Version{WorkflowID: r.WorkflowID, Version: r.Version, SavedBy: r.SavedBy, SavedAt: time.UnixMilli(r.SavedAt).UTC(), Workflow: wf}, nil
 }
+
+// inTx is the store's database inside tx, the engine's sending transaction (a Fanout reads
+// the workflows there, so what it sees commits with the runs it starts).
+func (s *Store) inTx(ctx context.Context, tx engine.Tx) *gorm.DB {
+	g := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	g.Statement.ConnPool = tx
+	return g
+}
