@@ -58,6 +58,7 @@ type Post struct {
 	Tags        Tags       `json:"tags"`
 	TagSlugs    Tags       `json:"-"`
 	CoverImage  string     `json:"cover_image"`
+	CoverAlt    string     `json:"cover_alt"`
 	Status      Status     `json:"status"`
 	AuthorID    *int64     `json:"author_id"`
 	CreatedAt   time.Time  `json:"created_at"`

@@ -34,6 +34,8 @@ type PostInput struct {
 	Summary    *string
 	Tags       *[]string
 	CoverImage *string
+	// CoverAlt describes the cover image for people who cannot see it (at most 300 characters).
+	CoverAlt *string
 }
 
 // PostFilter selects posts for List. Zero fields match everything.
@@ -497,6 +499,16 @@ func applyInput(p *Post, in PostInput) error {
 			return domain.FieldError("cover_image", "must be an uploaded image or an https URL")
 		}
 		p.CoverImage = c
+		if c == "" {
+			p.CoverAlt = ""
+		}
+	}
+	if in.CoverAlt != nil {
+		alt := strings.Join(strings.Fields(*in.CoverAlt), " ")
+		if utf8.RuneCountInString(alt) > 300 {
+			return domain.FieldError("cover_alt", "is longer than 300 characters")
+		}
+		p.CoverAlt = alt
 	}
 	return nil
 }

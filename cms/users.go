@@ -242,17 +242,22 @@ func (s *Users) revokeTokens(tx *gorm.DB, id int64) error {
 // unknown email, a wrong password and a disabled account, so it leaks none of them.
 func (s *Users) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	fail := domain.Errorf(domain.EUnauthorized, "wrong email or password")
-	u, err := s.GetByEmail(ctx, email)
-	if domain.CodeOf(err) == domain.ENotFound {
-		// Spend the same time as a real check so timing does not reveal who has an account.
+	// Spend the same time as a real check whenever there is no password to check (no such
+	// account, a disabled one, one without a password), so timing reveals none of them.
+	spend := func() {
 		s.dummyOnce.Do(func() { s.dummy, _ = s.hash(newSecret("")[:20]) })
 		_ = bcrypt.CompareHashAndPassword([]byte(s.dummy), []byte(password))
+	}
+	u, err := s.GetByEmail(ctx, email)
+	if domain.CodeOf(err) == domain.ENotFound {
+		spend()
 		return nil, fail
 	}
 	if err != nil {
 		return nil, err
 	}
 	if u.Disabled || u.PasswordHash == "" {
+		spend()
 		return nil, fail
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {

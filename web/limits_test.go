@@ -6,11 +6,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/internal/testdb"
 )
 
 // A bare CR in what a live stream sends (a webhook's answer, a workflow name) cannot end a
@@ -87,4 +91,74 @@ func TestServerClosesIdleAndSlowConnections(t *testing.T) {
 	if !closed(c) {
 		t.Error("idle kept-alive connection stayed open")
 	}
+}
+
+// Invalid UTF-8 or NUL in a JSON field, a query filter or a form field is a 4xx that names the
+// field, on both databases (PostgreSQL answered 500 for each of these); a chunked form over
+// the body limit is 413, not a handler's "title is required".
+func TestBadTextIsRefusedByField(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts := newTestServer(t, db, newEngine(t, db))
+		admin := ts.mustUser(t, "admin@example.com", cms.RoleAdmin)
+		tok := ts.token(t, admin)
+		for _, c := range []struct {
+			method, path, body, field string
+		}{
+			{"POST", "/api/posts", `{"title":"a\u0000b","markdown":"x"}`, "title"},
+			{"POST", "/api/posts", "{\"title\":\"a\xffb\",\"markdown\":\"x\"}", "body"},
+			{"POST", "/api/events", `{"name":"n\u0000","data":{}}`, "name"},
+			{"POST", "/api/events", `{"name":"n","data":{"deep":["ok","x\u0000"]}}`, "data.deep[1]"},
+			{"POST", "/api/workflows", `{"name":"w\u0000","trigger":"a.b"}`, "name"},
+			{"GET", "/api/runs?status=%ff", "", "status"},
+			{"GET", "/api/events?name=a%00b", "", "name"},
+		} {
+			res := ts.rawAPI(t, tok, c.method, c.path, c.body)
+			if res.Status < 400 || res.Status >= 500 || !strings.Contains(res.Body, c.field) {
+				t.Errorf("%s %s %q: %d %.200s; want a 4xx naming %q", c.method, c.path, c.body, res.Status, res.Body, c.field)
+			}
+		}
+		form := func(body io.Reader, length int64) int {
+			req, _ := http.NewRequest("POST", ts.URL+"/admin/posts/new", body)
+			req.ContentLength = length
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if got := form(strings.NewReader("title=a%FFb"), -1); got != 422 {
+			t.Errorf("form field with invalid UTF-8: %d, want 422", got)
+		}
+		big := io.MultiReader(strings.NewReader("title=x&markdown="), strings.NewReader(strings.Repeat("a", 2<<20)))
+		if got := form(big, -1); got != http.StatusRequestEntityTooLarge {
+			t.Errorf("chunked form over the limit: %d, want 413", got)
+		}
+	})
+}
+
+// The sign-in limit holds for the cluster: failures spread over two instances on one
+// database count together (each kept its own count before, so two instances doubled the tries).
+func TestLoginLimitHoldsAcrossInstances(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		a := newTestServer(t, db, nil)
+		b := newTestServer(t, db, nil)
+		a.mustUser(t, "ed@example.com", cms.RoleEditor)
+		ca, cb := a.client(t), b.client(t)
+		for i := range 10 {
+			c := ca
+			if i%2 == 1 {
+				c = cb
+			}
+			if r := c.post("/login", url.Values{"email": {"ed@example.com"}, "password": {"wrong password!"}}); r.Status != 401 {
+				t.Fatalf("attempt %d = %d", i, r.Status)
+			}
+		}
+		for name, c := range map[string]*webClient{"first": ca, "second": cb} {
+			if r := c.post("/login", url.Values{"email": {"ed@example.com"}, "password": {"correct horse battery"}}); r.Status != http.StatusTooManyRequests {
+				t.Errorf("11th attempt on the %s instance = %d, want 429", name, r.Status)
+			}
+		}
+	})
 }

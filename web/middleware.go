@@ -1,12 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,25 +24,133 @@ import (
 // middleware installs the chain every request goes through, outermost first.
 func (s *Server) middleware() {
 	s.echo.Pre(s.recoverPanics)
-	s.echo.Use(s.logRequests, s.limitBody, s.securityHeaders, refuseNUL, s.authenticate, s.checkCSRF)
+	s.echo.Use(s.logRequests, s.limitBody, s.securityHeaders, checkText, s.authenticate, s.checkCSRF)
 }
 
-// refuseNUL answers 422 for a NUL byte in the path or a query parameter: no legitimate
-// request has one, and PostgreSQL refuses it in text (which would otherwise surface as 500).
-func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+// checkText is the one text check of every request: invalid UTF-8 or a NUL in the path, a
+// query parameter, a form field or a string of a JSON body is refused (422, naming the field)
+// before any handler sees it. No legitimate request has one, PostgreSQL refuses both in text
+// (which surfaced as 500s), and SQLite would store what PostgreSQL refuses. A form body over
+// the limit is 413 here, rather than a handler seeing the fields it could read.
+func checkText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if strings.ContainsRune(c.Request().URL.Path, 0) {
-			return newBadRequest("", "the path contains a NUL byte")
+		r := c.Request()
+		if textOK("path", r.URL.Path) != nil {
+			return newBadRequest("", "the path is not valid UTF-8 text or contains a NUL byte")
 		}
-		for name, values := range c.QueryParams() {
-			for _, v := range values {
-				if strings.ContainsRune(v, 0) || strings.ContainsRune(name, 0) {
-					return engine.FieldError(name, "contains a NUL byte")
+		if err := valuesOK(c.QueryParams()); err != nil {
+			return err
+		}
+		ct := r.Header.Get(echo.HeaderContentType)
+		switch {
+		case r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead:
+		case strings.HasPrefix(ct, echo.MIMEApplicationForm):
+			if err := r.ParseForm(); err != nil {
+				return bodyError(err)
+			}
+			if err := valuesOK(r.PostForm); err != nil {
+				return err
+			}
+		case strings.HasPrefix(ct, echo.MIMEMultipartForm):
+			if err := r.ParseMultipartForm(32 << 20); err != nil {
+				return bodyError(err)
+			}
+			if err := valuesOK(r.MultipartForm.Value); err != nil {
+				return err
+			}
+		case strings.HasPrefix(ct, echo.MIMEApplicationJSON) || ct == "":
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return bodyError(err)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if len(body) == 0 || !json.Valid(body) {
+				break // the handler answers for JSON that does not parse
+			}
+			if !utf8.Valid(body) {
+				return engine.FieldError("body", "is not valid UTF-8")
+			}
+			if bytes.Contains(body, []byte(`\u0000`)) {
+				var v any
+				if json.Unmarshal(body, &v) == nil {
+					if field := nulField(v, ""); field != "" {
+						return engine.FieldError(field, "contains a NUL character")
+					}
 				}
 			}
 		}
 		return next(c)
 	}
+}
+
+// bodyError is the answer for a body that could not be read: 413 past the limit.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return engine.Errorf(engine.ETooLarge, "request body is over %d bytes", tooBig.Limit)
+	}
+	return newBadRequest("", "the request body cannot be read")
+}
+
+func textOK(field, v string) error {
+	if !utf8.ValidString(v) {
+		return engine.FieldError(field, "is not valid UTF-8")
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return engine.FieldError(field, "contains a NUL character")
+	}
+	return nil
+}
+
+func valuesOK(vals map[string][]string) error {
+	for name, values := range vals {
+		field := name
+		if !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
+			field = strings.ToValidUTF8(strings.ReplaceAll(name, "\x00", ""), "?")
+			return engine.FieldError(field, "has a name that is not text")
+		}
+		for _, v := range values {
+			if err := textOK(field, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nulField is the dotted path of the first key or string in v that holds a NUL ("" if none).
+func nulField(v any, at string) string {
+	join := func(k string) string {
+		if at == "" {
+			return k
+		}
+		return at + "." + k
+	}
+	switch t := v.(type) {
+	case string:
+		if strings.IndexByte(t, 0) >= 0 {
+			if at == "" {
+				return "body"
+			}
+			return at
+		}
+	case map[string]any:
+		for k, x := range t {
+			if strings.IndexByte(k, 0) >= 0 {
+				return join(strings.ReplaceAll(k, "\x00", ""))
+			}
+			if f := nulField(x, join(k)); f != "" {
+				return f
+			}
+		}
+	case []any:
+		for i, x := range t {
+			if f := nulField(x, at+"["+strconv.Itoa(i)+"]"); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
 }
 
 // recoverPanics turns a panic in a handler into an "internal error" answer and a log line
@@ -98,7 +212,7 @@ func toAttrs(xs []any) []slog.Attr {
 }
 
 // uploadPaths are the routes that accept files and get UploadLimit instead of BodyLimit.
-var uploadPaths = map[string]bool{"/admin/posts/:id/cover": true, "/admin/uploads": true}
+var uploadPaths = map[string]bool{"/admin/posts/:id/cover": true, "/admin/uploads": true, "/admin/posts": true}
 
 // limitBody refuses bodies over the limit with 413 before reading them when the length is
 // declared, and caps the reader otherwise (decoders then report ETooLarge).

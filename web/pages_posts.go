@@ -37,7 +37,17 @@ func (s *Server) newPostPage(c echo.Context) error {
 // createPostPage stores a new draft from the editor form.
 func (s *Server) createPostPage(c echo.Context) error {
 	in, f := postForm(c)
-	p, err := s.cms.Posts.Create(c.Request().Context(), userOf(c), in)
+	var err error
+	if _, ferr := c.FormFile("cover"); ferr == nil { // a cover chosen before the first save
+		var cover cms.PostInput
+		if cover, err = s.coverInput(c, false); err == nil {
+			in.CoverImage, in.CoverAlt = cover.CoverImage, cover.CoverAlt
+		}
+	}
+	var p *cms.Post
+	if err == nil {
+		p, err = s.cms.Posts.Create(c.Request().Context(), userOf(c), in)
+	}
 	if err != nil {
 		if !formErrors(err, &f) {
 			return err

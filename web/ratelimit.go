@@ -1,66 +1,74 @@
 package web
 
 import (
-	"sync"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // loginWindow is the period over which failed sign-ins are counted.
 const loginWindow = 15 * time.Minute
 
-// rateLimiter counts failures per key (IP, email) in a sliding window. It lives in memory:
-// with several instances an attacker gets a few more tries per instance, which is fine for
-// slowing down password guessing.
+// rateLimiter counts failures per key (IP, email) in a sliding window. The counts live in
+// the database (login_failures), so the limit holds for all instances together: an attacker
+// gets no more tries by spreading them over the cluster.
 type rateLimiter struct {
-	mu     sync.Mutex
+	db     *gorm.DB
+	log    *slog.Logger
+	scope  string // "login" or "reset": each limiter counts its own failures
 	max    int
 	window time.Duration
-	fails  map[string][]time.Time
 	now    func() time.Time
 }
 
-func newRateLimiter(max int, window time.Duration) *rateLimiter {
-	return &rateLimiter{max: max, window: window, fails: map[string][]time.Time{}, now: time.Now}
+func newRateLimiter(db *gorm.DB, log *slog.Logger, scope string, max int, window time.Duration) *rateLimiter {
+	return &rateLimiter{db: db, log: log, scope: scope, max: max, window: window, now: time.Now}
 }
 
-// Allowed reports whether key may try again, and if not, when it may.
+func (l *rateLimiter) key(k string) string {
+	sum := sha256.Sum256([]byte(l.scope + "\x00" + k))
+	return hex.EncodeToString(sum[:])
+}
+
+// Allowed reports whether key may try again, and if not, when it may. If the database cannot
+// answer, the try is allowed (and logged): sign-in must not depend on the counter.
 func (l *rateLimiter) Allowed(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ts := l.recent(key)
-	if len(ts) < l.max {
+	var got struct {
+		N     int64
+		First *int64
+	}
+	cut := l.now().Add(-l.window).UnixMilli()
+	err := l.db.Raw(`SELECT COUNT(*) AS n, MIN(at) AS first FROM login_failures WHERE key_hash = ? AND at > ?`, l.key(key), cut).Scan(&got).Error
+	if err != nil {
+		l.log.Error("read sign-in failures", "err", err)
 		return true, 0
 	}
-	return false, ts[0].Add(l.window).Sub(l.now())
+	if got.N < int64(l.max) || got.First == nil {
+		return true, 0
+	}
+	return false, time.UnixMilli(*got.First).Add(l.window).Sub(l.now())
 }
 
-// Fail records a failed attempt for key.
+// Fail records a failed attempt for key, and drops this key's attempts older than the window.
 func (l *rateLimiter) Fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.recent(key), l.now())
-	if len(l.fails) > 100_000 { // bound memory under a spray of keys
-		l.fails = map[string][]time.Time{}
+	k, now := l.key(key), l.now()
+	err := l.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`DELETE FROM login_failures WHERE key_hash = ? AND at <= ?`, k, now.Add(-l.window).UnixMilli()).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`INSERT INTO login_failures (key_hash, at) VALUES (?, ?)`, k, now.UnixMilli()).Error
+	})
+	if err != nil {
+		l.log.Error("record sign-in failure", "err", err)
 	}
 }
 
 // Reset forgets key's failures (after a successful sign-in).
 func (l *rateLimiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}
-
-func (l *rateLimiter) recent(key string) []time.Time {
-	cut := l.now().Add(-l.window)
-	ts := l.fails[key]
-	i := 0
-	for i < len(ts) && ts[i].Before(cut) {
-		i++
+	if err := l.db.Exec(`DELETE FROM login_failures WHERE key_hash = ?`, l.key(key)).Error; err != nil {
+		l.log.Error("reset sign-in failures", "err", err)
 	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, key)
-	}
-	return ts
 }

@@ -94,8 +94,8 @@ func New(cfg Config) (*Server, error) {
 		cms:      cfg.CMS,
 		eng:      cfg.Engine,
 		markdown: cms.NewRenderer(),
-		logins:   newRateLimiter(10, loginWindow),
-		resets:   newRateLimiter(5, loginWindow),
+		logins:   newRateLimiter(cfg.DB, cfg.Logger, "login", 10, loginWindow),
+		resets:   newRateLimiter(cfg.DB, cfg.Logger, "reset", 5, loginWindow),
 		secure:   cfg.SecureCookies || strings.HasPrefix(cfg.BaseURL, "https://"),
 	}
 	e := echo.New()

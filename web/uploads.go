@@ -45,12 +45,30 @@ func (s *Server) setCover(c echo.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	path, err := s.storeImage(c, "cover")
+	in, err := s.coverInput(c, p.CoverImage != "")
 	if err != nil {
 		return err
 	}
-	_, err = s.cms.Posts.Update(ctx, userOf(c), id, cms.PostInput{CoverImage: &path}, p.UpdatedAt)
+	_, err = s.cms.Posts.Update(ctx, userOf(c), id, in, p.UpdatedAt)
 	return err
+}
+
+// coverInput reads the cover form: "remove" clears the cover; without a file, a post that
+// has a cover (has) only changes its text alternative; otherwise the file is stored.
+func (s *Server) coverInput(c echo.Context, has bool) (cms.PostInput, error) {
+	alt := c.FormValue("cover_alt")
+	if c.FormValue("remove") != "" {
+		none := ""
+		return cms.PostInput{CoverImage: &none}, nil
+	}
+	if _, err := c.FormFile("cover"); errors.Is(err, http.ErrMissingFile) && has {
+		return cms.PostInput{CoverAlt: &alt}, nil
+	}
+	path, err := s.storeImage(c, "cover")
+	if err != nil {
+		return cms.PostInput{}, err
+	}
+	return cms.PostInput{CoverImage: &path, CoverAlt: &alt}, nil
 }
 
 // imageUpload is the answer to POST /admin/uploads.

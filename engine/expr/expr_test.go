@@ -93,3 +93,27 @@ func TestEval(t *testing.T) {
 		t.Fatalf("got %v, %v", out, err)
 	}
 }
+
+// FuzzEval: any source compiles or is refused, and any that compiles evaluates within the
+// limits (or stops at them) over a sizeable event, never a panic.
+func FuzzEval(f *testing.F) {
+	for _, s := range []string{"event.data.n > 1", "event.data.l.all(x, event.data.l.exists(y, y == x))",
+		"[1,2,3].map(x, [1,2,3].map(y, x * y))", "'a' * 3", "event.data.s.matches('(a+)+$')", "size(event)"} {
+		f.Add(s)
+	}
+	env, err := NewEnv("fuzz", cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	list := make([]any, 2000)
+	for i := range list {
+		list[i] = float64(i)
+	}
+	vars := map[string]any{"event": map[string]any{"data": map[string]any{"n": 2.0, "l": list, "s": strings.Repeat("a", 5000) + "!"}}}
+	f.Fuzz(func(t *testing.T, src string) {
+		_, _ = env.Eval(context.Background(), src, vars)
+		if Cached() > MaxPrograms {
+			t.Fatalf("cache holds %d", Cached())
+		}
+	})
+}
