@@ -411,3 +411,29 @@ func TestWaitOverCostLimitIgnoresTheEventAndSaysSo(t *testing.T) {
 		}
 	})
 }
+
+// Sleeping until 9999-12-31 is refused like a duration over 10 years: the run fails naming it.
+func TestSleepUntilFarFutureIsRefused(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		e, err := New(Options{DB: db.DB, URL: db.URL, Poll: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Register(&Function{ID: "sleepy", Triggers: []Trigger{{Event: "sl/start"}},
+			Handler: func(ctx context.Context, in *Input) (any, error) {
+				return nil, in.Step.SleepUntil(ctx, "nap", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		startWorkers(t, e)
+		res, err := e.Send(context.Background(), Event{Name: "sl/start"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := awaitRun(t, e, res.Runs[0], func(r *Run) bool { return r.Status.Finished() || r.Status == StatusSleeping })
+		if run.Status != StatusFailed || !strings.Contains(run.Error, "10 years") {
+			t.Fatalf("run is %s (error %q)", run.Status, run.Error)
+		}
+	})
+}

@@ -47,19 +47,10 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 		if err != nil {
 			return err
 		}
-		r := e.function(old.FunctionID)
-		if r == nil {
-			return Errorf(EConflict, "function %q is not registered any more", old.FunctionID)
-		}
-		var p preparedEvent
-		if err := json.Unmarshal([]byte(old.Event), &p.ev); err != nil {
-			return fmt.Errorf("decode event of run %s: %w", runID, err)
-		}
-		p.payload = old.Event
-		_ = json.Unmarshal([]byte(old.Event), &p.m)
 		b := &batch{e: e}
-		meta := RunMeta{WorkflowID: deref64(old.WorkflowID), WorkflowVersion: derefInt(old.WorkflowVersion)}
-		id = e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", "")
+		if id, err = e.queueRerun(b, old); err != nil {
+			return err
+		}
 		if err := b.flush(q); err != nil {
 			return err
 		}
@@ -70,6 +61,22 @@ func (e *Engine) Rerun(ctx context.Context, runID string) (string, error) {
 	}
 	e.signal()
 	return id, nil
+}
+
+// queueRerun adds to b a new run of old's function for old's event and workflow version.
+func (e *Engine) queueRerun(b *batch, old *store.Run) (string, error) {
+	r := e.function(old.FunctionID)
+	if r == nil {
+		return "", Errorf(EConflict, "function %q of run %s is not registered any more", old.FunctionID, old.ID)
+	}
+	var p preparedEvent
+	if err := json.Unmarshal([]byte(old.Event), &p.ev); err != nil {
+		return "", fmt.Errorf("decode event of run %s: %w", old.ID, err)
+	}
+	p.payload = old.Event
+	_ = json.Unmarshal([]byte(old.Event), &p.m)
+	meta := RunMeta{WorkflowID: deref64(old.WorkflowID), WorkflowVersion: derefInt(old.WorkflowVersion)}
+	return e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", ""), nil
 }
 
 // Retry resumes a failed run at the step that failed: its completed steps keep their stored

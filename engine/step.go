@@ -302,6 +302,9 @@ func (s *Step) sleep(id string, until func(now time.Time) time.Time) error {
 	if rec != nil {
 		row = *rec
 	} else {
+		if u := until(now); u.Sub(now) > MaxSleep {
+			return NonRetriable(Errorf(EInvalid, "sleep %q: until %s is more than 10 years away", id, u.UTC().Format(time.RFC3339)))
+		}
 		wake := ms(until(now))
 		started := ms(now)
 		row = stepRow{RunID: s.x.run.ID, ID: id, Seq: s.nextSeq(), Name: s.label(id), Kind: KindSleep, Status: StepSleeping, WakeAt: &wake, StartedAt: &started}

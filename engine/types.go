@@ -15,7 +15,9 @@ const (
 	MaxStepOutputBytes = 4 << 20   // one step's JSON result
 	MaxStepsPerRun     = 1000
 	MaxStepIDBytes     = 1024 // a step's id (PostgreSQL indexes it with the run's id)
-	DefaultRetries     = 4
+	// MaxSleep is the longest a Sleep or SleepUntil may suspend a run (as workflow durations).
+	MaxSleep       = 10 * 365 * 24 * time.Hour
+	DefaultRetries = 4
 	// DedupWindow is how long a client-given event id suppresses a second event with that id.
 	DedupWindow = 24 * time.Hour
 )

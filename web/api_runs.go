@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -104,4 +105,57 @@ func (s *Server) rerunRun(c echo.Context, req *runReq) (*rerunResp, error) {
 		return nil, err
 	}
 	return &rerunResp{ID: id}, nil
+}
+
+// bulkRunsReq is the body of POST /api/runs/cancel and /api/runs/replay: the filters of
+// GET /api/runs, "limit" (the most runs the request may act on, 1..1000, default 1000; a
+// filter matching more is 422 naming "limit" and nothing is done) and "dry_run".
+type bulkRunsReq struct {
+	Status   string `json:"status"`
+	Function string `json:"function"`
+	Event    string `json:"event"`
+	Workflow int64  `json:"workflow"`
+	Since    string `json:"since"`
+	Until    string `json:"until"`
+	Limit    int    `json:"limit"`
+	DryRun   bool   `json:"dry_run"`
+}
+
+func (r *bulkRunsReq) filter() (engine.RunFilter, error) {
+	l := listRunsReq{Status: r.Status, Function: r.Function, Event: r.Event, Workflow: r.Workflow,
+		Since: r.Since, Until: r.Until, Limit: r.Limit}
+	return l.filter()
+}
+
+// bulkRuns is POST /api/runs/cancel (unfinished runs only) and POST /api/runs/replay.
+func (s *Server) bulkRuns(act func(*engine.Engine, context.Context, engine.RunFilter, bool) (engine.BulkResult, error)) func(echo.Context, *bulkRunsReq) (*engine.BulkResult, error) {
+	return func(c echo.Context, req *bulkRunsReq) (*engine.BulkResult, error) {
+		f, err := req.filter()
+		if err != nil {
+			return nil, err
+		}
+		res, err := act(s.eng, c.Request().Context(), f, req.DryRun)
+		if err != nil {
+			return nil, err
+		}
+		return &res, nil
+	}
+}
+
+type retryResp struct {
+	ID     string        `json:"id"`
+	Status engine.Status `json:"status"`
+}
+
+// retryRun is POST /api/runs/{id}/retry: the same failed run resumes at its failed step.
+func (s *Server) retryRun(c echo.Context, req *runReq) (*retryResp, error) {
+	ctx := c.Request().Context()
+	if err := s.eng.Retry(ctx, req.ID); err != nil {
+		return nil, err
+	}
+	run, err := s.eng.GetRun(ctx, req.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &retryResp{ID: run.ID, Status: run.Status}, nil
 }

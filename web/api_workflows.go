@@ -196,6 +196,17 @@ func (s *Server) validateWorkflow(c echo.Context, req *rawWorkflowReq) (*validat
 				body = inner
 			}
 		}
+		// A trigger sent along is checked as saving checks it (a cron string saving refuses
+		// was called valid here).
+		if raw, ok := probe["trigger"]; ok {
+			var trigger string
+			if json.Unmarshal(raw, &trigger) != nil {
+				return nil, engine.FieldError("trigger", "must be text")
+			}
+			if _, err := workflow.CheckTrigger(trigger); err != nil {
+				return nil, err
+			}
+		}
 	}
 	wf, err := store.Validate(body)
 	if err != nil {

@@ -84,6 +84,11 @@ func TestWorkflowAPIRolesAndErrors(t *testing.T) {
 		if eb := decodeBody[errorBody](t, res); res.Status != 422 || eb.Fields["actions.b.kind"] == "" {
 			t.Errorf("validate: %d %s", res.Status, res.Body)
 		}
+		// A cron trigger that saving refuses is not valid here either.
+		res = ts.rawAPI(t, viewer, "POST", "/api/workflows/validate", `{"trigger":"cron: 61 * * * *","workflow":{"actions":[{"id":"a","kind":"sleep","inputs":{"duration":"1s"}}],"edges":[{"from":"$source","to":"a"}]}}`)
+		if eb := decodeBody[errorBody](t, res); res.Status != 422 || eb.Fields["trigger"] == "" {
+			t.Errorf("validate with a bad cron trigger: %d %.300s", res.Status, res.Body)
+		}
 		// An expression over the size limit is refused by name, before anything compiles it.
 		long := `{"trigger":"doc.submitted","workflow":{"actions":[{"id":"a","kind":"sleep","inputs":{"duration":"1s"}},{"id":"b","kind":"sleep","inputs":{"duration":"1s"}}],` +
 			`"edges":[{"from":"$source","to":"a"},{"from":"a","to":"b","conditional":{"type":"if","ref":"cel: event.data.x == '` + strings.Repeat("x", 5000) + `'"}}]}}`

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/inkflow/inkflow/cms"
+	"github.com/inkflow/inkflow/engine"
 )
 
 // routes is the one route table. Each line names the role it needs: none (public), viewer,
@@ -122,6 +123,9 @@ func (s *Server) routes() {
 	e.GET("/api/runs/:id", endpoint(http.StatusOK, s.getRun), viewer, s.needEngine)
 	e.POST("/api/runs/:id/cancel", endpoint(http.StatusOK, s.cancelRun), admin, s.needEngine)
 	e.POST("/api/runs/:id/rerun", endpoint(http.StatusAccepted, s.rerunRun), admin, s.needEngine)
+	e.POST("/api/runs/:id/retry", endpoint(http.StatusOK, s.retryRun), admin, s.needEngine)
+	e.POST("/api/runs/cancel", endpoint(http.StatusOK, s.bulkRuns((*engine.Engine).BulkCancel)), admin, s.needEngine)
+	e.POST("/api/runs/replay", endpoint(http.StatusOK, s.bulkRuns((*engine.Engine).BulkReplay)), admin, s.needEngine)
 	e.GET("/api/me", s.apiMe, viewer)
 	e.GET("/api/posts", endpoint(http.StatusOK, s.listPosts), viewer)
 	e.POST("/api/posts", endpoint(http.StatusCreated, s.createPost), editor)

@@ -101,6 +101,7 @@ type RunFilter struct {
 	Since      int64 // created at or after
 	Until      int64 // created before
 	EndedSince int64 // ended at or after
+	Unfinished bool  // only runs still in progress (not completed, failed or cancelled)
 }
 
 func (f RunFilter) apply(sel *gorm.DB) *gorm.DB {
@@ -125,7 +126,19 @@ func (f RunFilter) apply(sel *gorm.DB) *gorm.DB {
 	if f.EndedSince != 0 {
 		sel = sel.Where("ended_at >= ?", f.EndedSince)
 	}
+	if f.Unfinished {
+		sel = sel.Where("status NOT IN ('completed', 'failed', 'cancelled')")
+	}
 	return sel
+}
+
+// RunIDs returns the ids of up to limit runs matching f, newest first.
+func (q *Q) RunIDs(f RunFilter, limit int) ([]string, error) {
+	var ids []string
+	if err := f.apply(q.g.Model(&Run{})).Order("id DESC").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("match runs: %w", err)
+	}
+	return ids, nil
 }
 
 // ListRuns returns up to limit runs matching f with ids below before ("" for the newest),

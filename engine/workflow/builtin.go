@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/cel"
 
@@ -59,8 +60,12 @@ func sleepKind() Kind {
 				return map[string]string{"duration": "set either duration or until"}
 			}
 			if s, ok := a.Inputs["until"].(string); ok && !strings.Contains(s, refPrefix) {
-				if _, err := timeValue(s); err != nil {
+				t, err := timeValue(s)
+				if err != nil {
 					return map[string]string{"until": err.Error()}
+				}
+				if time.Until(t) > engine.MaxSleep {
+					return map[string]string{"until": fmt.Sprintf("%s is more than 10 years away", s)}
 				}
 			}
 			return nil
