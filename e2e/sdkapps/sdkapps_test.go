@@ -35,6 +35,9 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().UTC().Add(c.off) }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.off += d; c.mu.Unlock() }
 
+// Set moves the clock so that Now is t (from then on it follows real time again).
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.off = time.Until(t); c.mu.Unlock() }
+
 // inkflow is an in-process inkflow (engine, CMS, HTTP server with the apps registry).
 type inkflow struct {
 	t   *testing.T
@@ -264,16 +267,16 @@ func signedSetup(t *testing.T, db *testdb.DB, f *inkflow) (key, eventKey string)
 	return key, eventKey
 }
 
-// nextLisbon9 is how far the engine's clock must move for its now to be 30 s before the next
-// 09:00 in Europe/Lisbon.
-func nextLisbon9() time.Duration {
+// beforeLisbon9 is five minutes before the first 09:00 in Lisbon that is more than six
+// minutes after now: where the cron part of a test puts the engine's clock.
+func beforeLisbon9(now time.Time) time.Time {
 	loc, _ := time.LoadLocation("Europe/Lisbon")
-	now := time.Now().In(loc)
+	now = now.In(loc)
 	nine := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, loc)
-	if !nine.After(now.Add(time.Minute)) {
+	if !nine.After(now.Add(6 * time.Minute)) {
 		nine = nine.AddDate(0, 0, 1)
 	}
-	return nine.Add(-30 * time.Second).Sub(now)
+	return nine.Add(-5 * time.Minute)
 }
 
 // TestInngestJS runs the app on inngest 3.x (its blog review an @inngest/workflow-kit
@@ -291,7 +294,7 @@ func TestInngestJS(t *testing.T) {
 
 func runJSApp(t *testing.T, db *testdb.DB, pkg string, mode string) {
 	dev := mode == "dev"
-	clk := &clock{off: nextLisbon9()}
+	clk := &clock{}
 	f := startInkflow(t, db, clk)
 	env := []string{"INNGEST_PKG=" + pkg, "INNGEST_DEV=" + f.url}
 	var key string
@@ -361,10 +364,14 @@ func runJSApp(t *testing.T, db *testdb.DB, pkg string, mode string) {
 
 	// Cron at 09:00 Lisbon on the injected clock, presented as inngest/scheduled.timer; its
 	// sendEvent fans out to three runs that each retry once.
+	// The clock follows real time, and everything above took some: it is put five minutes
+	// before the next 09:00 only now (forward only, so an earlier first sight by the engine's
+	// own scheduler stays in the past), then moved past 09:00.
+	clk.Set(beforeLisbon9(clk.Now()))
 	if _, err := f.eng.RunCron(f.ctx); err != nil { // first sight of the schedule
 		t.Fatal(err)
 	}
-	clk.Add(time.Minute)
+	clk.Add(6 * time.Minute)
 	if _, err := f.eng.RunCron(f.ctx); err != nil {
 		t.Fatal(err)
 	}
