@@ -139,6 +139,11 @@ func (s *Posts) closeReview(tx *gorm.DB, p *Post, r *Review, status, reason, run
 	if !inReview(p) {
 		return nil
 	}
+	return s.backToDraft(tx, p)
+}
+
+// backToDraft puts post p back to draft, as the end of its review leaves it.
+func (s *Posts) backToDraft(tx *gorm.DB, p *Post) error {
 	p.Status, p.UpdatedAt = StatusDraft, s.later(p.UpdatedAt)
 	if err := tx.Model(&Post{}).Where("id = ?", p.ID).Updates(map[string]any{"status": p.Status, "updated_at": p.UpdatedAt}).Error; err != nil {
 		return fmt.Errorf("post %d back to draft: %w", p.ID, err)
@@ -395,11 +400,7 @@ func (s *Posts) endUnapplied(ctx context.Context, id int64, runID, status, reaso
 			"status": status, "reason": reason, "ended_run": runID, "ended_at": now}).Error; err != nil {
 			return fmt.Errorf("end review %d: %w", r.ID, err)
 		}
-		p.Status, p.UpdatedAt = StatusDraft, s.later(p.UpdatedAt)
-		if err := tx.Model(&Post{}).Where("id = ?", p.ID).Updates(map[string]any{"status": p.Status, "updated_at": p.UpdatedAt}).Error; err != nil {
-			return fmt.Errorf("post %d back to draft: %w", p.ID, err)
-		}
-		return nil
+		return s.backToDraft(tx, p)
 	})
 }
 
