@@ -121,7 +121,10 @@ func Pending(ctx context.Context, db *gorm.DB) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := provider(sqlDB, DialectOf(db))
+	// No session lock: reading the status needs none, and goose's locker retries every
+	// five seconds, so a readiness probe would wait out a migration of another instance
+	// (or of another test database user) and report the server as down.
+	p, err := provider(sqlDB, DialectOf(db), false)
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +142,7 @@ func Pending(ctx context.Context, db *gorm.DB) (int, error) {
 }
 
 func migrate(ctx context.Context, sqlDB *sql.DB, d Dialect) error {
-	p, err := provider(sqlDB, d)
+	p, err := provider(sqlDB, d, true)
 	if err != nil {
 		return err
 	}
@@ -149,7 +152,9 @@ func migrate(ctx context.Context, sqlDB *sql.DB, d Dialect) error {
 	return nil
 }
 
-func provider(sqlDB *sql.DB, d Dialect) (*goose.Provider, error) {
+// provider builds the goose provider for d. With locked, PostgreSQL runs take a session
+// advisory lock, so that several instances starting together migrate one at a time.
+func provider(sqlDB *sql.DB, d Dialect, locked bool) (*goose.Provider, error) {
 	fsys, err := migrations.FS(string(d))
 	if err != nil {
 		return nil, err
@@ -158,6 +163,8 @@ func provider(sqlDB *sql.DB, d Dialect) (*goose.Provider, error) {
 	var opts []goose.ProviderOption
 	if d == Postgres {
 		gd = goose.DialectPostgres
+	}
+	if d == Postgres && locked {
 		// Several instances may start together: one migrates, the others wait for it.
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
