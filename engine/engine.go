@@ -251,13 +251,16 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 			}
 		}
 	}
-	if c := fn.Concurrency; c != nil {
+	if len(fn.Concurrency) > 1 {
+		return nil, Errorf(EInvalid, "function %q: concurrency: one limit is supported so far", fn.ID)
+	}
+	for i, c := range fn.Concurrency {
 		if c.Limit <= 0 {
-			return nil, Errorf(EInvalid, "function %q: concurrency limit must be positive", fn.ID)
+			return nil, Errorf(EInvalid, "function %q concurrency %d: limit must be positive", fn.ID, i)
 		}
 		if c.Key != "" {
 			if _, err := e.exprs.compile(c.Key); err != nil {
-				return nil, fmt.Errorf("function %q concurrency key: %w", fn.ID, err)
+				return nil, fmt.Errorf("function %q concurrency %d key: %w", fn.ID, i, err)
 			}
 		}
 	}

@@ -145,7 +145,7 @@ func TestRetriesAndFailures(t *testing.T) {
 					return "ok", nil
 				})
 			}},
-			{ID: "fatal", Triggers: []engine.Trigger{{Event: "test/fatal"}}, Retries: engine.Retries(5),
+			{ID: "fatal", Triggers: []engine.Trigger{{Event: "test/fatal"}}, Flow: engine.Flow{Retries: engine.Retries(5)},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return in.Step.Run(ctx, "call", func(ctx context.Context) (any, error) {
 						return nil, engine.NonRetriable(errors.New("bad key"))
@@ -155,13 +155,13 @@ func TestRetriesAndFailures(t *testing.T) {
 					failures.Store(in.Event.Data["run_id"], in.Error)
 					return nil, nil
 				}},
-			{ID: "exhausted", Triggers: []engine.Trigger{{Event: "test/exhausted"}}, Retries: engine.Retries(2),
+			{ID: "exhausted", Triggers: []engine.Trigger{{Event: "test/exhausted"}}, Flow: engine.Flow{Retries: engine.Retries(2)},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return in.Step.Run(ctx, "call", func(ctx context.Context) (any, error) {
 						return nil, errors.New("always down")
 					})
 				}},
-			{ID: "panics", Triggers: []engine.Trigger{{Event: "test/panic"}}, Retries: engine.Retries(0),
+			{ID: "panics", Triggers: []engine.Trigger{{Event: "test/panic"}}, Flow: engine.Flow{Retries: engine.Retries(0)},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) {
 						var m map[string]int
@@ -309,7 +309,7 @@ func TestCancellation(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		var after atomic.Int32
 		fn := &engine.Function{ID: "slow", Triggers: []engine.Trigger{{Event: "job/start"}},
-			CancelOn: []engine.CancelOn{{Event: "job/stop", Match: "data.job"}},
+			Flow: engine.Flow{CancelOn: []engine.CancelOn{{Event: "job/stop", Match: "data.job"}}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				if err := in.Step.Sleep(ctx, "long", time.Hour); err != nil {
 					return nil, err
@@ -448,7 +448,7 @@ func TestConcurrencyLimitPerKey(t *testing.T) {
 		var mu sync.Mutex
 		active, peak := map[string]int{}, map[string]int{}
 		fn := &engine.Function{ID: "limited", Triggers: []engine.Trigger{{Event: "work/item"}},
-			Concurrency: &engine.Concurrency{Limit: 1, Key: "event.data.user"},
+			Flow: engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1, Key: "event.data.user"}}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				user := in.Event.Data["user"].(string)
 				_, err := in.Step.Run(ctx, "work", func(ctx context.Context) (any, error) {
@@ -496,7 +496,7 @@ func TestStepLimitsAndRepeatedIDs(t *testing.T) {
 					return strings.Repeat("x", engine.MaxStepOutputBytes+1), nil
 				})
 			}},
-			{ID: "many", Triggers: []engine.Trigger{{Event: "t/many"}}, Retries: engine.Retries(0), Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+			{ID: "many", Triggers: []engine.Trigger{{Event: "t/many"}}, Flow: engine.Flow{Retries: engine.Retries(0)}, Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				for i := 0; ; i++ {
 					if _, err := in.Step.Run(ctx, fmt.Sprint("s", i), func(ctx context.Context) (any, error) { return nil, nil }); err != nil {
 						return nil, err
@@ -568,7 +568,7 @@ func TestRunsListingAndRerun(t *testing.T) {
 func TestRetryResumesAtTheFailedStep(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		var first, second atomic.Int32
-		fn := &engine.Function{ID: "resumable", Triggers: []engine.Trigger{{Event: "t/resume"}}, Retries: engine.Retries(0),
+		fn := &engine.Function{ID: "resumable", Triggers: []engine.Trigger{{Event: "t/resume"}}, Flow: engine.Flow{Retries: engine.Retries(0)},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				if _, err := in.Step.Run(ctx, "first", func(ctx context.Context) (any, error) { return first.Add(1), nil }); err != nil {
 					return nil, err

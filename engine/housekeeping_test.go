@@ -24,7 +24,7 @@ func TestRetryRacesRetention(t *testing.T) {
 		failing.Store(true)
 		var mu sync.Mutex
 		calls := map[string]int{}
-		fn := &engine.Function{ID: "flaky", Triggers: []engine.Trigger{{Event: "t/flaky"}}, Retries: engine.Retries(0),
+		fn := &engine.Function{ID: "flaky", Triggers: []engine.Trigger{{Event: "t/flaky"}}, Flow: engine.Flow{Retries: engine.Retries(0)},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				if _, err := in.Step.Run(ctx, "once", func(ctx context.Context) (any, error) {
 					mu.Lock()

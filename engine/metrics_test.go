@@ -65,7 +65,7 @@ func TestMetricsCountWhatTheDatabaseHolds(t *testing.T) {
 						"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}}, nil
 				})
 			}}
-		bad := &engine.Function{ID: "m-fail", Triggers: []engine.Trigger{{Event: "m/fail"}}, Retries: engine.Retries(0),
+		bad := &engine.Function{ID: "m-fail", Triggers: []engine.Trigger{{Event: "m/fail"}}, Flow: engine.Flow{Retries: engine.Retries(0)},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) { return nil, errors.New("boom") })
 			}}

@@ -95,7 +95,7 @@ func TestSaturatedKeyDoesNotStarveOthers(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		release := make(chan struct{})
 		h := start(t, db, []*engine.Function{
-			{ID: "keyed", Triggers: []engine.Trigger{{Event: "rv/keyed"}}, Concurrency: &engine.Concurrency{Limit: 1, Key: "event.data.k"},
+			{ID: "keyed", Triggers: []engine.Trigger{{Event: "rv/keyed"}}, Flow: engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1, Key: "event.data.k"}}},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					if in.Event.Data["k"] == "busy" {
 						<-release // the busy key's first run holds its only slot
@@ -122,7 +122,7 @@ func TestFanoutConcurrencyKeys(t *testing.T) {
 		var active, peak, unkeyedPeak, unkeyed atomic.Int32
 		gate := make(chan struct{})
 		h := start(t, db, []*engine.Function{
-			{ID: "fk", Triggers: []engine.Trigger{{Event: "rv/fk"}}, Concurrency: &engine.Concurrency{Limit: 1, KeyedOnly: true},
+			{ID: "fk", Triggers: []engine.Trigger{{Event: "rv/fk"}}, Flow: engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1, KeyedOnly: true}}},
 				Fanout: func(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
 					if k, _ := ev.Data["k"].(string); k != "" {
 						return []engine.RunMeta{{ConcurrencyKey: "wf:" + k}}, nil
@@ -180,7 +180,7 @@ func TestStepIgnoringItsContextIsAbandonedAtTimeout(t *testing.T) {
 		defer close(stuck) // let the abandoned goroutines end with the test
 		var calls atomic.Int32
 		h := start(t, db, []*engine.Function{
-			{ID: "hangs", Triggers: []engine.Trigger{{Event: "rv/hang"}}, Retries: engine.Retries(1),
+			{ID: "hangs", Triggers: []engine.Trigger{{Event: "rv/hang"}}, Flow: engine.Flow{Retries: engine.Retries(1)},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return in.Step.Run(ctx, "hang", func(ctx context.Context) (any, error) {
 						calls.Add(1)

@@ -268,8 +268,8 @@ func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID stri
 	}
 	if meta.ConcurrencyKey != "" {
 		row.ConcurrencyKey = meta.ConcurrencyKey
-	} else if c := r.fn.Concurrency; c != nil && c.Key != "" {
-		if v, err := e.exprs.eval(c.Key, p.m, nil); err == nil {
+	} else if c := r.fn.Concurrency; len(c) > 0 && c[0].Key != "" {
+		if v, err := e.exprs.eval(c[0].Key, p.m, nil); err == nil {
 			row.ConcurrencyKey = fmt.Sprint(v)
 		}
 	}

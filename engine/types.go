@@ -85,6 +85,9 @@ type RunMeta struct {
 	// ConcurrencyKey, set by a Fanout, is the key under which the function's Concurrency
 	// limit applies to this run (instead of evaluating Concurrency.Key).
 	ConcurrencyKey string `json:"concurrency_key,omitempty"`
+	// Flow, set by a Fanout, replaces the function's flow control for this run (a workflow's
+	// saved config).
+	Flow *Flow `json:"-"`
 }
 
 // Function is code that runs durably in response to events or a schedule.
@@ -93,12 +96,10 @@ type Function struct {
 	ID       string
 	Name     string
 	Triggers []Trigger
-	// Retries is how many times a failing step is retried; nil means DefaultRetries.
-	Retries     *int
-	Concurrency *Concurrency
-	// CancelOn cancels a run when a matching event arrives, even while it sleeps or waits.
-	CancelOn []CancelOn
-	Handler  Handler
+	// Flow is the function's flow control: retries, concurrency, throttle, debounce and the
+	// rest (flow.go); its fields read as the function's own (fn.Retries).
+	Flow
+	Handler Handler
 	// OnFailure, when set, runs (as its own run) after a run of this function fails for good.
 	OnFailure Handler
 	// Fanout, when set, decides inside the sending transaction tx how many runs one matching
@@ -123,24 +124,6 @@ type Trigger struct {
 	Event string
 	If    string
 	Cron  string
-}
-
-// Concurrency limits how many runs of a function execute at once; with Key (a CEL expression
-// over `event`) the limit applies per distinct key value.
-type Concurrency struct {
-	Limit int
-	Key   string
-	// KeyedOnly limits only runs that have a key (from Key or a Fanout's RunMeta); runs
-	// without one run unlimited. The workflow runner uses it for per-workflow keys.
-	KeyedOnly bool
-}
-
-// CancelOn cancels a run when an event named Event arrives whose data.<Match> equals the
-// triggering event's, or for which the CEL expression If (over `event` and `async`) holds.
-type CancelOn struct {
-	Event string
-	Match string
-	If    string
 }
 
 // Wait describes what WaitForEvent waits for.

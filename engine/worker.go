@@ -137,7 +137,7 @@ func (e *Engine) claim(ctx context.Context, n int) ([]runRow, error) {
 	lease := now + e.opts.Lease.Milliseconds()
 	var limited []string
 	for _, r := range e.all() {
-		if r.fn.Concurrency != nil {
+		if len(r.fn.Concurrency) > 0 {
 			limited = append(limited, r.fn.ID)
 		}
 	}
@@ -175,9 +175,10 @@ func (e *Engine) claimLimited(q *store.Q, r *registered, n int, now, lease int64
 		return nil, err
 	}
 	var full []string
-	keyedOnly := r.fn.Concurrency.KeyedOnly
+	limit := r.fn.Concurrency[0] // check allows one so far
+	keyedOnly := limit.KeyedOnly
 	for k, n := range inUse {
-		if n >= r.fn.Concurrency.Limit && !(keyedOnly && k == "") {
+		if n >= limit.Limit && !(keyedOnly && k == "") {
 			full = append(full, k)
 		}
 	}
@@ -188,7 +189,7 @@ func (e *Engine) claimLimited(q *store.Q, r *registered, n int, now, lease int64
 	var ids []string
 	for _, c := range cands {
 		unlimited := keyedOnly && c.ConcurrencyKey == ""
-		if len(ids) >= n || (!unlimited && inUse[c.ConcurrencyKey] >= r.fn.Concurrency.Limit) {
+		if len(ids) >= n || (!unlimited && inUse[c.ConcurrencyKey] >= limit.Limit) {
 			continue
 		}
 		inUse[c.ConcurrencyKey]++

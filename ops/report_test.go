@@ -48,7 +48,7 @@ func newOpsHarness(t *testing.T, db *testdb.DB, admins ...string) *opsHarness {
 		t.Fatal(err)
 	}
 	store := workflow.NewStore(db.DB, reg)
-	broken := &engine.Function{ID: "broken", Triggers: []engine.Trigger{{Event: "t/break"}}, Retries: engine.Retries(0),
+	broken := &engine.Function{ID: "broken", Triggers: []engine.Trigger{{Event: "t/break"}}, Flow: engine.Flow{Retries: engine.Retries(0)},
 		Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 			return in.Step.Run(ctx, "boom", func(ctx context.Context) (any, error) { return nil, errors.New("disk on fire") })
 		}}

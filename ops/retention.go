@@ -82,11 +82,11 @@ func RetentionFunctions(cfg RetentionConfig) ([]*engine.Function, error) {
 	r := &retention{cfg: cfg}
 	return []*engine.Function{
 		{ID: RetentionFunctionID, Name: "Housekeeping: delete old runs and events",
-			Triggers:    []engine.Trigger{{Cron: spec}, {Event: EventRetentionRequested}},
-			Concurrency: &engine.Concurrency{Limit: 1}, Handler: r.plan},
+			Triggers: []engine.Trigger{{Cron: spec}, {Event: EventRetentionRequested}},
+			Flow:     engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1}}}, Handler: r.plan},
 		{ID: RetentionBatchFunctionID, Name: "Housekeeping: delete one batch",
-			Triggers:    []engine.Trigger{{Event: EventRetentionBatch}},
-			Concurrency: &engine.Concurrency{Limit: 2}, Handler: r.batch},
+			Triggers: []engine.Trigger{{Event: EventRetentionBatch}},
+			Flow:     engine.Flow{Concurrency: []engine.Concurrency{{Limit: 2}}}, Handler: r.batch},
 	}, nil
 }
 

@@ -104,7 +104,7 @@ func TestPanicsNeverTakeAWorkerDown(t *testing.T) {
 						return "recovered", nil
 					})
 				}},
-			{ID: "handler-panics", Retries: engine.Retries(1), Triggers: []engine.Trigger{{Event: "test/handler-panic"}},
+			{ID: "handler-panics", Flow: engine.Flow{Retries: engine.Retries(1)}, Triggers: []engine.Trigger{{Event: "test/handler-panic"}},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					var m map[string]int
 					//lint:ignore SA5000 the runtime panic is the point of this function

@@ -27,7 +27,7 @@ func TestBulkRecoveryAPI(t *testing.T) {
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return nil, in.Step.Sleep(ctx, "nap", time.Hour)
 				}},
-			&engine.Function{ID: "flaky", Retries: &zero, Triggers: []engine.Trigger{{Event: "test/flaky"}},
+			&engine.Function{ID: "flaky", Flow: engine.Flow{Retries: &zero}, Triggers: []engine.Trigger{{Event: "test/flaky"}},
 				Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 					return in.Step.Run(ctx, "work", func(ctx context.Context) (any, error) {
 						if !healed.Load() {

@@ -71,8 +71,11 @@ func functionRow(fn *engine.Function, next []time.Time) templates.FunctionRow {
 	if fn.Retries != nil {
 		row.Retries = *fn.Retries
 	}
-	if c := fn.Concurrency; c != nil {
-		row.Concurrency = "at most " + strconv.Itoa(c.Limit) + " at once"
+	for i, c := range fn.Concurrency {
+		if i > 0 {
+			row.Concurrency += "; "
+		}
+		row.Concurrency += "at most " + strconv.Itoa(c.Limit) + " at once"
 		if c.Key != "" {
 			row.Concurrency += " per " + c.Key
 		}

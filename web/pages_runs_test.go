@@ -31,7 +31,7 @@ func dashboardEngine(t *testing.T, db *testdb.DB) *engine.Engine {
 					return map[string]any{"greeting": "hello " + in.Event.Data["who"].(string)}, nil
 				}, engine.WithInput(in.Event.Data), engine.WithName("Say hello"))
 			}},
-		&engine.Function{ID: "breaks", Retries: engine.Retries(1), Triggers: []engine.Trigger{{Event: "test/break"}},
+		&engine.Function{ID: "breaks", Flow: engine.Flow{Retries: engine.Retries(1)}, Triggers: []engine.Trigger{{Event: "test/break"}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				return in.Step.Run(ctx, "explode", func(ctx context.Context) (any, error) {
 					return nil, errors.New("the flux capacitor is empty")

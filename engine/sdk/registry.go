@@ -635,7 +635,7 @@ func (r *Registry) engineFunction(appURL, sdkName string, fc FunctionConfig, arc
 		}
 	}
 	if len(fc.Concurrency) > 0 && fc.Concurrency[0].Limit > 0 {
-		f.Concurrency = &engine.Concurrency{Limit: fc.Concurrency[0].Limit, Key: fc.Concurrency[0].Key}
+		f.Concurrency = []engine.Concurrency{{Limit: fc.Concurrency[0].Limit, Key: fc.Concurrency[0].Key}}
 	}
 	for _, c := range fc.Cancel {
 		f.CancelOn = append(f.CancelOn, engine.CancelOn{Event: c.Event, If: c.If})

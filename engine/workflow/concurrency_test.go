@@ -45,7 +45,7 @@ func TestFanoutSetsWorkflowConcurrencyKeys(t *testing.T) {
 				t.Errorf("workflow %d: key %q, want %q", m.WorkflowID, m.ConcurrencyKey, want[m.WorkflowID])
 			}
 		}
-		if fn := r.Functions()[0]; fn.Concurrency == nil || !fn.Concurrency.KeyedOnly || fn.Concurrency.Limit != 1 {
+		if fn := r.Functions()[0]; len(fn.Concurrency) != 1 || !fn.Concurrency[0].KeyedOnly || fn.Concurrency[0].Limit != 1 {
 			t.Errorf("runner concurrency %+v", fn.Concurrency)
 		}
 	})

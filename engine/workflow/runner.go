@@ -51,7 +51,7 @@ func (r *Runner) Functions() []*engine.Function {
 			Handler:  r.Handle,
 			// A workflow's concurrency key (a CEL expression over the event) lets one run per
 			// key value execute at a time; workflows without one are not limited.
-			Concurrency: &engine.Concurrency{Limit: 1, KeyedOnly: true},
+			Flow: engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1, KeyedOnly: true}}},
 		},
 		{
 			ID:       CronFunctionID,
