@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -92,22 +93,18 @@ type TimeoutsConfig struct {
 	Finish string `json:"finish,omitempty"`
 }
 
-// The bounds of config values. Where Inngest documents one it is Inngest's (retries 0..20,
-// batches of at most 100 events and 1s..60s, rate-limit periods up to 24h); the others keep
-// hostile input cheap and are documented in docs/flow-control.md.
+// The bounds of config values beyond the engine's own (engine.Flow.Check, which every config
+// also passes): limits and the number of cancel conditions are capped so hostile input stays
+// cheap, and periods are whole seconds at least, as Inngest's are.
 const (
-	MaxConcurrencyLimits = 2
-	MaxLimit             = 10000
-	MaxRetries           = 20
-	MaxBatchSize         = 100
-	MaxCancels           = 5
-	MaxPrioritySeconds   = 600
+	MaxLimit   = 10000
+	MaxCancels = 5
 )
 
 var (
-	maxBatchTimeout   = time.Minute
-	maxRateLimitSpan  = 24 * time.Hour
-	maxFlowPeriod     = 7 * 24 * time.Hour
+	maxBatchTimeout   = engine.MaxBatchTimeout
+	maxRateLimitSpan  = engine.MaxRateLimitPeriod
+	maxFlowPeriod     = engine.MaxThrottlePeriod
 	minFlowPeriod     = time.Second
 	singletonModes    = []string{string(engine.SingletonSkip), string(engine.SingletonCancel)}
 	configKeys        = []string{"concurrency", "throttle", "rateLimit", "debounce", "batchEvents", "idempotency", "priority", "singleton", "cancel", "timeouts", "retries"}
@@ -172,8 +169,8 @@ func ParseConfig(raw json.RawMessage) (Config, error) {
 // Flow checks c and turns it into the engine's flow control. Errors name the config field.
 func (c Config) Flow() (*engine.Flow, error) {
 	f := &engine.Flow{Idempotency: c.Idempotency}
-	if len(c.Concurrency) > MaxConcurrencyLimits {
-		return nil, engine.FieldError("config.concurrency", "has %d limits; at most %d", len(c.Concurrency), MaxConcurrencyLimits)
+	if len(c.Concurrency) > engine.MaxConcurrencyKeys {
+		return nil, engine.FieldError("config.concurrency", "has %d limits; at most %d", len(c.Concurrency), engine.MaxConcurrencyKeys)
 	}
 	for i, l := range c.Concurrency {
 		p := fmt.Sprintf("config.concurrency[%d]", i)
@@ -215,11 +212,11 @@ func (c Config) Flow() (*engine.Flow, error) {
 		f.RateLimit = &engine.RateLimit{Limit: r.Limit, Period: period, Key: r.Key}
 	}
 	if d := c.Debounce; d != nil {
-		period, err := checkPeriod("config.debounce.period", d.Period, true, maxFlowPeriod)
+		period, err := checkPeriod("config.debounce.period", d.Period, true, engine.MaxDebouncePeriod)
 		if err != nil {
 			return nil, err
 		}
-		timeout, err := checkPeriod("config.debounce.timeout", d.Timeout, false, maxFlowPeriod)
+		timeout, err := checkPeriod("config.debounce.timeout", d.Timeout, false, engine.MaxDebouncePeriod)
 		if err != nil {
 			return nil, err
 		}
@@ -232,8 +229,8 @@ func (c Config) Flow() (*engine.Flow, error) {
 		f.Debounce = &engine.Debounce{Period: period, Key: d.Key, Timeout: timeout}
 	}
 	if b := c.BatchEvents; b != nil {
-		if b.MaxSize < 1 || b.MaxSize > MaxBatchSize {
-			return nil, engine.FieldError("config.batchEvents.maxSize", "must be 1 to %d", MaxBatchSize)
+		if b.MaxSize < 1 || b.MaxSize > engine.MaxBatchSize {
+			return nil, engine.FieldError("config.batchEvents.maxSize", "must be 1 to %d", engine.MaxBatchSize)
 		}
 		timeout, err := checkPeriod("config.batchEvents.timeout", b.Timeout, true, maxBatchTimeout)
 		if err != nil {
@@ -249,7 +246,7 @@ func (c Config) Flow() (*engine.Flow, error) {
 	}
 	if p := c.Priority; p != nil {
 		if strings.TrimSpace(p.Run) == "" {
-			return nil, engine.FieldError("config.priority.run", "is required: a CEL expression giving seconds (-%d to %d)", MaxPrioritySeconds, MaxPrioritySeconds)
+			return nil, engine.FieldError("config.priority.run", "is required: a CEL expression giving seconds (-%d to %d)", engine.MaxPriority, engine.MaxPriority)
 		}
 		if err := checkKey("config.priority.run", p.Run, false); err != nil {
 			return nil, err
@@ -297,13 +294,31 @@ func (c Config) Flow() (*engine.Flow, error) {
 		f.Timeouts = &engine.Timeouts{Start: start, Finish: finish}
 	}
 	if r := c.Retries; r != nil {
-		if *r < 0 || *r > MaxRetries {
-			return nil, engine.FieldError("config.retries", "must be 0 to %d", MaxRetries)
+		if *r < 0 || *r > engine.MaxRetries {
+			return nil, engine.FieldError("config.retries", "must be 0 to %d", engine.MaxRetries)
 		}
 		n := *r
 		f.Retries = &n
 	}
+	// The engine's own rules hold too (the same ones a Go function's Flow passes).
+	if err := f.Check(func(src string) error { _, err := configEventAsync.Compile(src); return err }); err != nil {
+		return nil, configFieldError(err)
+	}
 	return f, nil
+}
+
+// configFieldError renames an engine.Flow.Check error's field into the config
+// (debounce.period -> config.debounce.period).
+func configFieldError(err error) error {
+	var de *engine.Error
+	if !errors.As(err, &de) || len(de.Fields) == 0 {
+		return err
+	}
+	out := &engine.Error{Code: de.Code, Message: "config." + de.Message, Fields: map[string]string{}}
+	for k, v := range de.Fields {
+		out.Fields["config."+k] = v
+	}
+	return out
 }
 
 func checkLimit(field string, n, least int) error {
