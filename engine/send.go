@@ -112,7 +112,10 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	if len(ev.Name) > 256 {
 		return preparedEvent{}, FieldError("name", "is longer than 256 characters")
 	}
-	for field, v := range map[string]string{"name": ev.Name, "id": ev.ID, "v": ev.V} {
+	if err := checkEventName(ev.Name); err != nil {
+		return preparedEvent{}, err
+	}
+	for field, v := range map[string]string{"id": ev.ID, "v": ev.V} {
 		if err := checkText(field, v); err != nil {
 			return preparedEvent{}, err
 		}
@@ -133,6 +136,9 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	}
 	if len(b) > MaxEventBytes {
 		return preparedEvent{}, &Error{Code: ETooLarge, Message: fmt.Sprintf("event %q is %d bytes; the limit is %d", ev.Name, len(b), MaxEventBytes)}
+	}
+	if err := checkEventValues(b); err != nil {
+		return preparedEvent{}, err
 	}
 	p.ev = ev
 	p.payload = string(b)
