@@ -49,6 +49,11 @@ type Engine struct {
 	// checkWake wakes the wait checker (see checkWaits); signal feeds it too.
 	checkWake chan struct{}
 
+	// storedNeeds holds the needs sets seen stored (claim.go), so a send stores each once.
+	storedNeeds sync.Map
+	// peers is this process's view of what the other live processes register (registry.go).
+	peers peers
+
 	// dyn holds functions registered while the engine runs (dynamic.go).
 	dyn      dynamic
 	kickOnce sync.Once
@@ -66,6 +71,9 @@ type registered struct {
 	crons   []cronSchedule
 	// internal marks functions the engine adds itself (OnFailure handlers).
 	internal bool
+	// remote marks functions only other live processes have (registry.go): this process
+	// starts their runs but never claims them.
+	remote bool
 }
 
 type cronSchedule struct {
@@ -251,18 +259,8 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 			}
 		}
 	}
-	if len(fn.Concurrency) > 1 {
-		return nil, Errorf(EInvalid, "function %q: concurrency: one limit is supported so far", fn.ID)
-	}
-	for i, c := range fn.Concurrency {
-		if c.Limit <= 0 {
-			return nil, Errorf(EInvalid, "function %q concurrency %d: limit must be positive", fn.ID, i)
-		}
-		if c.Key != "" {
-			if _, err := e.exprs.compile(c.Key); err != nil {
-				return nil, fmt.Errorf("function %q concurrency %d key: %w", fn.ID, i, err)
-			}
-		}
+	if err := e.checkClaimFlow(&fn.Flow); err != nil {
+		return nil, fmt.Errorf("function %q: %w", fn.ID, err)
 	}
 	return r, nil
 }
