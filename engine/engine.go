@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -221,11 +222,11 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 	if fn.Name == "" {
 		fn.Name = fn.ID
 	}
+	if err := fn.Flow.Check(e.CompileExpr); err != nil {
+		return nil, functionError(fn.ID, err)
+	}
 	r := &registered{fn: fn, retries: DefaultRetries}
 	if fn.Retries != nil {
-		if *fn.Retries < 0 {
-			return nil, Errorf(EInvalid, "function %q: retries must not be negative", fn.ID)
-		}
 		r.retries = *fn.Retries
 	}
 	for i, t := range fn.Triggers {
@@ -252,30 +253,20 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 			return nil, Errorf(EInvalid, "function %q trigger %d: needs an event name or a cron schedule", fn.ID, i)
 		}
 	}
-	for i, c := range fn.CancelOn {
-		if c.Event == "" {
-			return nil, Errorf(EInvalid, "function %q cancelOn %d: event is required", fn.ID, i)
-		}
-		if c.If != "" {
-			if _, err := e.exprs.compile(c.If); err != nil {
-				return nil, fmt.Errorf("function %q cancelOn %d: %w", fn.ID, i, err)
-			}
-		}
-	}
 	if len(fn.Concurrency) > 1 {
 		return nil, Errorf(EInvalid, "function %q: concurrency: one limit is supported so far", fn.ID)
 	}
-	for i, c := range fn.Concurrency {
-		if c.Limit <= 0 {
-			return nil, Errorf(EInvalid, "function %q concurrency %d: limit must be positive", fn.ID, i)
-		}
-		if c.Key != "" {
-			if _, err := e.exprs.compile(c.Key); err != nil {
-				return nil, fmt.Errorf("function %q concurrency %d key: %w", fn.ID, i, err)
-			}
-		}
-	}
 	return r, nil
+}
+
+// functionError prefixes a Flow.Check error with the function it belongs to, keeping its
+// code and the field it names: `function "x" debounce.key: ...`.
+func functionError(id string, err error) error {
+	var de *Error
+	if !errors.As(err, &de) {
+		return fmt.Errorf("function %q: %w", id, err)
+	}
+	return &Error{Code: de.Code, Message: fmt.Sprintf("function %q %s", id, de.Message), Fields: de.Fields}
 }
 
 // Functions returns the registered functions sorted by ID (the engine's internal on-failure
