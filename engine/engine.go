@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -77,9 +79,15 @@ type registered struct {
 }
 
 type cronSchedule struct {
-	key      string // function id + index: the cron_ticks key
-	spec     string
-	schedule cron.Schedule
+	// key is the cron_ticks key: function id + "#" + the schedule as written, so reordering a
+	// function's triggers neither fires a tick again nor skips one.
+	key string
+	// legacyKey is the key before schedules were keyed by their spec (function id + "#" +
+	// the trigger's index): read once, when key has no tick yet, so an upgrade catches up on
+	// the ticks it missed instead of starting over.
+	legacyKey string
+	spec      string
+	schedule  cron.Schedule
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -222,11 +230,11 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 	if fn.Name == "" {
 		fn.Name = fn.ID
 	}
+	if err := fn.Flow.Check(e.CompileExpr); err != nil {
+		return nil, functionError(fn.ID, err)
+	}
 	r := &registered{fn: fn, retries: DefaultRetries}
 	if fn.Retries != nil {
-		if *fn.Retries < 0 {
-			return nil, Errorf(EInvalid, "function %q: retries must not be negative", fn.ID)
-		}
 		r.retries = *fn.Retries
 	}
 	for i, t := range fn.Triggers {
@@ -244,25 +252,26 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 			if err != nil {
 				return nil, fmt.Errorf("function %q: %w", fn.ID, err)
 			}
-			r.crons = append(r.crons, cronSchedule{key: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
+			key := fn.ID + "#" + strings.TrimSpace(t.Cron)
+			if slices.ContainsFunc(r.crons, func(c cronSchedule) bool { return c.key == key }) {
+				continue // the same schedule twice fires once a tick
+			}
+			r.crons = append(r.crons, cronSchedule{key: key, legacyKey: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
 		default:
 			return nil, Errorf(EInvalid, "function %q trigger %d: needs an event name or a cron schedule", fn.ID, i)
 		}
 	}
-	for i, c := range fn.CancelOn {
-		if c.Event == "" {
-			return nil, Errorf(EInvalid, "function %q cancelOn %d: event is required", fn.ID, i)
-		}
-		if c.If != "" {
-			if _, err := e.exprs.compile(c.If); err != nil {
-				return nil, fmt.Errorf("function %q cancelOn %d: %w", fn.ID, i, err)
-			}
-		}
-	}
-	if err := e.checkClaimFlow(&fn.Flow); err != nil {
-		return nil, fmt.Errorf("function %q: %w", fn.ID, err)
-	}
 	return r, nil
+}
+
+// functionError prefixes a Flow.Check error with the function it belongs to, keeping its
+// code and the field it names: `function "x" debounce.key: ...`.
+func functionError(id string, err error) error {
+	var de *Error
+	if !errors.As(err, &de) {
+		return fmt.Errorf("function %q: %w", id, err)
+	}
+	return &Error{Code: de.Code, Message: fmt.Sprintf("function %q %s", id, de.Message), Fields: de.Fields}
 }
 
 // Functions returns the registered functions sorted by ID (the engine's internal on-failure

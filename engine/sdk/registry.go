@@ -397,9 +397,9 @@ func (r *Registry) sync(ctx context.Context, url string) error {
 		return err
 	}
 	req.Header.Set(HeaderServerKind, r.ServerKind())
+	var key string
 	if !r.cfg.Dev {
-		key, err := r.SigningKey(ctx)
-		if err != nil {
+		if key, err = r.SigningKey(ctx); err != nil {
 			return err
 		}
 		sig, canon, err := Sign(body, key, r.cfg.Now())
@@ -425,6 +425,14 @@ func (r *Registry) sync(ctx context.Context, url string) error {
 		return fmt.Errorf("the app answered %d: %s", resp.StatusCode, answerMessage(b))
 	}
 	if strings.EqualFold(resp.Header.Get(HeaderSyncKind), SyncInBand) {
+		// Both SDKs sign their in-band answer: a function list not signed with inkflow's key
+		// could make inkflow call any URL the allow-list has, with any config.
+		if key == "" {
+			return fmt.Errorf("the app answered an unsigned sync in-band: refused")
+		}
+		if err := VerifyAnswer(b, resp.Header.Get(HeaderSignature), r.cfg.Now(), key); err != nil {
+			return fmt.Errorf("the app's in-band answer is refused (%s does not match inkflow's signing key): %w", HeaderSignature, err)
+		}
 		var reg RegisterRequest
 		if err := json.Unmarshal(b, &reg); err != nil {
 			return fmt.Errorf("the app's in-band answer is not a function list: %w", err)
