@@ -613,16 +613,39 @@ func (r *Registry) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Remove forgets the app at url; runs of its functions still in flight fail when claimed.
-func (r *Registry) Remove(ctx context.Context, url string) error {
-	res := r.cfg.DB.WithContext(ctx).Exec(`DELETE FROM sdk_apps WHERE url = ?`, url)
-	if res.Error != nil {
-		return fmt.Errorf("remove app %s: %w", url, res.Error)
+// Remove forgets the app at url: its functions (archived ones too) stop triggering at once
+// in this process and within a Watch interval in the others, and its runs that have not
+// finished are cancelled, saying the app was removed (they could never finish: no process
+// has their function any more). It returns how many runs it cancelled; ENotFound when no app
+// is at url.
+func (r *Registry) Remove(ctx context.Context, url string) (int, error) {
+	var row appRow
+	err := r.cfg.DB.WithContext(ctx).Where("url = ?", url).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, engine.Errorf(engine.ENotFound, "no app at %s", url)
 	}
-	if res.RowsAffected == 0 {
-		return engine.Errorf(engine.ENotFound, "no app at %s", url)
+	if err != nil {
+		return 0, fmt.Errorf("remove app %s: %w", url, err)
 	}
-	return r.Load(ctx)
+	if err := r.cfg.DB.WithContext(ctx).Exec(`DELETE FROM sdk_apps WHERE url = ?`, url).Error; err != nil {
+		return 0, fmt.Errorf("remove app %s: %w", url, err)
+	}
+	if err := r.Load(ctx); err != nil {
+		return 0, err
+	}
+	cancelled := 0
+	for _, list := range []string{row.Functions, row.Archived} {
+		var fcs []FunctionConfig
+		_ = json.Unmarshal([]byte(list), &fcs) // stored by store(): valid, or nothing to cancel
+		for _, fc := range fcs {
+			n, err := r.cfg.Engine.CancelFunctionRuns(ctx, fc.ID, "cancelled: its app "+url+" was removed")
+			cancelled += n
+			if err != nil {
+				return cancelled, err
+			}
+		}
+	}
+	return cancelled, nil
 }
 
 // engineFunction is fc as an engine function whose handler calls the app. Archived functions
