@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,6 +51,11 @@ type Engine struct {
 	// checkWake wakes the wait checker (see checkWaits); signal feeds it too.
 	checkWake chan struct{}
 
+	// storedNeeds holds the needs sets seen stored (claim.go), so a send stores each once.
+	storedNeeds sync.Map
+	// peers is this process's view of what the other live processes register (registry.go).
+	peers peers
+
 	// dyn holds functions registered while the engine runs (dynamic.go).
 	dyn      dynamic
 	kickOnce sync.Once
@@ -66,12 +73,21 @@ type registered struct {
 	crons   []cronSchedule
 	// internal marks functions the engine adds itself (OnFailure handlers).
 	internal bool
+	// remote marks functions only other live processes have (registry.go): this process
+	// starts their runs but never claims them.
+	remote bool
 }
 
 type cronSchedule struct {
-	key      string // function id + index: the cron_ticks key
-	spec     string
-	schedule cron.Schedule
+	// key is the cron_ticks key: function id + "#" + the schedule as written, so reordering a
+	// function's triggers neither fires a tick again nor skips one.
+	key string
+	// legacyKey is the key before schedules were keyed by their spec (function id + "#" +
+	// the trigger's index): read once, when key has no tick yet, so an upgrade catches up on
+	// the ticks it missed instead of starting over.
+	legacyKey string
+	spec      string
+	schedule  cron.Schedule
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -214,11 +230,11 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 	if fn.Name == "" {
 		fn.Name = fn.ID
 	}
+	if err := fn.Flow.Check(e.CompileExpr); err != nil {
+		return nil, functionError(fn.ID, err)
+	}
 	r := &registered{fn: fn, retries: DefaultRetries}
 	if fn.Retries != nil {
-		if *fn.Retries < 0 {
-			return nil, Errorf(EInvalid, "function %q: retries must not be negative", fn.ID)
-		}
 		r.retries = *fn.Retries
 	}
 	for i, t := range fn.Triggers {
@@ -236,35 +252,26 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 			if err != nil {
 				return nil, fmt.Errorf("function %q: %w", fn.ID, err)
 			}
-			r.crons = append(r.crons, cronSchedule{key: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
+			key := fn.ID + "#" + strings.TrimSpace(t.Cron)
+			if slices.ContainsFunc(r.crons, func(c cronSchedule) bool { return c.key == key }) {
+				continue // the same schedule twice fires once a tick
+			}
+			r.crons = append(r.crons, cronSchedule{key: key, legacyKey: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
 		default:
 			return nil, Errorf(EInvalid, "function %q trigger %d: needs an event name or a cron schedule", fn.ID, i)
 		}
 	}
-	for i, c := range fn.CancelOn {
-		if c.Event == "" {
-			return nil, Errorf(EInvalid, "function %q cancelOn %d: event is required", fn.ID, i)
-		}
-		if c.If != "" {
-			if _, err := e.exprs.compile(c.If); err != nil {
-				return nil, fmt.Errorf("function %q cancelOn %d: %w", fn.ID, i, err)
-			}
-		}
-	}
-	if len(fn.Concurrency) > 1 {
-		return nil, Errorf(EInvalid, "function %q: concurrency: one limit is supported so far", fn.ID)
-	}
-	for i, c := range fn.Concurrency {
-		if c.Limit <= 0 {
-			return nil, Errorf(EInvalid, "function %q concurrency %d: limit must be positive", fn.ID, i)
-		}
-		if c.Key != "" {
-			if _, err := e.exprs.compile(c.Key); err != nil {
-				return nil, fmt.Errorf("function %q concurrency %d key: %w", fn.ID, i, err)
-			}
-		}
-	}
 	return r, nil
+}
+
+// functionError prefixes a Flow.Check error with the function it belongs to, keeping its
+// code and the field it names: `function "x" debounce.key: ...`.
+func functionError(id string, err error) error {
+	var de *Error
+	if !errors.As(err, &de) {
+		return fmt.Errorf("function %q: %w", id, err)
+	}
+	return &Error{Code: de.Code, Message: fmt.Sprintf("function %q %s", id, de.Message), Fields: de.Fields}
 }
 
 // Functions returns the registered functions sorted by ID (the engine's internal on-failure

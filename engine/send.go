@@ -60,7 +60,7 @@ func (e *Engine) send(ctx context.Context, q *store.Q, events []Event) (SendResu
 	}
 	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
 	w := &batch{e: e}
-	fns := e.all() // once per send, not per event
+	fns := e.triggerable(q) // once per send, not per event
 	var fresh []storedEvent
 	for _, p := range prepared {
 		id, isNew, err := e.dedup(q, p, now)
@@ -167,6 +167,8 @@ type batch struct {
 	events []eventRow
 	runs   []runRow
 	waits  []waitRow
+	// needs are the needs sets of the batch's runs, by name (claim.go).
+	needs map[string][]string
 }
 
 // numberUnmatched gives the batch's cancel registrations without a match value their place
@@ -190,6 +192,9 @@ func (b *batch) numberUnmatched(q *store.Q) error {
 
 func (b *batch) flush(q *store.Q) error {
 	if err := b.numberUnmatched(q); err != nil {
+		return err
+	}
+	if err := b.e.flushNeeds(q, b.needs); err != nil {
 		return err
 	}
 	if err := q.InsertRuns(b.runs); err != nil {
@@ -272,13 +277,7 @@ func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID stri
 		wid, ver := meta.WorkflowID, meta.WorkflowVersion
 		row.WorkflowID, row.WorkflowVersion = &wid, &ver
 	}
-	if meta.ConcurrencyKey != "" {
-		row.ConcurrencyKey = meta.ConcurrencyKey
-	} else if c := r.fn.Concurrency; len(c) > 0 && c[0].Key != "" {
-		if v, err := e.exprs.eval(c[0].Key, p.m, nil); err == nil {
-			row.ConcurrencyKey = fmt.Sprint(v)
-		}
-	}
+	e.applyClaimFlow(&row, b, r, p, meta, now)
 	b.runs = append(b.runs, row)
 	b.waits = append(b.waits, cancelRows(r, p, id, now)...)
 	return id
