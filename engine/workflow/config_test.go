@@ -172,3 +172,29 @@ func TestConfigSavedWithVersions(t *testing.T) {
 		}
 	})
 }
+
+// The per-workflow concurrency key and config.concurrency both say the first limit: a save
+// with both is refused, naming concurrency_key, and stores nothing.
+func TestConcurrencyKeyAndConfigConcurrencyConflict(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ctx := context.Background()
+		s := NewStore(db.DB, testRegistry(t))
+		_, err := s.Create(ctx, Draft{Trigger: ptr("a.b"), ConcurrencyKey: ptr("event.data.id"), Workflow: json.RawMessage(chainJSON),
+			Config: json.RawMessage(`{"concurrency": [{"limit": 2}]}`)})
+		if fieldsOf(err)["concurrency_key"] == "" {
+			t.Fatalf("create with both: %v", err)
+		}
+		rec, err := s.Create(ctx, Draft{Trigger: ptr("a.b"), ConcurrencyKey: ptr("event.data.id"), Workflow: json.RawMessage(chainJSON)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, rec.ID, Draft{Config: json.RawMessage(`{"concurrency": [{"limit": 2}]}`)}); fieldsOf(err)["concurrency_key"] == "" {
+			t.Fatalf("adding config.concurrency beside the key: %v", err)
+		}
+		// Moving it: the key cleared and the limit in the config, in one save.
+		upd, err := s.Update(ctx, rec.ID, Draft{ConcurrencyKey: ptr(""), Config: json.RawMessage(`{"concurrency": [{"limit": 1, "key": "event.data.id"}]}`)})
+		if err != nil || upd.ConcurrencyKey != "" || upd.Version != 2 {
+			t.Fatalf("moved: %+v %v", upd, err)
+		}
+	})
+}

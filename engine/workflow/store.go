@@ -147,6 +147,9 @@ func (s *Store) Create(ctx context.Context, d Draft) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkConcurrencyKey(&row, cfg); err != nil {
+		return nil, err
+	}
 	if err := checkRunnable(&row, wf); err != nil {
 		return nil, err
 	}
@@ -217,6 +220,11 @@ func (s *Store) Update(ctx context.Context, id int64, d Draft) (*Record, error) 
 			if _, cfgText, err = draftConfig(d); err != nil {
 				return err
 			}
+		}
+		if cfg, err := decodeConfig(cfgText); err != nil {
+			return err
+		} else if err := checkConcurrencyKey(row, cfg); err != nil {
+			return err
 		}
 		now := s.now().UnixMilli()
 		row.UpdatedAt = now
@@ -553,6 +561,16 @@ func applyFields(row *workflowRow, d Draft) error {
 	}
 	if d.Enabled != nil {
 		row.Enabled = *d.Enabled
+	}
+	return nil
+}
+
+// checkConcurrencyKey refuses the per-workflow concurrency key beside config.concurrency: the
+// key is a limit of one per value, which config.concurrency now says ([{"limit": 1, "key": ...}]),
+// and two ways of saying the first limit would leave one silently ignored.
+func checkConcurrencyKey(row *workflowRow, cfg Config) error {
+	if row.ConcurrencyKey != "" && len(cfg.Concurrency) > 0 {
+		return engine.FieldError("concurrency_key", "cannot be set with config.concurrency: write it there as {\"limit\": 1, \"key\": %q}", row.ConcurrencyKey)
 	}
 	return nil
 }

@@ -1,11 +1,15 @@
 package workflow
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -161,6 +165,67 @@ func TestFanoutGivesRunsTheirFlow(t *testing.T) {
 			if m.WorkflowID == debounced.ID && (m.WorkflowVersion != 2 || m.Flow.Debounce != nil || *m.Flow.Retries != 0) {
 				t.Errorf("after the config changed: %s", dump(m))
 			}
+		}
+	})
+}
+
+// TestWorkflowConfigConcurrencyOnEngine: a workflow's config.concurrency holds on the real
+// engine: one run per key value executes at a time, another key's run goes ahead beside it.
+func TestWorkflowConfigConcurrencyOnEngine(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var mu sync.Mutex
+		active, most := map[string]int{}, map[string]int{}
+		total := 0
+		release := make(chan struct{})
+		reg := testRegistry(t)
+		reg.MustRegister(Kind{Name: "hold", Handler: func(ctx context.Context, in ActionInput) (any, error) {
+			id := fmt.Sprint(in.Event.Data["id"])
+			mu.Lock()
+			active[id]++
+			total++
+			most[id] = max(most[id], active[id])
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				active[id]--
+				total--
+				mu.Unlock()
+			}()
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return nil, nil
+		}})
+		store := NewStore(db.DB, reg)
+		eng := enginetest.New(t, db, engine.Options{Poll: 50 * time.Millisecond, Lease: 5 * time.Second}, NewRunner(store).Functions()...)
+		enginetest.StartWorkers(t, eng)
+		ctx := context.Background()
+		if _, err := store.Create(ctx, Draft{Trigger: ptr("job.queued"), Enabled: ptr(true),
+			Workflow: json.RawMessage(`{"actions":[{"id":"h","kind":"hold"}],"edges":[{"from":"$source","to":"h"}]}`),
+			Config:   json.RawMessage(`{"concurrency": [{"limit": 1, "key": "event.data.id"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		var runs []string
+		for _, id := range []int{1, 1, 1, 2} {
+			res, err := eng.Send(ctx, engine.Event{Name: "job.queued", Data: map[string]any{"id": id}})
+			if err != nil || len(res.Runs) != 1 {
+				t.Fatalf("send: %+v %v", res, err)
+			}
+			runs = append(runs, res.Runs...)
+		}
+		enginetest.Eventually(t, "a run of each key executing", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return active["1"] == 1 && active["2"] == 1
+		})
+		close(release)
+		for _, id := range runs {
+			enginetest.Await(t, eng, id, engine.StatusCompleted)
+		}
+		if most["1"] != 1 || most["2"] != 1 {
+			t.Errorf("most runs executing at once per key: %v, want 1 each", most)
 		}
 	})
 }
