@@ -124,3 +124,42 @@ func (e *Engine) BulkReplay(ctx context.Context, f RunFilter, dryRun bool) (Bulk
 	}
 	return res, nil
 }
+
+// CancelFunctionRuns cancels every unfinished run of function fnID with reason as the run's
+// error (what the dashboard shows), in slices of MaxBulkRuns runs, one transaction each, and
+// returns how many it cancelled. It is for a function that is going away (its Inngest SDK app
+// was removed): its runs end, saying why, instead of waiting for a worker that has it.
+func (e *Engine) CancelFunctionRuns(ctx context.Context, fnID, reason string) (int, error) {
+	total := 0
+	for {
+		var ids []string
+		n := 0
+		err := e.st.Tx(ctx, func(q *store.Q) error {
+			n = 0
+			sf := RunFilter{FunctionID: fnID}.stored()
+			sf.Unfinished = true
+			var err error
+			if ids, err = q.RunIDs(sf, MaxBulkRuns); err != nil {
+				return err
+			}
+			now := ms(e.now())
+			for _, id := range ids {
+				ok, err := e.cancelRun(ctx, q, id, reason, now)
+				if err != nil {
+					return err
+				}
+				if ok { // a run that ended meanwhile is left as it ended
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("cancel the runs of %s: %w", fnID, err)
+		}
+		total += n
+		if len(ids) < MaxBulkRuns {
+			return total, nil
+		}
+	}
+}

@@ -60,6 +60,16 @@ func (e *Engine) fireDue(ctx context.Context, r *registered, c cronSchedule, now
 	if err != nil {
 		return err
 	}
+	if last == nil && c.legacyKey != "" {
+		if last, err = e.st.Q(ctx).LastCronTick(c.legacyKey); err != nil {
+			return err
+		}
+		if last != nil {
+			if _, err := e.st.Q(ctx).RecordCronTick(c.key, *last); err != nil {
+				return err
+			}
+		}
+	}
 	if last == nil {
 		// First sight: remember it so a restart can tell missed ticks from new schedules.
 		_, err := e.st.Q(ctx).RecordCronTick(c.key, ms(now))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,9 +71,15 @@ type registered struct {
 }
 
 type cronSchedule struct {
-	key      string // function id + index: the cron_ticks key
-	spec     string
-	schedule cron.Schedule
+	// key is the cron_ticks key: function id + "#" + the schedule as written, so reordering a
+	// function's triggers neither fires a tick again nor skips one.
+	key string
+	// legacyKey is the key before schedules were keyed by their spec (function id + "#" +
+	// the trigger's index): read once, when key has no tick yet, so an upgrade catches up on
+	// the ticks it missed instead of starting over.
+	legacyKey string
+	spec      string
+	schedule  cron.Schedule
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -237,7 +244,11 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 			if err != nil {
 				return nil, fmt.Errorf("function %q: %w", fn.ID, err)
 			}
-			r.crons = append(r.crons, cronSchedule{key: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
+			key := fn.ID + "#" + strings.TrimSpace(t.Cron)
+			if slices.ContainsFunc(r.crons, func(c cronSchedule) bool { return c.key == key }) {
+				continue // the same schedule twice fires once a tick
+			}
+			r.crons = append(r.crons, cronSchedule{key: key, legacyKey: fmt.Sprintf("%s#%d", fn.ID, i), spec: t.Cron, schedule: s})
 		default:
 			return nil, Errorf(EInvalid, "function %q trigger %d: needs an event name or a cron schedule", fn.ID, i)
 		}

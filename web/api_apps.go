@@ -13,7 +13,7 @@ import (
 )
 
 // Inngest SDK apps over HTTP: POST /fn/register (what the SDKs call when they sync, answered
-// as Inngest does) and the apps API (GET|POST /api/apps).
+// as Inngest does) and the apps API (GET|POST|DELETE /api/apps).
 
 // fnRegisterAnswer is /fn/register's answer, shaped as Inngest's.
 type fnRegisterAnswer struct {
@@ -90,6 +90,33 @@ func (s *Server) syncApp(c echo.Context, req *syncAppReq) (*sdk.App, error) {
 		return nil, err
 	}
 	return &a, nil
+}
+
+type removeAppReq struct {
+	URL string `query:"url"`
+}
+
+func (r *removeAppReq) Validate() error {
+	if r.URL == "" {
+		return engine.FieldError("url", "is required: the serve URL of the app to remove, as GET /api/apps lists it")
+	}
+	return nil
+}
+
+type removedApp struct {
+	URL string `json:"url"`
+	// Cancelled is how many of the app's runs in progress were cancelled.
+	Cancelled int `json:"cancelled"`
+}
+
+// removeApp is DELETE /api/apps?url=: forget the app; its functions stop triggering and its
+// runs in progress are cancelled, saying why. 404 when no app is at url.
+func (s *Server) removeApp(c echo.Context, req *removeAppReq) (*removedApp, error) {
+	n, err := s.cfg.Apps.Remove(c.Request().Context(), req.URL)
+	if err != nil {
+		return nil, err
+	}
+	return &removedApp{URL: req.URL, Cancelled: n}, nil
 }
 
 // needApps answers 503 on a server built without the apps registry.

@@ -238,3 +238,84 @@ func TestFnRegisterSignedMode(t *testing.T) {
 		_ = time.Second
 	})
 }
+
+// TestRemoveApp: an admin removes an app by DELETE /api/apps?url= or by the page's "Remove"
+// (CSRF, the box ticked). Its runs in progress are cancelled saying why, its functions start
+// no more runs, and the app is gone from the list; syncing it again brings it back.
+func TestRemoveApp(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newOOBApp(t)
+		ts, _ := appsServer(t, db, app, true)
+		tok := ts.token(t, ts.mustUser(t, "admin@example.com", cms.RoleAdmin))
+		ctx := context.Background()
+		sync := func() {
+			t.Helper()
+			if res := ts.api(t, tok, "POST", "/api/apps", map[string]string{"url": app.url()}); res.Status != 200 {
+				t.Fatalf("sync: %d %s", res.Status, res.Body)
+			}
+		}
+		startRun := func() string {
+			t.Helper()
+			res, err := ts.Eng.Send(ctx, engine.Event{Name: "app/hello"})
+			if err != nil || len(res.Runs) != 1 {
+				t.Fatalf("send app/hello: %+v %v", res, err)
+			}
+			return res.Runs[0] // no workers here: it stays queued, in progress
+		}
+		assertGone := func(runID string) {
+			t.Helper()
+			run, err := ts.Eng.GetRun(ctx, runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != engine.StatusCancelled || !strings.Contains(run.Error, "app "+app.url()+" was removed") {
+				t.Errorf("run in progress after removal: %s %q, want cancelled saying the app was removed", run.Status, run.Error)
+			}
+			if res, err := ts.Eng.Send(ctx, engine.Event{Name: "app/hello"}); err != nil || len(res.Runs) != 0 {
+				t.Errorf("after removal app/hello started runs %v (%v)", res.Runs, err)
+			}
+			if res := ts.api(t, tok, "GET", "/api/apps", nil); strings.Contains(res.Body, app.url()) {
+				t.Errorf("the removed app is still listed: %s", res.Body)
+			}
+		}
+
+		// The API.
+		sync()
+		run := startRun()
+		if res := ts.api(t, tok, "DELETE", "/api/apps", nil); res.Status != 422 || !strings.Contains(res.Body, `"url"`) {
+			t.Errorf("DELETE without url: %d %s", res.Status, res.Body)
+		}
+		if res := ts.api(t, tok, "DELETE", "/api/apps?url="+url.QueryEscape("http://127.0.0.1:1/none"), nil); res.Status != 404 {
+			t.Errorf("DELETE of an unknown app: %d %s", res.Status, res.Body)
+		}
+		res := ts.api(t, tok, "DELETE", "/api/apps?url="+url.QueryEscape(app.url()), nil)
+		if res.Status != 200 || res.Body != `{"url":"`+app.url()+`","cancelled":1}`+"\n" {
+			t.Fatalf("DELETE /api/apps: %d %s", res.Status, res.Body)
+		}
+		assertGone(run)
+
+		// The page: the box must be ticked; then the app goes, with a notice.
+		sync()
+		run = startRun()
+		b := ts.client(t)
+		b.login("admin@example.com")
+		page := b.get("/admin/apps")
+		if len(findTestID(t, page.Body, "remove-confirm")) != 1 {
+			t.Fatalf("no Remove form with its confirmation box on the app's card")
+		}
+		if res := b.post("/admin/apps/remove", url.Values{"url": {app.url()}}); res.Status != 422 || len(findTestID(t, res.Body, "remove-error")) != 1 {
+			t.Errorf("remove without the box ticked: %d", res.Status)
+		}
+		if r, _ := ts.Eng.GetRun(ctx, run); r.Status != engine.StatusQueued {
+			t.Fatalf("an unconfirmed removal changed the run: %s", r.Status)
+		}
+		res = b.post("/admin/apps/remove", url.Values{"url": {app.url()}, "confirm": {"yes"}})
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("remove: %d %s", res.Status, snippet(res.Body))
+		}
+		if n := findTestID(t, b.get(res.Header.Get("Location")).Body, "removed"); len(n) != 1 || !strings.Contains(text(n[0]), "1 runs in progress were cancelled") {
+			t.Errorf("no notice of the removal")
+		}
+		assertGone(run)
+	})
+}

@@ -98,7 +98,7 @@ func (s *Server) blogPost(c echo.Context) error {
 	base := s.site(c).BaseURL
 	m := templates.Meta{Title: p.Title, Description: description(p), URL: base + "/posts/" + p.Slug, Type: "article"}
 	if p.CoverImage != "" {
-		m.Image = p.CoverImage
+		m.Image, m.ImageAlt = p.CoverImage, p.CoverAlt
 		if strings.HasPrefix(m.Image, "/") {
 			m.Image = base + m.Image
 		}

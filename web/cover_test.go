@@ -63,6 +63,9 @@ func TestCoverBeforeFirstSaveAltAndRemove(t *testing.T) {
 		if img := findTestID(t, page, "post-cover"); len(img) != 1 || attr(img[0], "alt") != "A lighthouse at night" {
 			t.Errorf("public cover alt = %v", img)
 		}
+		if !strings.Contains(page, `<meta property="og:image:alt" content="A lighthouse at night">`) {
+			t.Errorf("the link preview does not describe the cover: no og:image:alt in the page")
+		}
 		if r := send(pathf("/admin/posts/%d/cover", p.ID), map[string]string{"remove": "1"}, nil); r.Status != 303 {
 			t.Fatalf("remove = %d", r.Status)
 		}

@@ -102,6 +102,8 @@ func roleTable() []roleCase {
 		{method: "POST", route: "/admin/apps", min: A, ok: 422, form: func(*cms.Post) url.Values { return url.Values{"url": {"http://10.9.9.9/api"}} }},
 		{method: "GET", route: "/api/apps", min: V, ok: 200},
 		{method: "POST", route: "/api/apps", min: A, ok: 422, json: map[string]string{"url": "http://10.9.9.9/api"}},
+		{method: "DELETE", route: "/api/apps", min: A, ok: 422},                                                                                                // no url (TestRemoveApp)
+		{method: "POST", route: "/admin/apps/remove", min: A, ok: 422, form: func(*cms.Post) url.Values { return url.Values{"url": {"http://10.9.9.9/api"}} }}, // not confirmed
 		{method: "POST", route: "/admin/tokens", min: V, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"ci"}} }},
 		{method: "POST", route: "/admin/tokens/:id/revoke", min: V, ok: 404},
 		{method: "POST", route: "/admin/keys", min: A, ok: 201, form: func(*cms.Post) url.Values { return url.Values{"name": {"github"}} }},

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	e.GET("/admin/functions", s.functionsPage, viewer, s.needEngine)
 	e.GET("/admin/apps", s.appsPage, viewer, s.needApps) // Inngest SDK apps (pages_apps.go)
 	e.POST("/admin/apps", s.syncAppPage, admin, s.needApps)
+	e.POST("/admin/apps/remove", s.removeAppPage, admin, s.needApps)
 
 	// Admin pages: people and tokens
 	e.GET("/admin/users", s.usersPage, admin)
@@ -142,6 +143,7 @@ func (s *Server) routes() {
 	e.POST("/api/posts/:id/unpublish", endpoint(http.StatusOK, s.postActionAPI("unpublish")), approver)
 	e.GET("/api/apps", endpoint(http.StatusOK, s.listApps), viewer, s.needApps)
 	e.POST("/api/apps", endpoint(http.StatusOK, s.syncApp), admin, s.needApps)
+	e.DELETE("/api/apps", endpoint(http.StatusOK, s.removeApp), admin, s.needApps)
 	e.GET("/api/templates", endpoint(http.StatusOK, s.listTemplates), admin)
 	e.POST("/api/templates/:id/import", endpoint(http.StatusCreated, s.importTemplate), admin)
 	s.workflowRoutes(viewer, admin) // /api/workflows..., /api/actions (api_workflows.go)

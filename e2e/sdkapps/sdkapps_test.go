@@ -49,6 +49,8 @@ type inkflow struct {
 	ctx context.Context
 	h   http.Handler
 	hmu sync.Mutex
+	// client, when set, is the registry's HTTP client (a test puts something on the way).
+	client *http.Client
 }
 
 func startInkflow(t *testing.T, db *testdb.DB, clk *clock) *inkflow {
@@ -85,7 +87,7 @@ func (f *inkflow) serve(db *testdb.DB, appOrigin string, dev bool, useAPIAbove .
 	}
 	// The registry signs with the real clock: the SDKs refuse signatures more than 5 minutes
 	// from their own time.
-	cfg := sdk.Config{DB: db.DB, Engine: f.eng, Dev: dev, Allow: allow}
+	cfg := sdk.Config{DB: db.DB, Engine: f.eng, Dev: dev, Allow: allow, Client: f.client}
 	if len(useAPIAbove) > 0 {
 		cfg.UseAPIAbove = useAPIAbove[0]
 	}

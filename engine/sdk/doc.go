@@ -7,7 +7,11 @@
 // /fn/register (with each function's configuration, decoded leniently because every SDK adds
 // its own fields), the call request inkflow posts to an app, the opcodes an app answers with,
 // and the headers both sides use. sign.go holds the signing: canonical JSON (RFC 8785),
-// X-Inngest-Signature and the hashed signing key an SDK sends as a bearer token.
+// X-Inngest-Signature and the hashed signing key an SDK sends as a bearer token. In signed mode
+// inkflow also checks the signature of the app's answers (VerifyAnswer: the body as sent, not
+// canonicalized): an in-band sync answer must be signed; a call answer of inngest-js must be
+// (it signs every one), of inngestgo may be unsigned (v0.16 signs none); a bad one is refused
+// and the call made again.
 // duration.go parses the durations and dates the SDKs write ("1d", "2h30m", RFC 3339).
 //
 // The registry (registry.go) stores apps and their functions in the database (sdk_apps, one

@@ -301,10 +301,9 @@ func (d *driver) call(ctx context.Context, in *engine.Input, stepID string, st *
 		}
 	}
 	now := d.reg.cfg.Now()
-	var sig string
+	var sig, key string
 	if !d.reg.cfg.Dev {
-		key, err := d.reg.SigningKey(ctx)
-		if err != nil {
+		if key, err = d.reg.SigningKey(ctx); err != nil {
 			return Answer{}, err
 		}
 		if sig, body, err = Sign(body, key, now); err != nil {
@@ -341,12 +340,35 @@ func (d *driver) call(ctx context.Context, in *engine.Input, stepID string, st *
 		return Answer{}, fmt.Errorf("the app at %s answered %d without %s, so not from an Inngest SDK (a proxy or a login page?): %s",
 			d.app, resp.StatusCode, HeaderSDK, answerMessage(b))
 	}
+	if key != "" {
+		if err := d.checkSignature(resp.Header.Get(HeaderSignature), b, key); err != nil {
+			return Answer{}, err
+		}
+	}
 	if ans.ReqVersion > 0 {
 		st.mu.Lock()
 		st.version = ans.ReqVersion
 		st.mu.Unlock()
 	}
 	return ans, nil
+}
+
+// checkSignature refuses, in signed mode, an answer whose X-Inngest-Signature does not match
+// the signing key: it was forged or changed on its way, and nothing of it is recorded (the call
+// is retried). inngest-js signs every answer to a signed call, so an unsigned one is refused
+// too; inngestgo (v0.16) signs only its in-band sync answer, so its call answers are taken
+// unsigned.
+func (d *driver) checkSignature(header string, body []byte, key string) error {
+	if header == "" {
+		if strings.HasPrefix(d.sdk, "js:") {
+			return fmt.Errorf("the answer from %s has no %s although inngest-js signs every answer in signed mode: refused (was it forged on its way?)", d.app, HeaderSignature)
+		}
+		return nil
+	}
+	if err := VerifyAnswer(body, header, d.reg.cfg.Now(), key); err != nil {
+		return fmt.Errorf("the answer from %s is refused, its %s is not inkflow's signing key's (forged or changed on its way?): %w", d.app, HeaderSignature, err)
+	}
+	return nil
 }
 
 // request builds the call request: the run's event as the SDK expects it, the memo of every

@@ -453,3 +453,69 @@ func TestDriverInvokeBothWays(t *testing.T) {
 		}
 	})
 }
+
+// TestDriverRefusesForgedAnswers: in signed mode an answer whose signature does not match
+// (its body changed after the app signed it) or that carries none is refused and nothing of
+// it is recorded; the call is made again and the genuine answer is taken. A forged in-band
+// sync answer changes no function.
+func TestDriverRefusesForgedAnswers(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		app := newFakeApp(t)
+		var ran atomic.Int32
+		app.add("fake-signed", func(s *fakeStep) (any, error) {
+			v, _ := s.Run("pay", func() (any, error) { ran.Add(1); return "genuine", nil })
+			return v, nil
+		})
+		e := newEnv(t, db, nil, app.srv.URL, false)
+		key, err := e.reg.SigningKey(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.key = key
+		var forged atomic.Int32
+		app.forge = func(h http.Header, body []byte) []byte {
+			if !strings.Contains(string(body), "genuine") {
+				return body
+			}
+			switch forged.Add(1) {
+			case 1: // the body changed, the app's signature kept
+				return []byte(strings.ReplaceAll(string(body), "genuine", "forged!"))
+			case 2: // the signature taken off
+				h.Del(HeaderSignature)
+				return []byte(strings.ReplaceAll(string(body), "genuine", "forged!"))
+			}
+			return body
+		}
+		if _, err := e.reg.Register(e.ctx, app.register(fn("fake-signed", "signed/pay")), RegisterAuth{Authorization: "Bearer " + HashedKey(key)}); err != nil {
+			t.Fatal(err)
+		}
+		e.start()
+		run := e.await(e.send("signed/pay", nil), engine.StatusCompleted)
+		if string(run.Output) != `"genuine"` || string(stepByName(t, run, "pay").Output) != `"genuine"` {
+			t.Errorf("output %s, step %s: a forged answer was recorded", run.Output, stepByName(t, run, "pay").Output)
+		}
+		if forged.Load() < 3 || ran.Load() != 3 {
+			t.Errorf("answers forged %d, step ran %d times; want the two forged answers refused and the third taken", forged.Load(), ran.Load())
+		}
+
+		// The in-band sync answer, changed after signing, is refused: the functions stay.
+		app.add("fake-extra", func(s *fakeStep) (any, error) { return nil, nil })
+		app.forge = func(h http.Header, body []byte) []byte {
+			return []byte(strings.ReplaceAll(string(body), `"name":"fake-signed"`, `"name":"evil"`))
+		}
+		if _, err := e.reg.Sync(e.ctx, app.url()); err == nil || !strings.Contains(err.Error(), "signing key") {
+			t.Fatalf("sync with a forged answer: %v", err)
+		}
+		a, err := e.reg.App(e.ctx, app.url())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a.Functions) != 1 || a.Functions[0].Name != "fake-signed" {
+			t.Errorf("after a forged sync answer the functions are %+v", a.Functions)
+		}
+		app.forge = nil
+		if a, err := e.reg.Sync(e.ctx, app.url()); err != nil || len(a.Functions) != 2 {
+			t.Errorf("a genuine in-band sync: %+v, %v", a, err)
+		}
+	})
+}

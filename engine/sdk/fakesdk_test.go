@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type fakeApp struct {
 	fns    map[string]fakeFn
 	calls  []fakeCall
 	answer func(c fakeCall) (status int, body string, header http.Header, ok bool)
+	// forge, when set, changes an answer after the app signed it (what something on the way
+	// between inkflow and the app could do).
+	forge func(header http.Header, body []byte) []byte
 }
 
 type fakeFn func(s *fakeStep) (any, error)
@@ -89,7 +93,31 @@ type fakeReply struct {
 	noRetry bool
 }
 
+// serve answers as handle does and, in signed mode, signs the answer as inngest-js does:
+// HMAC-SHA256 of the body as sent, then the timestamp (not canonicalized).
 func (a *fakeApp) serve(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	a.handle(rec, r)
+	body := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	if a.key != "" && rec.Code != http.StatusUnauthorized && w.Header().Get(HeaderSignature) == "" {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		// inngestgo signs before its JSON encoder's newline; inngest-js has none.
+		w.Header().Set(HeaderSignature, "t="+ts+"&s="+mac(bytes.TrimSuffix(body, []byte("\n")), a.key, ts))
+	}
+	a.mu.Lock()
+	forge := a.forge
+	a.mu.Unlock()
+	if forge != nil {
+		body = forge(w.Header(), body)
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+func (a *fakeApp) handle(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	if a.key != "" && r.Method == http.MethodPost {
 		if err := Verify(body, r.Header.Get(HeaderSignature), time.Now(), a.key); err != nil {

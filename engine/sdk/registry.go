@@ -397,9 +397,9 @@ func (r *Registry) sync(ctx context.Context, url string) error {
 		return err
 	}
 	req.Header.Set(HeaderServerKind, r.ServerKind())
+	var key string
 	if !r.cfg.Dev {
-		key, err := r.SigningKey(ctx)
-		if err != nil {
+		if key, err = r.SigningKey(ctx); err != nil {
 			return err
 		}
 		sig, canon, err := Sign(body, key, r.cfg.Now())
@@ -425,6 +425,14 @@ func (r *Registry) sync(ctx context.Context, url string) error {
 		return fmt.Errorf("the app answered %d: %s", resp.StatusCode, answerMessage(b))
 	}
 	if strings.EqualFold(resp.Header.Get(HeaderSyncKind), SyncInBand) {
+		// Both SDKs sign their in-band answer: a function list not signed with inkflow's key
+		// could make inkflow call any URL the allow-list has, with any config.
+		if key == "" {
+			return fmt.Errorf("the app answered an unsigned sync in-band: refused")
+		}
+		if err := VerifyAnswer(b, resp.Header.Get(HeaderSignature), r.cfg.Now(), key); err != nil {
+			return fmt.Errorf("the app's in-band answer is refused (%s does not match inkflow's signing key): %w", HeaderSignature, err)
+		}
 		var reg RegisterRequest
 		if err := json.Unmarshal(b, &reg); err != nil {
 			return fmt.Errorf("the app's in-band answer is not a function list: %w", err)
@@ -605,16 +613,39 @@ func (r *Registry) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Remove forgets the app at url; runs of its functions still in flight fail when claimed.
-func (r *Registry) Remove(ctx context.Context, url string) error {
-	res := r.cfg.DB.WithContext(ctx).Exec(`DELETE FROM sdk_apps WHERE url = ?`, url)
-	if res.Error != nil {
-		return fmt.Errorf("remove app %s: %w", url, res.Error)
+// Remove forgets the app at url: its functions (archived ones too) stop triggering at once
+// in this process and within a Watch interval in the others, and its runs that have not
+// finished are cancelled, saying the app was removed (they could never finish: no process
+// has their function any more). It returns how many runs it cancelled; ENotFound when no app
+// is at url.
+func (r *Registry) Remove(ctx context.Context, url string) (int, error) {
+	var row appRow
+	err := r.cfg.DB.WithContext(ctx).Where("url = ?", url).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, engine.Errorf(engine.ENotFound, "no app at %s", url)
 	}
-	if res.RowsAffected == 0 {
-		return engine.Errorf(engine.ENotFound, "no app at %s", url)
+	if err != nil {
+		return 0, fmt.Errorf("remove app %s: %w", url, err)
 	}
-	return r.Load(ctx)
+	if err := r.cfg.DB.WithContext(ctx).Exec(`DELETE FROM sdk_apps WHERE url = ?`, url).Error; err != nil {
+		return 0, fmt.Errorf("remove app %s: %w", url, err)
+	}
+	if err := r.Load(ctx); err != nil {
+		return 0, err
+	}
+	cancelled := 0
+	for _, list := range []string{row.Functions, row.Archived} {
+		var fcs []FunctionConfig
+		_ = json.Unmarshal([]byte(list), &fcs) // stored by store(): valid, or nothing to cancel
+		for _, fc := range fcs {
+			n, err := r.cfg.Engine.CancelFunctionRuns(ctx, fc.ID, "cancelled: its app "+url+" was removed")
+			cancelled += n
+			if err != nil {
+				return cancelled, err
+			}
+		}
+	}
+	return cancelled, nil
 }
 
 // engineFunction is fc as an engine function whose handler calls the app. Archived functions

@@ -202,7 +202,31 @@ func mac(canonical []byte, key, ts string) string {
 // Verify checks header against body with any of keys (the signing key and its fallback),
 // refusing a timestamp more than SignatureTolerance from now.
 func Verify(body []byte, header string, now time.Time, keys ...string) error {
-	var ts, sig string
+	ts, sig, err := parseSignature(header, now)
+	if err != nil {
+		return err
+	}
+	canonical, err := Canonical(body)
+	if err != nil {
+		return fmt.Errorf("signature: %w", err)
+	}
+	return matchSignature(canonical, ts, sig, keys)
+}
+
+// VerifyAnswer checks the X-Inngest-Signature of an app's answer: the SDKs sign the bytes they
+// send as they are, not canonicalized (inngest-js signs its response body string; inngestgo
+// signs the JSON it encodes, before its encoder's trailing newline, which is trimmed here).
+func VerifyAnswer(body []byte, header string, now time.Time, keys ...string) error {
+	ts, sig, err := parseSignature(header, now)
+	if err != nil {
+		return err
+	}
+	return matchSignature(bytes.TrimSuffix(body, []byte("\n")), ts, sig, keys)
+}
+
+// parseSignature reads "t=<unix s>&s=<hex>", refusing a timestamp more than
+// SignatureTolerance from now.
+func parseSignature(header string, now time.Time) (ts, sig string, err error) {
 	for _, part := range strings.Split(header, "&") {
 		k, v, _ := strings.Cut(part, "=")
 		switch k {
@@ -213,21 +237,21 @@ func Verify(body []byte, header string, now time.Time, keys ...string) error {
 		}
 	}
 	if ts == "" || sig == "" {
-		return fmt.Errorf("signature: missing or malformed %s", HeaderSignature)
+		return "", "", fmt.Errorf("signature: missing or malformed %s", HeaderSignature)
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("signature: timestamp %q is not a number", ts)
+		return "", "", fmt.Errorf("signature: timestamp %q is not a number", ts)
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > SignatureTolerance || d < -SignatureTolerance {
-		return fmt.Errorf("signature: timestamp is %s from now, more than %s", d.Round(time.Second), SignatureTolerance)
+		return "", "", fmt.Errorf("signature: timestamp is %s from now, more than %s", d.Round(time.Second), SignatureTolerance)
 	}
-	canonical, err := Canonical(body)
-	if err != nil {
-		return fmt.Errorf("signature: %w", err)
-	}
+	return ts, sig, nil
+}
+
+func matchSignature(signed []byte, ts, sig string, keys []string) error {
 	for _, k := range keys {
-		if k != "" && subtle.ConstantTimeCompare([]byte(mac(canonical, k, ts)), []byte(sig)) == 1 {
+		if k != "" && subtle.ConstantTimeCompare([]byte(mac(signed, k, ts)), []byte(sig)) == 1 {
 			return nil
 		}
 	}
