@@ -120,7 +120,7 @@ func (x *execution) fail(err error) {
 	now := x.e.now()
 	due := ms(now.Add(x.e.backoff(attempt, err)))
 	x.write(func(q *store.Q) error {
-		return q.RetryRunLater(x.run.ID, x.e.opts.WorkerID, attempt, err.Error(), due, ms(now))
+		return q.RetryRunLater(x.run.ID, x.e.opts.WorkerID, attempt, storableText(err.Error()), due, ms(now))
 	})
 }
 
@@ -129,8 +129,9 @@ func (x *execution) finish(status Status, output []byte, errMsg string) {
 	now := ms(x.e.now())
 	var out *string
 	if output != nil {
-		out = strPtr(string(output))
+		out = strPtr(string(storableJSON(output)))
 	}
+	errMsg = storableText(errMsg) // a handler's error may carry a NUL: the run must still end
 	if status == StatusCompleted && x.run.ParentRunID == "" {
 		// The common case goes through the group commit; failures and invoked runs have
 		// more to do in their transaction and take the path below.
@@ -318,6 +319,7 @@ func (x *execution) commitStep(row *stepRow, hook func(q *store.Q) error) error 
 // locked: locks that must come before the run's (event names) are taken there.
 func (x *execution) commitStepAfter(row *stepRow, pre, hook func(q *store.Q) error) error {
 	now := ms(x.e.now())
+	storableStep(row)
 	var domain *Error
 	var err error
 	if hook == nil && pre == nil {

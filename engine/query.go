@@ -140,6 +140,9 @@ func (e *Engine) GetRun(ctx context.Context, runID string) (*Run, error) {
 		return nil, err
 	}
 	run := toRun(*row, true)
+	if run.WaitingForWorker, err = e.waitingForWorker(q, row); err != nil {
+		return nil, err
+	}
 	steps, err := q.StepsOf([]string{runID})
 	if err != nil {
 		return nil, err

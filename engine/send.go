@@ -60,7 +60,7 @@ func (e *Engine) send(ctx context.Context, q *store.Q, events []Event) (SendResu
 	}
 	res := SendResult{IDs: make([]string, 0, len(events)), Runs: []string{}}
 	w := &batch{e: e}
-	fns := e.all() // once per send, not per event
+	fns := e.triggerable(q) // once per send, not per event
 	var fresh []storedEvent
 	for _, p := range prepared {
 		id, isNew, err := e.dedup(q, p, now)
@@ -112,7 +112,10 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	if len(ev.Name) > 256 {
 		return preparedEvent{}, FieldError("name", "is longer than 256 characters")
 	}
-	for field, v := range map[string]string{"name": ev.Name, "id": ev.ID, "v": ev.V} {
+	if err := checkEventName(ev.Name); err != nil {
+		return preparedEvent{}, err
+	}
+	for field, v := range map[string]string{"id": ev.ID, "v": ev.V} {
 		if err := checkText(field, v); err != nil {
 			return preparedEvent{}, err
 		}
@@ -136,6 +139,9 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	}
 	if len(b) > MaxEventBytes {
 		return preparedEvent{}, &Error{Code: ETooLarge, Message: fmt.Sprintf("event %q is %d bytes; the limit is %d", ev.Name, len(b), MaxEventBytes)}
+	}
+	if err := checkEventValues(b); err != nil {
+		return preparedEvent{}, err
 	}
 	p.ev = ev
 	p.payload = string(b)
@@ -166,6 +172,8 @@ type batch struct {
 	waits  []waitRow
 	// decisions are the flow-control decisions that were not plain starts (flow_send.go).
 	decisions []store.Decision
+	// needs are the needs sets of the batch's runs, by name (claim.go).
+	needs map[string][]string
 }
 
 // numberUnmatched gives the batch's cancel registrations without a match value their place
@@ -189,6 +197,9 @@ func (b *batch) numberUnmatched(q *store.Q) error {
 
 func (b *batch) flush(q *store.Q) error {
 	if err := b.numberUnmatched(q); err != nil {
+		return err
+	}
+	if err := b.e.flushNeeds(q, b.needs); err != nil {
 		return err
 	}
 	if err := q.InsertRuns(b.runs); err != nil {
@@ -297,13 +308,7 @@ func (e *Engine) queueRunAt(b *batch, r *registered, f *Flow, p preparedEvent, e
 		wid, ver := meta.WorkflowID, meta.WorkflowVersion
 		row.WorkflowID, row.WorkflowVersion = &wid, &ver
 	}
-	if meta.ConcurrencyKey != "" {
-		row.ConcurrencyKey = meta.ConcurrencyKey
-	} else if c := f.Concurrency; len(c) > 0 && c[0].Key != "" {
-		if v, err := e.exprs.eval(c[0].Key, p.m, nil); err == nil {
-			row.ConcurrencyKey = fmt.Sprint(v)
-		}
-	}
+	e.applyClaimFlow(&row, b, r, p, meta, now)
 	b.runs = append(b.runs, row)
 	b.waits = append(b.waits, cancelRows(f.CancelOn, p, id, now, due)...)
 }

@@ -97,7 +97,7 @@ func TestOpenGroupIsOnePerKey(t *testing.T) {
 			t.Fatalf("retrigger %v: %+v", ok, r)
 		}
 		// Once claimed the run keeps its event.
-		_, err = q.ClaimDue(10, now+900, now+2000, "me", nil)
+		_, err = q.ClaimDue(10, now+900, now+2000, "me", store.Claimable{Functions: []string{"f"}})
 		must(t, err)
 		if ok, err := q.RetriggerQueued("g1", nil, now+1000, now+901); err != nil || ok {
 			t.Fatalf("retriggered a claimed run: %v %v", ok, err)
