@@ -136,5 +136,6 @@ func (s *Server) listEvents(c echo.Context, req *listEventsReq) (*listEventsResp
 	if err != nil {
 		return nil, err
 	}
+	redactEvents(c.Request().Context(), events)
 	return &listEventsResp{Events: events, Next: next}, nil
 }

@@ -200,6 +200,7 @@ func (s *Server) postRuns(ctx context.Context, id int64) ([]engine.Run, error) {
 			return nil, err
 		}
 		r.Steps, r.Event = nil, nil
+		redactRun(ctx, r)
 		runs = append(runs, *r)
 	}
 	return runs, nil
