@@ -137,6 +137,7 @@ func (s *Server) listEvents(c echo.Context, req *listEventsReq) (*listEventsResp
 	if err != nil {
 		return nil, err
 	}
+	redactEvents(c.Request().Context(), events)
 	return &listEventsResp{Events: events, Next: next}, nil
 }
 

@@ -25,6 +25,7 @@ func (s *Server) eventsPage(c echo.Context) error {
 	l := templates.EventList{Form: templates.Form{Values: map[string]string{}}}
 	if id := c.QueryParam("sent"); id != "" {
 		if ev, err := s.eng.GetEvent(c.Request().Context(), id); err == nil {
+			redactEvent(c.Request().Context(), &ev.Event)
 			l.Sent = ev
 			l.Form.Values["name"] = ev.Name
 		}
@@ -66,6 +67,7 @@ func (s *Server) loadEvents(ctx context.Context, l *templates.EventList) error {
 	if err != nil {
 		return err
 	}
+	redactEvents(ctx, events)
 	l.Events, l.Next = events, next
 	return nil
 }
