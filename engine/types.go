@@ -64,8 +64,11 @@ type Handler func(ctx context.Context, in *Input) (any, error)
 // Input is what a handler receives.
 type Input struct {
 	Event Event
-	Run   RunInfo
-	Step  *Step
+	// Events are the events of a batched run (BatchEvents), in the order they arrived, Event
+	// being the first; any other run sees its one event here.
+	Events []Event
+	Run    RunInfo
+	Step   *Step
 	// Error is the run's final error; set only for OnFailure handlers.
 	Error string
 }
