@@ -161,6 +161,7 @@ func (s *Server) eventDetail(ctx context.Context, id string) (*eventDetail, erro
 	if err != nil {
 		return nil, err
 	}
+	redactEvent(ctx, &ev.Event) // as the events list: a failure's error hides internals from non-admins
 	ds, err := s.eng.Decisions(ctx, ev.StoreID)
 	if err != nil {
 		return nil, err

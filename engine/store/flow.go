@@ -257,3 +257,24 @@ func (q *Q) DeleteBatchEventsOf(runIDs []string) error {
 	}
 	return nil
 }
+
+// RunLabel is who a run belongs to: its function and workflow.
+type RunLabel struct {
+	ID         string
+	FunctionID string
+	WorkflowID *int64
+}
+
+// RunLabels returns the labels of the runs ids that exist, in id order.
+func (q *Q) RunLabels(ids []string) ([]RunLabel, error) {
+	var out []RunLabel
+	for start := 0; start < len(ids); start += 500 {
+		var more []RunLabel
+		err := q.g.Raw(`SELECT id, function_id, workflow_id FROM runs WHERE id IN ? ORDER BY id`, ids[start:min(len(ids), start+500)]).Scan(&more).Error
+		if err != nil {
+			return nil, fmt.Errorf("label runs: %w", err)
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
