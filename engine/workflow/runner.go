@@ -73,7 +73,9 @@ func (r *Runner) Functions() []*engine.Function {
 // Fanout runs inside the transaction that stores ev and returns one RunMeta per enabled
 // workflow the event starts: those with an event trigger named ev.Name whose `if` holds (one
 // run however many of its triggers match), or for ScheduledEvent the one workflow named in
-// its data. A workflow with a flow control config gives its runs their own engine.Flow.
+// its data. A workflow with a flow control config gives its runs their own engine.Flow. A
+// workflow whose trigger conditions are all false gets a RunMeta with Skip (engine.ReasonIf):
+// no run, and the event's decisions say why.
 func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
 	q := r.store.inTx(ctx, tx).Table("workflows w").
 		Select("w.id, w.version, w.concurrency_key, t.if_expr, v.config").
@@ -101,11 +103,17 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 		}
 		return event
 	}
-	for _, row := range rows {
-		if len(metas) > 0 && metas[len(metas)-1].WorkflowID == row.ID {
-			continue // an earlier trigger of this workflow already started its run
+	for i := 0; i < len(rows); {
+		// rows come by workflow: the workflow starts one run if any of its matching triggers'
+		// conditions holds, and otherwise its start is recorded as skipped (reason "if").
+		row, holds := rows[i], false
+		for ; i < len(rows) && rows[i].ID == row.ID; i++ {
+			if !holds && (rows[i].IfExpr == "" || triggerHolds(rows[i].IfExpr, lazyEvent())) {
+				holds = true
+			}
 		}
-		if row.IfExpr != "" && !triggerHolds(row.IfExpr, lazyEvent()) {
+		if !holds {
+			metas = append(metas, engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version, Skip: engine.ReasonIf})
 			continue
 		}
 		meta := engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version}

@@ -35,25 +35,42 @@ func TestSeveralTriggersWithConditions(t *testing.T) {
 			t.Fatalf("read back %s", dump(got.Triggers))
 		}
 		cases := []struct {
-			name string
-			data map[string]any
-			runs int
+			name    string
+			data    map[string]any
+			runs    int
+			skipped bool // recorded on the event as skipped, reason "if"
 		}{
-			{"shop/order.paid", map[string]any{"total": 250}, 1},
-			{"shop/order.paid", map[string]any{"total": 250, "vip": true}, 1}, // both hold: one run
-			{"shop/order.paid", map[string]any{"total": 5, "vip": true}, 1},
-			{"shop/order.paid", map[string]any{"total": 5}, 0},
-			{"shop/order.paid", map[string]any{}, 0}, // the condition cannot read total: no run
-			{"shop/order.flagged", nil, 1},
-			{"shop/order.refunded", nil, 0},
+			{"shop/order.paid", map[string]any{"total": 250}, 1, false},
+			{"shop/order.paid", map[string]any{"total": 250, "vip": true}, 1, false}, // both hold: one run
+			{"shop/order.paid", map[string]any{"total": 5, "vip": true}, 1, false},
+			{"shop/order.paid", map[string]any{"total": 5}, 0, true},
+			{"shop/order.paid", map[string]any{}, 0, true}, // the condition cannot read total: no run
+			{"shop/order.flagged", nil, 1, false},
+			{"shop/order.refunded", nil, 0, false}, // no trigger of this name: nothing to record
 		}
 		for _, c := range cases {
-			runs := sys.send(c.name, c.data)
-			if len(runs) != c.runs {
-				t.Errorf("%s %v started %d runs, want %d", c.name, c.data, len(runs), c.runs)
+			res, err := sys.eng.Send(sys.ctx, engine.Event{Name: c.name, Data: c.data})
+			if err != nil {
+				t.Fatal(err)
 			}
-			for _, id := range runs {
+			if len(res.Runs) != c.runs {
+				t.Errorf("%s %v started %d runs, want %d", c.name, c.data, len(res.Runs), c.runs)
+			}
+			for _, id := range res.Runs {
 				sys.await(id, engine.StatusCompleted)
+			}
+			ds, err := sys.eng.Decisions(sys.ctx, res.IDs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			skipped := false
+			for _, d := range ds {
+				if d.Action == engine.ActionSkipped && d.Reason == engine.ReasonIf && d.WorkflowID != nil && *d.WorkflowID == rec.ID {
+					skipped = true
+				}
+			}
+			if skipped != c.skipped {
+				t.Errorf("%s %v: decisions %s, want skipped for if: %v", c.name, c.data, dump(ds), c.skipped)
 			}
 		}
 		// 04:00 in Lisbon (UTC+1 in July) is 03:00 UTC.
