@@ -51,6 +51,12 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	x.step = newStep(x, rows)
 	in := &Input{Event: ev, Step: x.step, Run: RunInfo{ID: run.ID, FunctionID: run.FunctionID, Attempt: run.Attempt,
 		Meta: RunMeta{WorkflowID: deref64(run.WorkflowID), WorkflowVersion: derefInt(run.WorkflowVersion)}}}
+	events, err := x.batchEvents(ctx, ev)
+	if err != nil {
+		x.releaseLater("load the run's batch: " + err.Error())
+		return
+	}
+	in.Events = events
 	if ev.Name == EventRunFailed {
 		in.Error, _ = ev.Data["error"].(string)
 	}

@@ -33,6 +33,16 @@ func (s *Server) eventsPage(c echo.Context) error {
 	return s.renderEvents(c, http.StatusOK, l)
 }
 
+// eventPage is /admin/events/{id}: one event, its payload, and what each function did with
+// it (the decisions of GET /api/events/{id}).
+func (s *Server) eventPage(c echo.Context) error {
+	d, err := s.eventDetail(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.EventPage(*d.Event, d.Decisions))
+}
+
 func (s *Server) renderEvents(c echo.Context, status int, l templates.EventList) error {
 	l.Name, l.Cursor = strings.TrimSpace(c.QueryParam("name")), c.QueryParam("cursor")
 	if err := s.loadEvents(c.Request().Context(), &l); err != nil {
