@@ -117,8 +117,8 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 }
 
 // PruneDedup forgets the client event ids seen before before (they dedupe for DedupWindow),
-// and the idempotency and rate-limit keys that decide nothing any more, and returns how
-// many client ids it dropped.
+// the idempotency and rate-limit keys that decide nothing any more and the debounce, batch
+// and singleton rows whose run has begun or ended, and returns how many client ids it dropped.
 func (e *Engine) PruneDedup(ctx context.Context, before time.Time) (int64, error) {
 	n, err := e.st.Q(ctx).PruneClientIDs(ms(before))
 	if err != nil {
@@ -126,7 +126,10 @@ func (e *Engine) PruneDedup(ctx context.Context, before time.Time) (int64, error
 	}
 	// A key's time is when it frees (idempotency) or its limit is whole again (rateLimit):
 	// both are past by now for every key last used before before.
-	_, err = e.st.Q(ctx).PruneFlowKeys(ms(e.now()) - 1)
+	if _, err = e.st.Q(ctx).PruneFlowKeys(ms(e.now()) - 1); err != nil {
+		return n, err
+	}
+	_, err = e.st.Q(ctx).PruneFlowHolders()
 	return n, err
 }
 

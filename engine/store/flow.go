@@ -278,3 +278,20 @@ func (q *Q) RunLabels(ids []string) ([]RunLabel, error) {
 	}
 	return out, nil
 }
+
+// PruneFlowHolders drops the rows that hold nothing any more: open groups whose run a worker
+// has begun (or retention deleted) and singleton keys whose run has finished. The next event
+// of such a key would replace the row anyway; this keeps the tables to the keys in use.
+func (q *Q) PruneFlowHolders() (int64, error) {
+	open := q.g.Exec(`DELETE FROM flow_open WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = flow_open.run_id
+		AND runs.status = 'queued' AND runs.started_at IS NULL)`)
+	if open.Error != nil {
+		return 0, fmt.Errorf("prune open groups: %w", open.Error)
+	}
+	single := q.g.Exec(`DELETE FROM flow_keys WHERE kind = 'singleton' AND NOT EXISTS (SELECT 1 FROM runs
+		WHERE runs.id = flow_keys.run_id AND runs.status IN ` + liveStatuses + `)`)
+	if single.Error != nil {
+		return 0, fmt.Errorf("prune singleton keys: %w", single.Error)
+	}
+	return open.RowsAffected + single.RowsAffected, nil
+}
