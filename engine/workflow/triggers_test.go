@@ -246,3 +246,34 @@ func TestWorkflowConfigConcurrencyOnEngine(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkflowSingletonCancelOnEngine: the review template's "one live run per post" —
+// config.singleton {key: event.data.id, mode: cancel} — holds on the real engine: a second
+// event for the same post cancels the waiting run and starts its own; another post's run is
+// left alone.
+func TestWorkflowSingletonCancelOnEngine(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		sys := startSystem(t, db)
+		if _, err := sys.store.Create(sys.ctx, Draft{Trigger: ptr("doc.sent"), Enabled: ptr(true),
+			Workflow: json.RawMessage(`{"actions":[{"id":"w","kind":"wait_for_event","inputs":{"event":"doc.decided","match":"data.id","timeout":"1h"}}],"edges":[{"from":"$source","to":"w"}]}`),
+			Config:   json.RawMessage(`{"singleton": {"key": "event.data.id", "mode": "cancel"}}`)}); err != nil {
+			t.Fatal(err)
+		}
+		first := sys.send("doc.sent", map[string]any{"id": 1})
+		other := sys.send("doc.sent", map[string]any{"id": 2})
+		if len(first) != 1 || len(other) != 1 {
+			t.Fatalf("runs %v %v", first, other)
+		}
+		sys.await(first[0], engine.StatusWaiting)
+		sys.await(other[0], engine.StatusWaiting)
+		second := sys.send("doc.sent", map[string]any{"id": 1})
+		if len(second) != 1 {
+			t.Fatalf("the second send started %v", second)
+		}
+		enginetest.Await(t, sys.eng, first[0], engine.StatusCancelled)
+		sys.await(second[0], engine.StatusWaiting)
+		if run, err := sys.eng.GetRun(sys.ctx, other[0]); err != nil || run.Status != engine.StatusWaiting {
+			t.Errorf("another key's run: %+v %v", run, err)
+		}
+	})
+}
