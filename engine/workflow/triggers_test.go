@@ -277,3 +277,43 @@ func TestWorkflowSingletonCancelOnEngine(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkflowConfigRetries: config.retries is how many times each action's step is retried
+// (an action's own retries still wins).
+func TestWorkflowConfigRetries(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var mu sync.Mutex
+		calls := map[string]int{}
+		reg := testRegistry(t)
+		reg.MustRegister(Kind{Name: "flaky", Handler: func(ctx context.Context, in ActionInput) (any, error) {
+			mu.Lock()
+			calls[in.Event.Name]++
+			mu.Unlock()
+			return nil, fmt.Errorf("not today")
+		}})
+		store := NewStore(db.DB, reg)
+		eng := enginetest.New(t, db, engine.Options{BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond},
+			NewRunner(store).Functions()...)
+		enginetest.StartWorkers(t, eng)
+		ctx := context.Background()
+		for name, config := range map[string]string{"try.once": `{"retries": 0}`, "try.thrice": `{"retries": 2}`} {
+			if _, err := store.Create(ctx, Draft{Trigger: ptr(name), Enabled: ptr(true), Config: json.RawMessage(config),
+				Workflow: json.RawMessage(`{"actions":[{"id":"f","kind":"flaky"}],"edges":[{"from":"$source","to":"f"}]}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, want := range map[string]int{"try.once": 1, "try.thrice": 3} {
+			res, err := eng.Send(ctx, engine.Event{Name: name})
+			if err != nil || len(res.Runs) != 1 {
+				t.Fatalf("send %s: %+v %v", name, res, err)
+			}
+			enginetest.Await(t, eng, res.Runs[0], engine.StatusFailed)
+			mu.Lock()
+			got := calls[name]
+			mu.Unlock()
+			if got != want {
+				t.Errorf("%s: the action ran %d times, want %d", name, got, want)
+			}
+		}
+	})
+}
