@@ -198,14 +198,6 @@ func (f Flow) Check(compile func(src string) error) error {
 			return err
 		}
 	}
-	// A debounce, a batch and a singleton each decide which run an event belongs to; two of
-	// them on one function would disagree, so they are refused together.
-	if f.BatchEvents != nil && f.Debounce != nil {
-		return FieldError("batchEvents", "cannot be combined with debounce")
-	}
-	if f.Singleton != nil && (f.Debounce != nil || f.BatchEvents != nil) {
-		return FieldError("singleton", "cannot be combined with debounce or batchEvents")
-	}
 	if err := c.expr("idempotency", f.Idempotency); err != nil {
 		return err
 	}

@@ -53,8 +53,6 @@ func TestFlowCheckNamesTheOption(t *testing.T) {
 		{"empty batch", engine.Flow{BatchEvents: &engine.BatchEvents{Timeout: time.Second}}, "batchEvents.maxSize"},
 		{"huge batch", engine.Flow{BatchEvents: &engine.BatchEvents{MaxSize: 1_000_000, Timeout: time.Second}}, "batchEvents.maxSize"},
 		{"batch without timeout", engine.Flow{BatchEvents: &engine.BatchEvents{MaxSize: 2}}, "batchEvents.timeout"},
-		{"debounce and batch", engine.Flow{Debounce: &engine.Debounce{Period: time.Second}, BatchEvents: &engine.BatchEvents{MaxSize: 2, Timeout: time.Second}}, "batchEvents"},
-		{"singleton and debounce", engine.Flow{Debounce: &engine.Debounce{Period: time.Second}, Singleton: &engine.Singleton{Mode: engine.SingletonSkip}}, "singleton"},
 		{"bad idempotency", engine.Flow{Idempotency: "event.("}, "idempotency"},
 		{"empty priority", engine.Flow{Priority: &engine.Priority{}}, "priority.run"},
 		{"singleton mode", engine.Flow{Singleton: &engine.Singleton{Mode: "queue"}}, "singleton.mode"},
