@@ -235,7 +235,7 @@ func (r *Runner) Handle(ctx context.Context, in *engine.Input) (any, error) {
 		return nil, engine.NonRetriable(engine.Errorf(engine.EInvalid, "workflow %d version %d uses action kinds this server does not have: %s",
 			meta.WorkflowID, meta.WorkflowVersion, strings.Join(missing, ", ")))
 	}
-	return r.walker.Run(ctx, in, v.Workflow)
+	return r.walker.RunRetrying(ctx, in, v.Workflow, v.Config.Retries)
 }
 
 // missingKinds lists the kinds wf uses that are not registered (a kind removed since the
