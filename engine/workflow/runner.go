@@ -144,10 +144,10 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 	return metas, nil
 }
 
-// The Fanout's lookups: the enabled workflows with a trigger of the event's name (t.event <> ”
-// lets the planner use the partial index workflow_triggers_event, which a bound parameter
-// alone does not prove), or the one scheduled workflow of a ScheduledEvent; each with its
-// current version's config, by workflow and trigger position.
+// The Fanout's lookups: the enabled workflows with a trigger of the event's name (saying that
+// t.event is not empty lets the planner use the partial index workflow_triggers_event, which
+// a bound parameter alone does not prove), or the one scheduled workflow of a ScheduledEvent;
+// each with its current version's config, by workflow and trigger position.
 const (
 	fanoutSelect = `SELECT w.id, w.version, w.concurrency_key, t.if_expr, v.config
 FROM workflows w
