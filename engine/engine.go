@@ -51,6 +51,11 @@ type Engine struct {
 	// checkWake wakes the wait checker (see checkWaits); signal feeds it too.
 	checkWake chan struct{}
 
+	// storedNeeds holds the needs sets seen stored (claim.go), so a send stores each once.
+	storedNeeds sync.Map
+	// peers is this process's view of what the other live processes register (registry.go).
+	peers peers
+
 	// dyn holds functions registered while the engine runs (dynamic.go).
 	dyn      dynamic
 	kickOnce sync.Once
@@ -68,6 +73,9 @@ type registered struct {
 	crons   []cronSchedule
 	// internal marks functions the engine adds itself (OnFailure handlers).
 	internal bool
+	// remote marks functions only other live processes have (registry.go): this process
+	// starts their runs but never claims them.
+	remote bool
 }
 
 type cronSchedule struct {
@@ -252,9 +260,6 @@ func (e *Engine) check(fn *Function) (*registered, error) {
 		default:
 			return nil, Errorf(EInvalid, "function %q trigger %d: needs an event name or a cron schedule", fn.ID, i)
 		}
-	}
-	if len(fn.Concurrency) > 1 {
-		return nil, Errorf(EInvalid, "function %q: concurrency: one limit is supported so far", fn.ID)
 	}
 	return r, nil
 }

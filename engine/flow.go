@@ -162,6 +162,7 @@ func (f Flow) Check(compile func(src string) error) error {
 		if err := c.all(
 			c.positive("throttle.limit", t.Limit),
 			c.period("throttle.period", t.Period, MaxThrottlePeriod),
+			c.minPeriod("throttle.period", t.Period, time.Second),
 			c.notNegative("throttle.burst", t.Burst),
 			c.expr("throttle.key", t.Key),
 		); err != nil {
@@ -272,6 +273,13 @@ func (flowChecker) period(field string, d, max time.Duration) error {
 	}
 	if d > max {
 		return FieldError(field, "must be at most %s", formatBound(max))
+	}
+	return nil
+}
+
+func (flowChecker) minPeriod(field string, d, least time.Duration) error {
+	if d > 0 && d < least {
+		return FieldError(field, "must be at least %s", least)
 	}
 	return nil
 }

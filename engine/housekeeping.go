@@ -64,6 +64,9 @@ func (e *Engine) DeleteFinished(ctx context.Context, cutoff time.Time, from, to 
 		if err := q.DeleteStepsOf(ids); err != nil {
 			return err
 		}
+		if err := q.DeleteBatchEventsOf(ids); err != nil {
+			return err
+		}
 		return q.DeleteRuns(ids)
 	})
 	if err != nil {
@@ -102,6 +105,9 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 		if err := q.DeleteResumesOf(doomed); err != nil {
 			return err
 		}
+		if err := q.DeleteDecisionsOf(doomed); err != nil {
+			return err
+		}
 		n, err := q.DeleteEvents(doomed)
 		deleted = int(n)
 		return err
@@ -109,10 +115,18 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 	return deleted, kept, err
 }
 
-// PruneDedup forgets the client event ids seen before before (they dedupe for DedupWindow)
-// and returns how many it dropped.
+// PruneDedup forgets the client event ids seen before before (they dedupe for DedupWindow),
+// and the idempotency and rate-limit keys that decide nothing any more, and returns how
+// many client ids it dropped.
 func (e *Engine) PruneDedup(ctx context.Context, before time.Time) (int64, error) {
-	return e.st.Q(ctx).PruneClientIDs(ms(before))
+	n, err := e.st.Q(ctx).PruneClientIDs(ms(before))
+	if err != nil {
+		return n, err
+	}
+	// A key's time is when it frees (idempotency) or its limit is whole again (rateLimit):
+	// both are past by now for every key last used before before.
+	_, err = e.st.Q(ctx).PruneFlowKeys(ms(e.now()) - 1)
+	return n, err
 }
 
 // PruneCronTicks drops the records of cron ticks before before and returns how many. The

@@ -130,7 +130,7 @@ func TestFastClockCannotStealALiveRun(t *testing.T) {
 		if err := b.Register(fn); err != nil {
 			t.Fatal(err)
 		}
-		got, err := b.claim(context.Background(), 10)
+		got, _, err := b.claim(context.Background(), 10)
 		if err != nil {
 			t.Fatal(err)
 		}

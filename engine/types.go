@@ -64,8 +64,11 @@ type Handler func(ctx context.Context, in *Input) (any, error)
 // Input is what a handler receives.
 type Input struct {
 	Event Event
-	Run   RunInfo
-	Step  *Step
+	// Events are the events of a batched run (BatchEvents), in the order they arrived, Event
+	// being the first; any other run sees its one event here.
+	Events []Event
+	Run    RunInfo
+	Step   *Step
 	// Error is the run's final error; set only for OnFailure handlers.
 	Error string
 }
@@ -88,6 +91,10 @@ type RunMeta struct {
 	// Flow, set by a Fanout, replaces the function's flow control for this run (a workflow's
 	// saved config).
 	Flow *Flow `json:"-"`
+	// Needs, set by a Fanout, are what a process must provide (Function.Provides) besides the
+	// function to claim this run (the action kinds of a workflow version, "kind:<name>"):
+	// until a live process has them all, the run waits, labelled, and never fails for it.
+	Needs []string `json:"-"`
 }
 
 // Function is code that runs durably in response to events or a schedule.
@@ -106,6 +113,9 @@ type Function struct {
 	// event starts and how each is labelled (the workflow loader starts one run per enabled
 	// workflow, reading its tables through tx). Returning none starts nothing.
 	Fanout func(ctx context.Context, tx Tx, ev Event) ([]RunMeta, error)
+	// Provides, when set, lists what this process's handler has that runs may need
+	// (RunMeta.Needs), read at every claim: the workflow runner's registered action kinds.
+	Provides func() []string
 }
 
 // Tx is a database transaction, as database/sql runs statements: a *sql.Tx, or inside gorm's
@@ -160,12 +170,15 @@ type Run struct {
 	Output          json.RawMessage `json:"output,omitempty"`
 	Error           string          `json:"error,omitempty"`
 	// WaitingFor is set while the run waits for an event or sleeps: what and until when.
-	WaitingFor *WaitInfo  `json:"waiting_for,omitempty"`
-	DueAt      *time.Time `json:"due_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	EndedAt    *time.Time `json:"ended_at,omitempty"`
-	Steps      []StepInfo `json:"steps,omitempty"`
+	WaitingFor *WaitInfo `json:"waiting_for,omitempty"`
+	// WaitingForWorker is set while no live process can claim the run (GetRun only): "waiting
+	// for a worker that has function X" (and, for a workflow run, the action kinds it lacks).
+	WaitingForWorker string     `json:"waiting_for_worker,omitempty"`
+	DueAt            *time.Time `json:"due_at,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	StartedAt        *time.Time `json:"started_at,omitempty"`
+	EndedAt          *time.Time `json:"ended_at,omitempty"`
+	Steps            []StepInfo `json:"steps,omitempty"`
 }
 
 // WaitInfo says what a waiting run waits for.

@@ -24,13 +24,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	var bg sync.WaitGroup
-	bg.Add(4)
+	bg.Add(5)
 	// Heartbeats outlive the claim loop: runs in hand keep their leases until they finish.
 	beatCtx, stopBeats := context.WithCancel(context.WithoutCancel(ctx))
 	go func() { defer bg.Done(); e.listen(ctx) }()
 	go func() { defer bg.Done(); e.heartbeats(beatCtx) }()
 	go func() { defer bg.Done(); e.cronLoop(ctx) }()
 	go func() { defer bg.Done(); e.checkLoop(ctx) }()
+	go func() { defer bg.Done(); e.deadlineLoop(ctx) }()
 
 	// The group commit outlives the executions: they need it to record how they ended.
 	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
@@ -54,13 +55,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	for ctx.Err() == nil {
 		free := cap(slots) - len(slots)
 		claimed := 0
+		var wake int64 // when a throttled key admits its next start
 		// Under load, slots free up one by one; claiming each alone would cost a statement per
 		// run. Wait until a quarter of the slots are free unless something new arrived.
 		if skipSmall && free < max(cap(slots)/4, 1) {
 			free = 0
 		}
 		if free > 0 {
-			runs, err := e.claim(ctx, min(free, claimBatch))
+			runs, at, err := e.claim(ctx, min(free, claimBatch))
+			wake = at
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("claim runs", "err", err)
 			}
@@ -102,6 +105,11 @@ func (e *Engine) Start(ctx context.Context) error {
 					wait = max(d, time.Millisecond)
 				}
 			}
+			if wake > 0 {
+				if d := fromMS(wake).Sub(e.now()); d < wait {
+					wait = max(d, time.Millisecond)
+				}
+			}
 		}
 		timer := time.NewTimer(wait)
 		skipSmall = false
@@ -128,77 +136,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	bg.Wait()
 	_ = e.st.Q(context.Background()).DeleteWorker(e.opts.WorkerID)
 	return nil
-}
-
-// claim leases up to n due runs to this worker: queued ones, sleeping or waiting ones whose
-// time has come, and running ones whose worker stopped heartbeating.
-func (e *Engine) claim(ctx context.Context, n int) ([]runRow, error) {
-	now := ms(e.now())
-	lease := now + e.opts.Lease.Milliseconds()
-	var limited []string
-	for _, r := range e.all() {
-		if len(r.fn.Concurrency) > 0 {
-			limited = append(limited, r.fn.ID)
-		}
-	}
-	var runs []runRow
-	err := e.st.Tx(ctx, func(q *store.Q) error {
-		var err error
-		if runs, err = q.ClaimDue(n, now, lease, e.opts.WorkerID, limited); err != nil {
-			return err
-		}
-		for _, id := range limited {
-			if len(runs) >= n {
-				break
-			}
-			more, err := e.claimLimited(q, e.function(id), n-len(runs), now, lease)
-			if err != nil {
-				return err
-			}
-			runs = append(runs, more...)
-		}
-		return nil
-	})
-	return runs, err
-}
-
-// claimLimited claims runs of a function with a concurrency limit, per concurrency key.
-func (e *Engine) claimLimited(q *store.Q, r *registered, n int, now, lease int64) ([]runRow, error) {
-	if r == nil {
-		return nil, nil
-	}
-	if err := q.LockFunction(r.fn.ID); err != nil {
-		return nil, err
-	}
-	inUse, err := q.BusyKeys(r.fn.ID, now)
-	if err != nil {
-		return nil, err
-	}
-	var full []string
-	limit := r.fn.Concurrency[0] // check allows one so far
-	keyedOnly := limit.KeyedOnly
-	for k, n := range inUse {
-		if n >= limit.Limit && !(keyedOnly && k == "") {
-			full = append(full, k)
-		}
-	}
-	cands, err := q.DueOf(r.fn.ID, now, full, claimBatch)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, c := range cands {
-		unlimited := keyedOnly && c.ConcurrencyKey == ""
-		if len(ids) >= n || (!unlimited && inUse[c.ConcurrencyKey] >= limit.Limit) {
-			continue
-		}
-		inUse[c.ConcurrencyKey]++
-		ids = append(ids, c.ID)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	return q.LeaseRuns(ids, now, lease, e.opts.WorkerID)
 }
 
 // loadSteps reads the stored steps of claimed runs with one query, ordered for replay.
@@ -265,12 +202,27 @@ func (e *Engine) heartbeat(ctx context.Context, first bool) error {
 	var ids []string
 	e.inflight.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return true })
 	sort.Strings(ids) // lock rows in id order, as deliveries do
-	return e.st.Tx(ctx, func(q *store.Q) error {
+	// The registry is written when it changed (functions synced, say), not at every beat.
+	var reg *string
+	e.peers.mu.Lock()
+	if s := e.registryJSON(); first || s != e.peers.written {
+		reg = &s
+	}
+	e.peers.mu.Unlock()
+	err := e.st.Tx(ctx, func(q *store.Q) error {
 		if err := q.ExtendLeases(ids, e.opts.WorkerID, now+e.opts.Lease.Milliseconds()); err != nil {
 			return err
 		}
-		return q.RecordWorker(e.opts.WorkerID, now, len(ids), e.opts.Concurrency)
+		return q.RecordWorker(e.opts.WorkerID, now, len(ids), e.opts.Concurrency, reg)
 	})
+	if err == nil {
+		e.peers.mu.Lock()
+		if reg != nil {
+			e.peers.written = *reg
+		}
+		e.peers.mu.Unlock()
+	}
+	return err
 }
 
 // releaseAll hands back every run this worker still holds, due at once for another worker.

@@ -47,6 +47,9 @@ func (s *Server) createPostPage(c echo.Context) error {
 	var p *cms.Post
 	if err == nil {
 		p, err = s.cms.Posts.Create(c.Request().Context(), userOf(c), in)
+		if err != nil && in.CoverImage != nil {
+			s.dropUpload(c.Request().Context(), *in.CoverImage) // stored for a post that was refused
+		}
 	}
 	if err != nil {
 		if !formErrors(err, &f) {
@@ -245,7 +248,7 @@ func (s *Server) deletePostPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cms.Posts.Delete(c.Request().Context(), userOf(c), id); err != nil {
+	if err := s.removePost(c.Request().Context(), userOf(c), id); err != nil {
 		return err
 	}
 	return seeOther(c, "/admin/posts")

@@ -77,6 +77,7 @@ func (s *Server) runList(ctx context.Context, q templates.RunQuery) (templates.R
 	if l.Runs, l.Next, err = s.eng.ListRuns(ctx, f); err != nil {
 		return l, err
 	}
+	redactRuns(ctx, l.Runs)
 	names := map[int64]string{}
 	for _, w := range l.Workflows {
 		names[w.ID] = w.Name
@@ -157,6 +158,7 @@ func (s *Server) runDetail(ctx context.Context, id string) (templates.RunDetail,
 	if err != nil {
 		return templates.RunDetail{}, err
 	}
+	redactRun(ctx, run)
 	d := templates.RunDetail{Run: run}
 	posts, err := s.cms.Posts.RunPosts(ctx, []string{run.ID})
 	if err != nil {

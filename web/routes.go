@@ -91,6 +91,7 @@ func (s *Server) routes() {
 	e.POST("/admin/runs/:id/retry", s.retryRunPage, admin, s.needEngine)
 	e.GET("/admin/events", s.eventsPage, viewer, s.needEngine)
 	e.GET("/admin/events/stream", s.eventsStream, viewer, s.needEngine)
+	e.GET("/admin/events/:id", s.eventPage, viewer, s.needEngine)
 	e.POST("/admin/events", s.sendEventPage, editor, s.needEngine)
 	e.GET("/admin/functions", s.functionsPage, viewer, s.needEngine)
 	e.GET("/admin/apps", s.appsPage, viewer, s.needApps) // Inngest SDK apps (pages_apps.go)
@@ -120,6 +121,7 @@ func (s *Server) routes() {
 	// JSON API
 	e.POST("/api/events", s.sendEvents, s.needEngine) // editor+ or an event key: checked inside
 	e.GET("/api/events", endpoint(http.StatusOK, s.listEvents), viewer, s.needEngine)
+	e.GET("/api/events/:id", endpoint(http.StatusOK, s.getEvent), viewer, s.needEngine)
 	e.GET("/api/runs", endpoint(http.StatusOK, s.listRuns), viewer, s.needEngine)
 	e.GET("/api/runs/:id", endpoint(http.StatusOK, s.getRun), viewer, s.needEngine)
 	e.POST("/api/runs/:id/cancel", endpoint(http.StatusOK, s.cancelRun), admin, s.needEngine)

@@ -35,6 +35,7 @@ var securityRoutes = []roleCase{
 	{method: "POST", route: "/admin/runs/:id/retry", min: cms.RoleAdmin},
 	{method: "GET", route: "/admin/events", min: cms.RoleViewer, ok: 200},
 	{method: "GET", route: "/admin/events/stream", min: cms.RoleViewer, ok: 200},
+	{method: "GET", route: "/admin/events/:id", min: cms.RoleViewer, ok: 200},
 	{method: "POST", route: "/admin/events", min: cms.RoleEditor, form: func(*cms.Post) url.Values {
 		return url.Values{"name": {"test/security"}, "data": {`{"a":1}`}}
 	}},
@@ -91,6 +92,9 @@ func TestSecurityRouteRoleTable(t *testing.T) {
 				id := res.Runs[0]
 				if strings.Contains(c.route, "workflows") {
 					id = itoa(wf.ID)
+				}
+				if strings.Contains(c.route, "/events/:id") {
+					id = res.IDs[0]
 				}
 				if strings.Contains(c.route, "templates") {
 					id = "review"

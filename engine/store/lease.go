@@ -1,31 +1,63 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+)
 
 // Claims and leases: how workers take due runs, hold them and give them back.
 
-// ClaimDue leases up to n due runs to owner until leaseUntil (queued ones, sleeping or
-// waiting ones whose time has come, running ones whose lease expired), except runs of the
-// functions in skip, and returns them. Runs another worker is claiming are skipped.
-func (q *Q) ClaimDue(n int, now, leaseUntil int64, owner string, skip []string) ([]Run, error) {
-	pick := q.g.Table("runs").Select("id").
-		Where("status IN "+liveStatuses+" AND due_at <= ? AND lease_until < ?", now, now).
-		Order("due_at").Limit(n)
-	if len(skip) > 0 {
-		pick = pick.Where("function_id NOT IN ?", skip)
+// Claimable is what a process can claim: runs of the functions it has whose needs (a
+// workflow version's action kinds, say) it provides. Other runs wait for another process.
+type Claimable struct {
+	Functions []string
+	Provides  []string
+}
+
+// claimable narrows sel to due runs (queued ones, sleeping or waiting ones whose time has
+// come, running ones whose lease expired) that c covers and whose deadline has not passed
+// (those are the timeout sweep's).
+func (c Claimable) where(sel *gorm.DB, now int64) *gorm.DB {
+	sel = sel.Where("status IN "+liveStatuses+" AND due_at <= ? AND lease_until < ? AND (deadline_at IS NULL OR deadline_at > ?)", now, now, now).
+		Where("function_id IN ?", append([]string{""}, c.Functions...))
+	if len(c.Provides) == 0 {
+		return sel.Where("needs = ''")
 	}
+	return sel.Where("(needs = '' OR NOT EXISTS (SELECT 1 FROM run_needs n WHERE n.hash = runs.needs AND n.item NOT IN ?))", c.Provides)
+}
+
+// claimSet is the SET list of a claim: running under owner's lease; a first start records
+// started_at and, with a finish timeout, the run's deadline (its start deadline is done with).
+const claimSet = `status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
+	deadline_at = CASE WHEN started_at IS NULL THEN (CASE WHEN timeout_finish > 0 THEN timeout_finish + ? END) ELSE deadline_at END,
+	started_at = COALESCE(started_at, ?)`
+
+// ClaimDue leases up to n due runs that c covers and no flow control limits (limited = 0) to
+// owner until leaseUntil, and returns them. Runs another worker is claiming are skipped.
+func (q *Q) ClaimDue(n int, now, leaseUntil int64, owner string, c Claimable) ([]Run, error) {
+	pick := c.where(q.g.Table("runs").Select("id"), now).Where("limited = 0").Order("due_at").Limit(n)
 	var runs []Run
-	err := q.g.Raw(`UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
-		started_at = COALESCE(started_at, ?) WHERE id IN (?) RETURNING *`,
-		owner, leaseUntil, now, now, q.d.skipLocked(pick)).Scan(&runs).Error
+	err := q.g.Raw(`UPDATE runs SET `+claimSet+` WHERE id IN (?) RETURNING *`,
+		owner, leaseUntil, now, now, now, q.d.skipLocked(pick)).Scan(&runs).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim runs: %w", err)
 	}
 	return runs, nil
 }
 
+// HasLimitedDue reports whether function fn has a due run under flow control that c covers.
+func (q *Q) HasLimitedDue(fn string, now int64, c Claimable) (bool, error) {
+	var ids []string
+	sel := c.where(q.g.Table("runs").Select("id").Where("function_id = ? AND limited = 1", fn), now).Limit(1)
+	if err := sel.Pluck("id", &ids).Error; err != nil {
+		return false, fmt.Errorf("find due limited runs of %s: %w", fn, err)
+	}
+	return len(ids) > 0, nil
+}
+
 // LockFunction serialises the claims of function id's runs (PostgreSQL): its concurrency
-// limit is counted and filled by one claimer at a time.
+// limits and throttles are counted and filled by one claimer at a time.
 func (q *Q) LockFunction(id string) error {
 	if err := q.d.lockKey(q.g, "inkflow-concurrency:"+id); err != nil {
 		return fmt.Errorf("lock function %s: %w", id, err)
@@ -33,30 +65,68 @@ func (q *Q) LockFunction(id string) error {
 	return nil
 }
 
-// BusyKeys counts function fn's runs executing under a live lease at now, by concurrency key.
-func (q *Q) BusyKeys(fn string, now int64) (map[string]int, error) {
-	var busy []struct {
-		ConcurrencyKey string
-		N              int
-	}
-	if err := q.g.Raw(`SELECT concurrency_key, COUNT(*) AS n FROM runs WHERE function_id = ? AND status = 'running' AND lease_until >= ?
-		GROUP BY concurrency_key`, fn, now).Scan(&busy).Error; err != nil {
+// Busy is a count of a function's limited runs executing under a live lease, per pair of
+// concurrency keys, with the largest limits they carry.
+type Busy struct {
+	ConcurrencyKey    string
+	ConcurrencyLimit  int
+	ConcurrencyKey2   string `gorm:"column:concurrency_key2"`
+	ConcurrencyLimit2 int    `gorm:"column:concurrency_limit2"`
+	N                 int
+}
+
+// BusyKeys counts function fn's limited runs executing under a live lease at now, by their
+// concurrency keys. A run sleeping or waiting holds no slot.
+func (q *Q) BusyKeys(fn string, now int64) ([]Busy, error) {
+	var busy []Busy
+	if err := q.g.Raw(`SELECT concurrency_key, MAX(concurrency_limit) AS concurrency_limit, concurrency_key2,
+		MAX(concurrency_limit2) AS concurrency_limit2, COUNT(*) AS n
+		FROM runs WHERE function_id = ? AND limited = 1 AND status = 'running' AND lease_until >= ?
+		GROUP BY concurrency_key, concurrency_key2`, fn, now).Scan(&busy).Error; err != nil {
 		return nil, fmt.Errorf("count running runs of %s: %w", fn, err)
 	}
-	out := make(map[string]int, len(busy))
-	for _, b := range busy {
-		out[b.ConcurrencyKey] = b.N
+	return busy, nil
+}
+
+// Starts is how many runs of a throttle key started within a window, and the first of them.
+type Starts struct {
+	ThrottleKey string
+	N           int
+	First       int64
+}
+
+// ThrottleStarts counts the starts since since (exclusive) of function fn's runs under each
+// of the throttle keys.
+func (q *Q) ThrottleStarts(fn string, keys []string, since int64) ([]Starts, error) {
+	var out []Starts
+	if err := q.g.Raw(`SELECT throttle_key, COUNT(*) AS n, MIN(started_at) AS first FROM runs
+		WHERE function_id = ? AND throttle_limit > 0 AND throttle_key IN ? AND started_at > ? GROUP BY throttle_key`,
+		fn, keys, since).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("count throttled starts of %s: %w", fn, err)
 	}
 	return out, nil
 }
 
-// DueOf returns up to limit due runs of function fn (id and concurrency key only) whose key
-// is not in full, earliest due first, locking them (runs another worker holds are skipped).
-func (q *Q) DueOf(fn string, now int64, full []string, limit int) ([]Run, error) {
-	sel := q.g.Select("id, concurrency_key").Where(`function_id = ? AND status IN `+liveStatuses+`
-		AND due_at <= ? AND lease_until < ?`, fn, now, now)
-	if len(full) > 0 {
-		sel = sel.Where("concurrency_key NOT IN ?", full) // saturated keys must not crowd out idle ones
+// Full lists the keys whose limits are used up, to leave their runs out of a claim's
+// candidates (a saturated key must not crowd out idle ones).
+type Full struct {
+	Concurrency, Concurrency2, Throttle []string
+}
+
+// DueLimited returns up to limit due runs of function fn under flow control that c covers
+// (their limits and keys only), earliest due first, leaving out the keys in full and locking
+// the rows (runs another worker holds are skipped).
+func (q *Q) DueLimited(fn string, now int64, c Claimable, full Full, limit int) ([]Run, error) {
+	sel := c.where(q.g.Select(`id, concurrency_key, concurrency_limit, concurrency_key2, concurrency_limit2,
+		throttle_key, throttle_limit, throttle_period, started_at, due_at`).Where("function_id = ? AND limited = 1", fn), now)
+	if len(full.Concurrency) > 0 {
+		sel = sel.Where("NOT (concurrency_limit > 0 AND concurrency_key IN ?)", full.Concurrency)
+	}
+	if len(full.Concurrency2) > 0 {
+		sel = sel.Where("NOT (concurrency_limit2 > 0 AND concurrency_key2 IN ?)", full.Concurrency2)
+	}
+	if len(full.Throttle) > 0 {
+		sel = sel.Where("NOT (throttle_limit > 0 AND started_at IS NULL AND throttle_key IN ?)", full.Throttle)
 	}
 	var cands []Run
 	if err := q.d.skipLocked(sel).Order("due_at").Limit(limit).Find(&cands).Error; err != nil {
@@ -69,13 +139,51 @@ func (q *Q) DueOf(fn string, now int64, full []string, limit int) ([]Run, error)
 // returns them.
 func (q *Q) LeaseRuns(ids []string, now, leaseUntil int64, owner string) ([]Run, error) {
 	var runs []Run
-	err := q.g.Raw(`UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, updated_at = ?,
-		started_at = COALESCE(started_at, ?) WHERE id IN ? AND status IN `+liveStatuses+`
-		AND due_at <= ? AND lease_until < ? RETURNING *`, owner, leaseUntil, now, now, ids, now, now).Scan(&runs).Error
+	err := q.g.Raw(`UPDATE runs SET `+claimSet+` WHERE id IN ? AND status IN `+liveStatuses+`
+		AND due_at <= ? AND lease_until < ? RETURNING *`, owner, leaseUntil, now, now, now, ids, now, now).Scan(&runs).Error
 	if err != nil {
 		return nil, fmt.Errorf("lease runs: %w", err)
 	}
 	return runs, nil
+}
+
+// PastDeadline returns up to limit live runs whose deadline (a start or finish timeout) is
+// at or before now, earliest first.
+func (q *Q) PastDeadline(now int64, limit int) ([]string, error) {
+	var ids []string
+	if err := q.g.Table("runs").Where("deadline_at IS NOT NULL AND deadline_at <= ? AND status IN "+liveStatuses, now).
+		Order("deadline_at").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("find runs past their deadline: %w", err)
+	}
+	return ids, nil
+}
+
+// RecordNeeds stores the items of needs hash (idempotent).
+func (q *Q) RecordNeeds(hash string, items []string) error {
+	for _, it := range items {
+		if err := q.g.Exec(`INSERT INTO run_needs (hash, item) VALUES (?, ?) ON CONFLICT DO NOTHING`, hash, it).Error; err != nil {
+			return fmt.Errorf("record run needs: %w", err)
+		}
+	}
+	return nil
+}
+
+// HasNeeds reports whether needs hash is stored.
+func (q *Q) HasNeeds(hash string) (bool, error) {
+	var n int64
+	if err := q.g.Table("run_needs").Where("hash = ?", hash).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("find run needs: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Needs returns the items of needs hash.
+func (q *Q) Needs(hash string) ([]string, error) {
+	var items []string
+	if err := q.g.Table("run_needs").Where("hash = ?", hash).Order("item").Pluck("item", &items).Error; err != nil {
+		return nil, fmt.Errorf("read run needs: %w", err)
+	}
+	return items, nil
 }
 
 // NextDue returns when the earliest queued, sleeping or waiting run due after now is due

@@ -123,15 +123,37 @@ func (q *Q) Workers() ([]Worker, error) {
 	return rows, nil
 }
 
-// RecordWorker records that worker id is alive at now with running runs in hand.
-func (q *Q) RecordWorker(id string, now int64, running, capacity int) error {
-	err := q.g.Exec(`INSERT INTO workers (id, started_at, heartbeat_at, running, capacity) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running`,
-		id, now, now, running, capacity).Error
+// RecordWorker records that worker id is alive at now with running runs in hand, and, when
+// registry is not nil, what it registers (functions and capabilities, JSON).
+func (q *Q) RecordWorker(id string, now int64, running, capacity int, registry *string) error {
+	reg, set := "", ""
+	if registry != nil {
+		reg, set = *registry, ", registry = excluded.registry"
+	}
+	err := q.g.Exec(`INSERT INTO workers (id, started_at, heartbeat_at, running, capacity, registry) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running`+set,
+		id, now, now, running, capacity, reg).Error
 	if err != nil {
 		return fmt.Errorf("record worker: %w", err)
 	}
 	return nil
+}
+
+// Registry is what a live worker registers.
+type Registry struct {
+	ID       string
+	Registry string
+}
+
+// LiveRegistries returns the registries of the workers that heartbeated at or after since,
+// except worker except, in id order.
+func (q *Q) LiveRegistries(since int64, except string) ([]Registry, error) {
+	var rows []Registry
+	if err := q.g.Raw(`SELECT id, registry FROM workers WHERE heartbeat_at >= ? AND id <> ? AND registry <> '' ORDER BY id`, since, except).
+		Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read the registry of live workers: %w", err)
+	}
+	return rows, nil
 }
 
 // DeleteWorker removes worker id (it stopped cleanly).

@@ -39,6 +39,17 @@ type Run struct {
 	StartedAt       *int64
 	EndedAt         *int64
 	UpdatedAt       int64 `gorm:"autoUpdateTime:false"`
+	// Claim-time flow control (see migration 00120): limits of 0 limit nothing.
+	ConcurrencyLimit  int
+	ConcurrencyKey2   string `gorm:"column:concurrency_key2"`
+	ConcurrencyLimit2 int    `gorm:"column:concurrency_limit2"`
+	ThrottleKey       string
+	ThrottleLimit     int   // limit + burst starts per ThrottlePeriod
+	ThrottlePeriod    int64 // ms
+	Limited           int   // 1 when any of the above limits the run
+	TimeoutFinish     int64 // ms after it started; 0 for none
+	DeadlineAt        *int64
+	Needs             string // a run_needs hash; '' for none
 }
 
 func (Run) TableName() string { return "runs" }

@@ -10,7 +10,9 @@ import (
 
 var runCols = []string{"id", "function_id", "status", "event_id", "event_name", "event", "workflow_id", "workflow_version",
 	"concurrency_key", "attempt", "due_at", "lease_owner", "lease_until", "parent_run_id", "parent_step_id",
-	"output", "error", "created_at", "started_at", "ended_at", "updated_at"}
+	"output", "error", "created_at", "started_at", "ended_at", "updated_at",
+	"concurrency_limit", "concurrency_key2", "concurrency_limit2", "throttle_key", "throttle_limit", "throttle_period",
+	"limited", "timeout_finish", "deadline_at", "needs"}
 
 // InsertRuns stores new runs.
 func (q *Q) InsertRuns(runs []Run) error {
@@ -18,7 +20,9 @@ func (q *Q) InsertRuns(runs []Run) error {
 		r := &runs[i]
 		return []any{r.ID, r.FunctionID, r.Status, r.EventID, r.EventName, r.Event, r.WorkflowID, r.WorkflowVersion,
 			r.ConcurrencyKey, r.Attempt, r.DueAt, r.LeaseOwner, r.LeaseUntil, r.ParentRunID, r.ParentStepID,
-			r.Output, r.Error, r.CreatedAt, r.StartedAt, r.EndedAt, r.UpdatedAt}
+			r.Output, r.Error, r.CreatedAt, r.StartedAt, r.EndedAt, r.UpdatedAt,
+			r.ConcurrencyLimit, r.ConcurrencyKey2, r.ConcurrencyLimit2, r.ThrottleKey, r.ThrottleLimit, r.ThrottlePeriod,
+			r.Limited, r.TimeoutFinish, r.DeadlineAt, r.Needs}
 	})
 	if err != nil {
 		return fmt.Errorf("insert runs: %w", err)

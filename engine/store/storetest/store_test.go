@@ -54,7 +54,9 @@ const now = int64(1_000_000)
 
 // A claim takes exactly the runs that are due and free: queued or sleeping/waiting past their
 // time, and running ones whose lease expired; never a run another worker holds, a run not yet
-// due or a finished one, nor a function it was told to skip.
+// due or a finished one, a run of a function the claimer does not have, a run under flow
+// control (limited: claimed per function), a run past its deadline (the timeout sweep's), nor
+// a run whose needs the claimer does not provide.
 func TestClaimTakesDueRunsOnly(t *testing.T) {
 	each(t, func(t *testing.T, st *store.Store, q *store.Q) {
 		expired := run("r4", "f", "running", 0)
@@ -65,10 +67,17 @@ func TestClaimTakesDueRunsOnly(t *testing.T) {
 			run("r1", "f", "queued", now), run("r2", "f", "sleeping", now-5), run("r3", "f", "waiting", now-1),
 			expired, held, run("r6", "f", "queued", now+1), run("r7", "f", "completed", 0), run("r8", "g", "queued", 0),
 		}))
+		limited, late, needy := run("x1", "f", "queued", 0), run("x2", "f", "queued", 0), run("x3", "f", "queued", 0)
+		limited.Limited, limited.ConcurrencyLimit = 1, 1
+		deadline := now
+		late.DeadlineAt = &deadline
+		needy.Needs = "nh"
+		must(t, q.InsertRuns([]store.Run{limited, late, needy}))
+		must(t, q.RecordNeeds("nh", []string{"kind:a", "kind:b"}))
 		var got []store.Run
 		must(t, st.Tx(context.Background(), func(q *store.Q) error {
 			var err error
-			got, err = q.ClaimDue(10, now, now+30_000, "me", []string{"g"})
+			got, err = q.ClaimDue(10, now, now+30_000, "me", store.Claimable{Functions: []string{"f"}, Provides: []string{"kind:a"}})
 			return err
 		}))
 		if want := []string{"r1", "r2", "r3", "r4"}; !slices.Equal(ids(got), want) {
@@ -79,16 +88,20 @@ func TestClaimTakesDueRunsOnly(t *testing.T) {
 				t.Errorf("claimed run %s: %+v", r.ID, r)
 			}
 		}
-		again, err := q.ClaimDue(10, now, now+30_000, "other", nil)
+		all := store.Claimable{Functions: []string{"f", "g"}, Provides: []string{"kind:a", "kind:b", "kind:c"}}
+		again, err := q.ClaimDue(10, now, now+30_000, "other", all)
 		must(t, err)
-		if want := []string{"r8"}; !slices.Equal(ids(again), want) {
-			t.Errorf("second claim took %v, want %v (the others are leased)", ids(again), want)
+		if want := []string{"r8", "x3"}; !slices.Equal(ids(again), want) {
+			t.Errorf("second claim took %v, want %v (the others are leased; x3's needs are provided)", ids(again), want)
 		}
 		// A lease that lapses makes the run due for another worker (all of them, by then).
-		late, err := q.ClaimDue(10, now+30_001, now+60_000, "other", nil)
+		lapsed, err := q.ClaimDue(10, now+30_001, now+60_000, "other", all)
 		must(t, err)
-		if want := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r8"}; !slices.Equal(ids(late), want) {
-			t.Errorf("after the leases lapsed: %v, want %v", ids(late), want)
+		if want := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r8", "x3"}; !slices.Equal(ids(lapsed), want) {
+			t.Errorf("after the leases lapsed: %v, want %v", ids(lapsed), want)
+		}
+		if items, err := q.Needs("nh"); err != nil || !slices.Equal(items, []string{"kind:a", "kind:b"}) {
+			t.Errorf("needs nh: %v, %v", items, err)
 		}
 	})
 }
@@ -116,7 +129,7 @@ func TestConcurrentClaimsNeverOverlap(t *testing.T) {
 					var got []store.Run
 					err := st.Tx(context.Background(), func(q *store.Q) error {
 						var err error
-						got, err = q.ClaimDue(7, now, now+30_000, owner, nil)
+						got, err = q.ClaimDue(7, now, now+30_000, owner, store.Claimable{Functions: []string{"f"}})
 						return err
 					})
 					if err != nil {
@@ -148,44 +161,109 @@ func TestConcurrentClaimsNeverOverlap(t *testing.T) {
 	})
 }
 
-// Runs of a function with a concurrency limit are claimed per key: busy keys are counted from
-// live leases, saturated keys are left out, and a lease goes only to runs still due.
-func TestClaimUnderConcurrencyLimit(t *testing.T) {
+// Runs under flow control are claimed per function: busy keys of both limits are counted from
+// live leases (a lapsed one holds no slot), saturated keys are left out of the candidates,
+// throttle windows count starts per key, and a lease goes only to runs still due. A first
+// claim starts the finish timeout's deadline.
+func TestClaimUnderFlowControl(t *testing.T) {
 	each(t, func(t *testing.T, st *store.Store, q *store.Q) {
-		busy := run("b1", "lim", "running", 0)
-		busy.ConcurrencyKey, busy.LeaseOwner, busy.LeaseUntil = "a", "w", now+1000
-		stale := run("b2", "lim", "running", 0)
-		stale.ConcurrencyKey, stale.LeaseOwner, stale.LeaseUntil = "b", "dead", now-1
-		qa, qb := run("q1", "lim", "queued", now), run("q2", "lim", "queued", now)
-		qa.ConcurrencyKey, qb.ConcurrencyKey = "a", "b"
-		must(t, q.InsertRuns([]store.Run{busy, stale, qa, qb}))
+		lim := func(id, status, k1, k2 string) store.Run {
+			r := run(id, "lim", status, now)
+			r.Limited, r.ConcurrencyKey, r.ConcurrencyLimit, r.ConcurrencyKey2, r.ConcurrencyLimit2 = 1, k1, 1, k2, 2
+			return r
+		}
+		busy := lim("b1", "running", "a", "x")
+		busy.LeaseOwner, busy.LeaseUntil = "w", now+1000
+		busy2 := lim("b3", "running", "c", "x")
+		busy2.LeaseOwner, busy2.LeaseUntil = "w", now+1000
+		stale := lim("b2", "running", "b", "y")
+		stale.LeaseOwner, stale.LeaseUntil = "dead", now-1
+		qa, qb, qc := lim("q1", "queued", "a", "z"), lim("q2", "queued", "b", "z"), lim("q3", "queued", "d", "x")
+		qc.TimeoutFinish = 5000
+		thr := run("t1", "lim", "queued", now)
+		thr.Limited, thr.ThrottleKey, thr.ThrottleLimit, thr.ThrottlePeriod = 1, "k", 2, 10_000
+		started := now - 5000
+		old := run("t0", "lim", "completed", 0)
+		old.ThrottleKey, old.ThrottleLimit, old.ThrottlePeriod, old.StartedAt = "k", 2, 10_000, &started
+		gone := now - 20_000
+		older := old
+		older.ID, older.StartedAt = "t-1", &gone
+		must(t, q.InsertRuns([]store.Run{busy, busy2, stale, qa, qb, qc, thr, old, older, run("free", "lim", "queued", now)}))
+		c := store.Claimable{Functions: []string{"lim"}}
 		must(t, st.Tx(context.Background(), func(q *store.Q) error {
+			if ok, err := q.HasLimitedDue("lim", now, c); err != nil || !ok {
+				t.Errorf("HasLimitedDue: %v, %v", ok, err)
+			}
+			if ok, err := q.HasLimitedDue("lim", now, store.Claimable{Functions: []string{"other"}}); err != nil || ok {
+				t.Errorf("HasLimitedDue for a process without the function: %v, %v", ok, err)
+			}
 			if err := q.LockFunction("lim"); err != nil {
 				return err
 			}
-			keys, err := q.BusyKeys("lim", now)
+			busy, err := q.BusyKeys("lim", now)
 			if err != nil {
 				return err
 			}
-			if len(keys) != 1 || keys["a"] != 1 {
-				t.Errorf("busy keys %v, want a:1 (b's lease lapsed)", keys)
+			sort.Slice(busy, func(i, j int) bool { return busy[i].ConcurrencyKey < busy[j].ConcurrencyKey })
+			want := []store.Busy{{ConcurrencyKey: "a", ConcurrencyLimit: 1, ConcurrencyKey2: "x", ConcurrencyLimit2: 2, N: 1},
+				{ConcurrencyKey: "c", ConcurrencyLimit: 1, ConcurrencyKey2: "x", ConcurrencyLimit2: 2, N: 1}}
+			if !slices.Equal(busy, want) {
+				t.Errorf("busy %+v, want %+v (b's lease lapsed)", busy, want)
 			}
-			due, err := q.DueOf("lim", now, []string{"a"}, 10)
+			due, err := q.DueLimited("lim", now, c, store.Full{Concurrency: []string{"a"}, Concurrency2: []string{"x"}}, 10)
 			if err != nil {
 				return err
 			}
-			if want := []string{"b2", "q2"}; !slices.Equal(ids(due), want) {
-				t.Errorf("due outside key a: %v, want %v", ids(due), want)
+			if want := []string{"b2", "q2", "t1"}; !slices.Equal(ids(due), want) {
+				t.Errorf("due outside key a and key2 x: %v, want %v", ids(due), want)
 			}
-			leased, err := q.LeaseRuns([]string{"q2", "b1"}, now, now+500, "me")
+			if due, _ := q.DueLimited("lim", now, c, store.Full{Throttle: []string{"k"}}, 10); slices.Contains(ids(due), "t1") {
+				t.Errorf("a run of a full throttle key was a candidate: %v", ids(due))
+			}
+			starts, err := q.ThrottleStarts("lim", []string{"k", "none"}, now-10_000)
 			if err != nil {
 				return err
 			}
-			if want := []string{"q2"}; !slices.Equal(ids(leased), want) {
+			if len(starts) != 1 || starts[0] != (store.Starts{ThrottleKey: "k", N: 1, First: now - 5000}) {
+				t.Errorf("starts in the window: %+v, want k: 1 from %d (t-1 started before it)", starts, now-5000)
+			}
+			leased, err := q.LeaseRuns([]string{"q3", "b1"}, now, now+500, "me")
+			if err != nil {
+				return err
+			}
+			if want := []string{"q3"}; !slices.Equal(ids(leased), want) {
 				t.Errorf("leased %v, want %v (b1 is held)", ids(leased), want)
+			}
+			if d := leased[0].DeadlineAt; d == nil || *d != now+5000 {
+				t.Errorf("finish deadline of q3: %v, want %d", d, now+5000)
 			}
 			return nil
 		}))
+		// free is not limited: the plain claim takes it and nothing under flow control.
+		got, err := q.ClaimDue(10, now, now+500, "me", c)
+		must(t, err)
+		if want := []string{"free"}; !slices.Equal(ids(got), want) {
+			t.Errorf("plain claim: %v, want %v", ids(got), want)
+		}
+	})
+}
+
+// Runs whose deadline has come are found for the timeout sweep, earliest first; finished ones
+// and later ones are not.
+func TestPastDeadline(t *testing.T) {
+	each(t, func(t *testing.T, st *store.Store, q *store.Q) {
+		at := func(id, status string, d int64) store.Run {
+			r := run(id, "f", status, 0)
+			r.DeadlineAt = &d
+			return r
+		}
+		must(t, q.InsertRuns([]store.Run{at("late2", "sleeping", now), at("late1", "queued", now-1), at("done", "completed", now-5),
+			at("later", "queued", now+1), run("none", "f", "queued", 0)}))
+		got, err := q.PastDeadline(now, 10)
+		must(t, err)
+		if want := []string{"late1", "late2"}; !slices.Equal(got, want) {
+			t.Errorf("past deadline: %v, want %v", got, want)
+		}
 	})
 }
 
@@ -216,21 +294,31 @@ func TestLeasesAndHeartbeats(t *testing.T) {
 			t.Errorf("released at shutdown: %+v", r)
 		}
 
-		must(t, q.RecordWorker("w1", now, 2, 8))
-		must(t, q.RecordWorker("w1", now+10, 3, 8))
-		must(t, q.RecordWorker("w2", now-100_000, 1, 4))
+		reg := `{"functions":[{"id":"f"}]}`
+		must(t, q.RecordWorker("w1", now, 2, 8, &reg))
+		must(t, q.RecordWorker("w1", now+10, 3, 8, nil)) // a beat keeps the registry
+		must(t, q.RecordWorker("w2", now-100_000, 1, 4, &reg))
+		must(t, q.RecordWorker("w3", now, 1, 4, nil))
+		live, err := q.LiveRegistries(now-1000, "w0")
+		must(t, err)
+		if len(live) != 1 || live[0] != (store.Registry{ID: "w1", Registry: reg}) {
+			t.Errorf("live registries: %+v, want w1's only (w2 is stale, w3 registered nothing)", live)
+		}
+		if live, _ := q.LiveRegistries(now-1000, "w1"); len(live) != 0 {
+			t.Errorf("live registries except w1: %+v", live)
+		}
 		ws, err := q.Workers()
 		must(t, err)
-		if len(ws) != 2 || ws[0].ID != "w1" || ws[0].StartedAt != now || ws[0].HeartbeatAt != now+10 || ws[0].Running != 3 {
+		if len(ws) != 3 || ws[0].ID != "w1" || ws[0].StartedAt != now || ws[0].HeartbeatAt != now+10 || ws[0].Running != 3 {
 			t.Errorf("workers: %+v", ws)
 		}
 		n, busy, slots, err := q.WorkerTotals(now - 1000)
 		must(t, err)
-		if n != 1 || busy != 3 || slots != 8 {
+		if n != 2 || busy != 4 || slots != 12 {
 			t.Errorf("live workers: %d, %d busy of %d", n, busy, slots)
 		}
 		must(t, q.DeleteWorker("w1"))
-		if ws, _ := q.Workers(); len(ws) != 1 {
+		if ws, _ := q.Workers(); len(ws) != 2 {
 			t.Errorf("after a clean stop: %+v", ws)
 		}
 	})
