@@ -317,18 +317,24 @@ func (e *Engine) Decisions(ctx context.Context, id string) ([]Decision, error) {
 			explicit[d.RunID] = true
 		}
 	}
+	var plain []string
 	for _, runID := range splitIDs(ev.RunIDs) {
-		if explicit[runID] {
-			continue
+		if !explicit[runID] {
+			plain = append(plain, runID)
 		}
-		run, err := q.GetRun(runID)
-		if err == store.ErrNotFound {
-			continue // deleted by retention
+	}
+	labels, err := q.RunLabels(plain) // runs deleted by retention are left out
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]store.RunLabel, len(labels))
+	for _, l := range labels {
+		byID[l.ID] = l
+	}
+	for _, runID := range plain { // in the order the event started them
+		if l, ok := byID[runID]; ok {
+			out = append(out, Decision{Function: l.FunctionID, WorkflowID: l.WorkflowID, Action: ActionStarted, RunID: runID})
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Decision{Function: run.FunctionID, WorkflowID: run.WorkflowID, Action: ActionStarted, RunID: runID})
 	}
 	for _, d := range rows {
 		out = append(out, Decision{Function: d.FunctionID, WorkflowID: d.WorkflowID, Action: d.Action, Reason: d.Reason,

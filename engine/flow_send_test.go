@@ -354,3 +354,30 @@ func TestFalseTriggerConditionIsRecorded(t *testing.T) {
 		h.oneDecision(res.IDs[0], engine.ActionStarted, "")
 	})
 }
+
+// A Fanout (the workflow loader) can start a run per workflow, each under its own flow, and
+// mark the ones it skips; the event's decisions name each workflow.
+func TestFanoutRunsHaveTheirOwnFlowAndSkipsAreRecorded(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		limited := &engine.Flow{RateLimit: &engine.RateLimit{Limit: 1, Period: time.Hour}}
+		h := start(t, db, []*engine.Function{{ID: "loader", Triggers: []engine.Trigger{{Event: "*"}}, Handler: noopHandler,
+			Fanout: func(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
+				if ev.Name != "t/wf" {
+					return nil, nil
+				}
+				return []engine.RunMeta{{WorkflowID: 1}, {WorkflowID: 2, Flow: limited}, {WorkflowID: 3, Skip: engine.ReasonIf}}, nil
+			}}})
+		first := h.send("t/wf", nil)
+		second := h.send("t/wf", nil)
+		if len(first.Runs) != 2 || len(second.Runs) != 1 {
+			t.Fatalf("runs %v then %v, want 2 then 1 (workflow 2 rate-limited)", first.Runs, second.Runs)
+		}
+		got := ""
+		for _, d := range h.decisions(second.IDs[0]) {
+			got += fmt.Sprintf("%d:%s/%s ", *d.WorkflowID, d.Action, d.Reason)
+		}
+		if got != "1:started/ 2:dropped/rateLimit 3:skipped/if " {
+			t.Fatalf("decisions %q", got)
+		}
+	})
+}

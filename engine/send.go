@@ -247,6 +247,16 @@ func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*reg
 			}
 		}
 		for _, meta := range metas {
+			if meta.Skip != "" {
+				d := store.Decision{ID: newID(), EventID: eventID, FunctionID: r.fn.ID, Action: ActionSkipped,
+					Reason: storableText(meta.Skip), CreatedAt: now}
+				if meta.WorkflowID != 0 {
+					wid := meta.WorkflowID
+					d.WorkflowID = &wid
+				}
+				b.decisions = append(b.decisions, d)
+				continue
+			}
 			f := r.flowFor(meta)
 			if !f.decidesAtSend() && p.ev.TS <= now { // the hot path: a plain start
 				ids = append(ids, e.queueRun(b, r, p, eventID, meta, now, "", ""))

@@ -257,3 +257,41 @@ func (q *Q) DeleteBatchEventsOf(runIDs []string) error {
 	}
 	return nil
 }
+
+// RunLabel is who a run belongs to: its function and workflow.
+type RunLabel struct {
+	ID         string
+	FunctionID string
+	WorkflowID *int64
+}
+
+// RunLabels returns the labels of the runs ids that exist, in id order.
+func (q *Q) RunLabels(ids []string) ([]RunLabel, error) {
+	var out []RunLabel
+	for start := 0; start < len(ids); start += 500 {
+		var more []RunLabel
+		err := q.g.Raw(`SELECT id, function_id, workflow_id FROM runs WHERE id IN ? ORDER BY id`, ids[start:min(len(ids), start+500)]).Scan(&more).Error
+		if err != nil {
+			return nil, fmt.Errorf("label runs: %w", err)
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// PruneFlowHolders drops the rows that hold nothing any more: open groups whose run a worker
+// has begun (or retention deleted) and singleton keys whose run has finished. The next event
+// of such a key would replace the row anyway; this keeps the tables to the keys in use.
+func (q *Q) PruneFlowHolders() (int64, error) {
+	open := q.g.Exec(`DELETE FROM flow_open WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = flow_open.run_id
+		AND runs.status = 'queued' AND runs.started_at IS NULL)`)
+	if open.Error != nil {
+		return 0, fmt.Errorf("prune open groups: %w", open.Error)
+	}
+	single := q.g.Exec(`DELETE FROM flow_keys WHERE kind = 'singleton' AND NOT EXISTS (SELECT 1 FROM runs
+		WHERE runs.id = flow_keys.run_id AND runs.status IN ` + liveStatuses + `)`)
+	if single.Error != nil {
+		return 0, fmt.Errorf("prune singleton keys: %w", single.Error)
+	}
+	return open.RowsAffected + single.RowsAffected, nil
+}

@@ -148,3 +148,29 @@ func TestTakeRateIsArbitratedAcrossTransactions(t *testing.T) {
 		}
 	})
 }
+
+func TestPruneFlowHoldersKeepsWhatHoldsARun(t *testing.T) {
+	each(t, func(t *testing.T, st *store.Store, q *store.Q) {
+		must(t, q.InsertRuns([]store.Run{run("open", "f", "queued", now+500), run("begun", "f", "running", now), run("live", "g", "waiting", now),
+			run("over", "g", "completed", now)}))
+		for key, id := range map[string]string{"a": "open", "b": "begun", "c": "gone"} {
+			_, _, err := q.OpenGroupFor("f", 0, key, id, now)
+			must(t, err)
+		}
+		for key, id := range map[string]string{"a": "live", "b": "over"} {
+			_, err := q.ClaimSingleton(store.FlowKey{Kind: "singleton", FunctionID: "g", Hash: key}, id)
+			must(t, err)
+		}
+		n, err := q.PruneFlowHolders()
+		must(t, err)
+		if n != 3 {
+			t.Fatalf("pruned %d rows, want 3 (the begun and the gone groups, the finished singleton)", n)
+		}
+		if g, created, _ := q.OpenGroupFor("f", 0, "a", "x", now); created || g.RunID != "open" {
+			t.Fatal("the open group was pruned")
+		}
+		if holder, _ := q.ClaimSingleton(store.FlowKey{Kind: "singleton", FunctionID: "g", Hash: "a"}, "y"); holder != "live" {
+			t.Fatalf("the live singleton key was pruned (holder %q)", holder)
+		}
+	})
+}
