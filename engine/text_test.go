@@ -110,3 +110,22 @@ func TestUnstorableTextEndsTheRunWithItsMessage(t *testing.T) {
 		}
 	})
 }
+
+// hasEscapedNUL, the fast test that decides whether an event's values are walked, agrees
+// with decoding for any JSON text: it never misses a NUL (which would let one be stored) and
+// never sees one in text that only looks like the escape ("\\u0000").
+func FuzzEventValuesNUL(f *testing.F) {
+	for _, s := range []string{`{"k":"\u0000"}`, `{"k":"\\u0000"}`, `{"k":"\\\u0000"}`, `{"\u0000":1}`, `{"a":["x","\\\\u0000"]}`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var v any
+		if json.Unmarshal(b, &v) != nil {
+			return
+		}
+		has := NULField(v, "value") != ""
+		if got := hasEscapedNUL(b); got != has {
+			t.Fatalf("hasEscapedNUL(%q) = %v; decoding finds a NUL: %v", b, got, has)
+		}
+	})
+}

@@ -174,7 +174,7 @@ func (s *Server) postWithRuns(ctx context.Context, p *cms.Post) (*postJSON, erro
 	if err != nil {
 		return nil, err
 	}
-	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	review, err := s.latestReview(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func (s *Server) renderEditorWith(c echo.Context, status int, p *cms.Post, f tem
 	if err != nil {
 		return err
 	}
-	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	review, err := s.latestReview(ctx, p.ID)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (s *Server) postStateFragment(c echo.Context) error {
 	if was := c.QueryParam("was"); was != "" && was != string(p.Status) {
 		c.Response().Header().Set("HX-Refresh", "true")
 	}
-	review, err := s.cms.Posts.LatestReview(ctx, id)
+	review, err := s.latestReview(ctx, id)
 	if err != nil {
 		return err
 	}

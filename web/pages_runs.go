@@ -29,6 +29,7 @@ const (
 // newest first, with counts per status. A malformed filter is shown next to its field (422).
 func (s *Server) runsPage(c echo.Context) error {
 	l, err := s.runList(c.Request().Context(), runQuery(c))
+	l.Notice = bulkNotice(c.QueryParam("done"))
 	if err != nil {
 		if !formErrors(err, &l.Form) {
 			return err

@@ -100,3 +100,14 @@ func redactEvents(ctx context.Context, evs []engine.StoredEvent) {
 		redactEvent(ctx, &evs[i].Event)
 	}
 }
+
+// latestReview is Posts.LatestReview with the reason hidden as run errors are: a review that
+// failed says why with its run's error ("the review run failed: dial tcp ..."), shown on the
+// post's page and in the API to everyone who may read the post.
+func (s *Server) latestReview(ctx context.Context, postID int64) (*cms.Review, error) {
+	r, err := s.cms.Posts.LatestReview(ctx, postID)
+	if r != nil && !seesInternals(ctx) {
+		r.Reason = redactText(r.Reason)
+	}
+	return r, err
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inkflow/inkflow/actions/ai"
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/engine/enginetest"
@@ -78,6 +79,61 @@ func TestRunErrorsHideInternalsFromNonAdmins(t *testing.T) {
 				for _, secret := range secrets {
 					if leaked := strings.Contains(body, secret); leaked != (role == cms.RoleAdmin) {
 						t.Errorf("%s reading %s: holds %q = %v", role, where, secret, leaked)
+					}
+				}
+			}
+		}
+	})
+}
+
+// unreachableModel fails every call the way the OpenAI client does when the provider's
+// address does not answer: NonRetriable, carrying the URL and the address.
+type unreachableModel struct{}
+
+func (unreachableModel) Name() string  { return ai.ProviderOpenAI }
+func (unreachableModel) Model() string { return "gpt" }
+func (unreachableModel) fail() error {
+	return engine.NonRetriable(errors.New(`Post "https://llm.internal:4000/v1/chat/completions?key=sk-abcdef123": dial tcp 10.0.0.5:4000: connect: connection refused`))
+}
+func (m unreachableModel) TOC(context.Context, ai.TOCRequest) (*ai.TOCAnswer, error) {
+	return nil, m.fail()
+}
+func (m unreachableModel) Grammar(context.Context, ai.GrammarRequest) (*ai.GrammarAnswer, error) {
+	return nil, m.fail()
+}
+func (m unreachableModel) Social(context.Context, ai.SocialRequest) (*ai.SocialAnswer, error) {
+	return nil, m.fail()
+}
+
+// A post whose review run failed says why on its page and in the API: with the run's error
+// hidden as on the run page for everyone below admin (it carried the provider's URL and key).
+func TestReviewReasonHidesInternalsFromNonAdmins(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		rs := newReviewServer(t, db, unreachableModel{})
+		ctx := context.Background()
+		title, md := "Unreachable", reviewDraft
+		p, err := rs.CMS.Posts.Create(ctx, rs.editor, cms.PostInput{Title: &title, Markdown: &md})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rs.CMS.Posts.SendToReview(ctx, rs.editor, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		rs.awaitPost(t, p.ID, "back to draft with the run's failure", func(p *cms.Post) bool { return p.Status == cms.StatusDraft })
+		rev, err := rs.CMS.Posts.LatestReview(ctx, p.ID)
+		if err != nil || rev == nil || !strings.Contains(rev.Reason, "10.0.0.5") {
+			t.Fatalf("stored reason %+v, %v: want the whole error", rev, err)
+		}
+		for _, u := range []*cms.User{rs.viewer, rs.editor, rs.approver, rs.admin} {
+			b := rs.client(t)
+			b.login(u.Email)
+			for where, body := range map[string]string{
+				"GET /api/posts/{id}": rs.rawAPI(t, rs.token(t, u), "GET", pathf("/api/posts/%d", p.ID), "").Body,
+				"post page":           b.get(pathf("/admin/posts/%d/edit", p.ID)).Body,
+			} {
+				for _, secret := range []string{"10.0.0.5", "llm.internal", "sk-abcdef123"} {
+					if leaked := strings.Contains(body, secret); leaked != (u.Role == cms.RoleAdmin) {
+						t.Errorf("%s reading %s: holds %q = %v", u.Role, where, secret, leaked)
 					}
 				}
 			}

@@ -86,6 +86,7 @@ func (s *Server) routes() {
 	e.GET("/admin/runs/stream", s.runsStream, viewer, s.needEngine)
 	e.GET("/admin/runs/:id", s.runPage, viewer, s.needEngine)
 	e.GET("/admin/runs/:id/events", s.runEvents, viewer, s.needEngine)
+	e.POST("/admin/runs/bulk", s.bulkRunsPage, admin, s.needEngine)
 	e.POST("/admin/runs/:id/cancel", s.cancelRunPage, admin, s.needEngine)
 	e.POST("/admin/runs/:id/rerun", s.rerunPage("rerun"), admin, s.needEngine)
 	e.POST("/admin/runs/:id/retry", s.retryRunPage, admin, s.needEngine)

@@ -30,6 +30,9 @@ var securityRoutes = []roleCase{
 	{method: "GET", route: "/admin/runs/stream", min: cms.RoleViewer, ok: 200},
 	{method: "GET", route: "/admin/runs/:id", min: cms.RoleViewer, ok: 200},
 	{method: "GET", route: "/admin/runs/:id/events", min: cms.RoleViewer, ok: 200},
+	{method: "POST", route: "/admin/runs/bulk", min: cms.RoleAdmin, form: func(*cms.Post) url.Values {
+		return url.Values{"do": {"cancel-matching"}, "event": {"no.such.event"}}
+	}},
 	{method: "POST", route: "/admin/runs/:id/cancel", min: cms.RoleAdmin},
 	{method: "POST", route: "/admin/runs/:id/rerun", min: cms.RoleAdmin},
 	{method: "POST", route: "/admin/runs/:id/retry", min: cms.RoleAdmin},
