@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type Runner struct {
 	store  *Store
 	walker *Walker
 	flows  flowCache
+	needs  needsCache
 }
 
 // NewRunner returns the runner for the workflows in store.
@@ -48,6 +50,9 @@ func (r *Runner) Functions() []*engine.Function {
 			Triggers: []engine.Trigger{{Event: "*"}},
 			Fanout:   r.Fanout,
 			Handler:  r.Handle,
+			// A run needs its version's action kinds (RunMeta.Needs): during a rolling deploy a
+			// process without one leaves the run to a process that has it.
+			Provides: r.provides,
 			// A workflow's concurrency key (a CEL expression over the event) lets one run per
 			// key value execute at a time; workflows without one are not limited.
 			Flow: engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1, KeyedOnly: true}}},
@@ -116,6 +121,11 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 			continue
 		}
 		meta := engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version}
+		needs, err := r.needs.get(ctx, tx, r.store.postgres, row.ID, row.Version)
+		if err != nil {
+			return nil, err
+		}
+		meta.Needs = needs
 		if row.ConcurrencyKey != "" {
 			v, err := evalKey(row.ConcurrencyKey, lazyEvent())
 			if err != nil {
@@ -211,6 +221,65 @@ func celEvent(ev engine.Event) map[string]any {
 		_ = json.Unmarshal(b, &m)
 	}
 	return m
+}
+
+// KindNeed is what a run of a workflow version needs of a process for each action kind it
+// uses, and what the runner provides for each kind registered here.
+func KindNeed(kind string) string { return "kind:" + kind }
+
+// provides lists the action kinds this process has, as needs.
+func (r *Runner) provides() []string {
+	kinds := r.store.reg.Kinds()
+	out := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, KindNeed(k.Name))
+	}
+	return out
+}
+
+// needsCache keeps the needs (action kinds) of workflow versions, which never change; it is
+// bounded and restarts when full.
+type needsCache struct {
+	mu    sync.Mutex
+	needs map[[2]int64][]string
+}
+
+// get returns the needs of a version, reading its definition through tx on a miss.
+func (c *needsCache) get(ctx context.Context, tx engine.Tx, postgres bool, id int64, version int) ([]string, error) {
+	key := [2]int64{id, int64(version)}
+	c.mu.Lock()
+	n, ok := c.needs[key]
+	c.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	query := "SELECT definition FROM workflow_versions WHERE workflow_id = ? AND version = ?"
+	if postgres {
+		query = "SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2"
+	}
+	var def string
+	if err := tx.QueryRowContext(ctx, query, id, version).Scan(&def); err != nil {
+		return nil, fmt.Errorf("workflow %d version %d: %w", id, version, err)
+	}
+	wf, err := decodeWorkflow([]byte(def))
+	if err != nil {
+		return nil, fmt.Errorf("workflow %d version %d: %w", id, version, err)
+	}
+	seen := map[string]bool{}
+	for _, a := range wf.Actions {
+		if !seen[a.Kind] {
+			seen[a.Kind] = true
+			n = append(n, KindNeed(a.Kind))
+		}
+	}
+	sort.Strings(n)
+	c.mu.Lock()
+	if c.needs == nil || len(c.needs) >= maxCachedFlows {
+		c.needs = map[[2]int64][]string{}
+	}
+	c.needs[key] = n
+	c.mu.Unlock()
+	return n, nil
 }
 
 // flowCache keeps the engine.Flow of saved configs by workflow version (versions are

@@ -280,8 +280,10 @@ func TestCronSchedules(t *testing.T) {
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
-// A run whose pinned version uses a kind this process no longer has fails at once, saying so.
-func TestRunFailsOnMissingKind(t *testing.T) {
+// A run of a version whose action kind this server no longer has waits for a process that
+// has it (RunMeta.Needs) instead of failing, as DESIGN's rolling deploys say; it can be
+// cancelled like any other.
+func TestRunWaitsForMissingKind(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		old := NewRegistry()
 		old.MustRegister(Kind{Name: "retired", Handler: func(ctx context.Context, in ActionInput) (any, error) { return nil, nil }})
@@ -291,10 +293,16 @@ func TestRunFailsOnMissingKind(t *testing.T) {
 			t.Fatal(err)
 		}
 		sys := startSystem(t, db)
-		run := sys.await(sys.send(trig, nil)[0], engine.StatusFailed)
-		if !strings.Contains(run.Error, "retired") || len(run.Steps) != 0 {
-			t.Errorf("error %q, steps %v", run.Error, stepIDs(run))
+		sys.create("still.here", echoJSON)
+		waiting := sys.send(trig, nil)[0]
+		sys.await(sys.send("still.here", nil)[0], engine.StatusCompleted) // the workers claimed since
+		if run, err := sys.eng.GetRun(sys.ctx, waiting); err != nil || run.Status != engine.StatusQueued {
+			t.Fatalf("run of a missing kind: %+v %v, want queued", run, err)
 		}
+		if err := sys.eng.Cancel(sys.ctx, waiting); err != nil {
+			t.Fatal(err)
+		}
+		sys.await(waiting, engine.StatusCancelled)
 	})
 }
 

@@ -363,3 +363,47 @@ func TestBatchedWorkflowSeesEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestRunsNeedTheirActionKinds: during a rolling deploy a process without one of a version's
+// action kinds leaves its runs alone (they wait, never fail for it), and a process that has
+// every kind runs them.
+func TestRunsNeedTheirActionKinds(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		full := testRegistry(t)
+		full.MustRegister(Kind{Name: "newkind", Handler: func(ctx context.Context, in ActionInput) (any, error) { return "new", nil }})
+		store := NewStore(db.DB, full)
+		ctx := context.Background()
+		if _, err := store.Create(ctx, Draft{Trigger: ptr("deploy.test"), Enabled: ptr(true),
+			Workflow: json.RawMessage(`{"actions":[{"id":"n","kind":"newkind"}],"edges":[{"from":"$source","to":"n"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Create(ctx, Draft{Trigger: ptr("deploy.other"), Enabled: ptr(true), Workflow: json.RawMessage(echoJSON)}); err != nil {
+			t.Fatal(err)
+		}
+		// The old process: the same functions, but a registry without newkind.
+		old := enginetest.New(t, db, engine.Options{Poll: 50 * time.Millisecond}, NewRunner(NewStore(db.DB, testRegistry(t))).Functions()...)
+		enginetest.StartWorkers(t, old)
+		res, err := old.Send(ctx, engine.Event{Name: "deploy.test"})
+		if err != nil || len(res.Runs) != 1 {
+			t.Fatalf("send: %+v %v", res, err)
+		}
+		sqlDB, _ := db.DB.DB()
+		metas, err := NewRunner(store).Fanout(ctx, sqlDB, engine.Event{Name: "deploy.test"})
+		if err != nil || len(metas) != 1 || dump(metas[0].Needs) != `["kind:newkind"]` {
+			t.Fatalf("needs: %+v %v", metas, err)
+		}
+		// The old process runs a later run it can (so it has claimed since), and leaves this one.
+		other, err := old.Send(ctx, engine.Event{Name: "deploy.other"})
+		if err != nil || len(other.Runs) != 1 {
+			t.Fatalf("send other: %+v %v", other, err)
+		}
+		enginetest.Await(t, old, other.Runs[0], engine.StatusCompleted)
+		if run, err := old.GetRun(ctx, res.Runs[0]); err != nil || run.Status != engine.StatusQueued {
+			t.Fatalf("on a process without its kind the run is %+v (%v), want queued", run, err)
+		}
+		// The new process has the kind and runs it.
+		fresh := enginetest.New(t, db, engine.Options{Poll: 50 * time.Millisecond}, NewRunner(store).Functions()...)
+		enginetest.StartWorkers(t, fresh)
+		enginetest.Await(t, fresh, res.Runs[0], engine.StatusCompleted)
+	})
+}
