@@ -90,7 +90,7 @@ func TestFlowScenarios(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		var got []Result
 		since := time.Now().Add(-time.Second)
-		if err := RunFlow(context.Background(), db.DB, db.URL, Sizes{FlowRuns: 60, ThrottleRuns: 250}, func(r Result) { got = append(got, r) }); err != nil {
+		if err := RunFlow(context.Background(), db.DB, db.URL, Sizes{FlowRuns: 400, ThrottleRuns: 250}, func(r Result) { got = append(got, r) }); err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != len(FlowScenarios) {
@@ -100,6 +100,7 @@ func TestFlowScenarios(t *testing.T) {
 			if r.Scenario != FlowScenarios[i] || r.Runs == 0 || r.RunsPerS <= 0 {
 				t.Errorf("result %d: %+v", i, r)
 			}
+			t.Logf("%s: %.0f runs/s; %s", r.Scenario, r.RunsPerS, r.Note)
 		}
 		keyed, err := MeasurePeaks(context.Background(), db.DB, KeyedFunction, since, ThrottlePeriod)
 		if err != nil {
