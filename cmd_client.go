@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -107,89 +106,6 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any) ([]by
 		return nil, e
 	}
 	return raw, nil
-}
-
-func cmdRuns(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: inkflow runs list [--status S] [--function F] [--event NAME] [--limit N] | show ID | cancel ID   (--server URL --token T)"
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		return usageOrHelp(args, out, use)
-	}
-	sub, args := args[0], args[1:]
-	fs := flags("runs "+sub, out)
-	c := clientFlags(fs)
-	switch sub {
-	case "list":
-		status := fs.String("status", "", "only runs in this status")
-		function := fs.String("function", "", "only runs of this function id")
-		event := fs.String("event", "", "only runs started by this event name")
-		limit := fs.Int("limit", 50, "how many (1-1000)")
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if err := c.check(); err != nil {
-			return err
-		}
-		q := url.Values{"limit": {fmt.Sprint(*limit)}}
-		for k, v := range map[string]string{"status": *status, "function": *function, "event": *event} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-		return runsList(ctx, c, q, out)
-	case "show", "cancel":
-		id, rest := firstArg(args)
-		if err := parse(fs, rest); err != nil {
-			return err
-		}
-		if id == "" && fs.NArg() > 0 {
-			id = fs.Arg(0)
-		}
-		if id == "" {
-			return usagef("a run id is required: inkflow runs %s ID", sub)
-		}
-		if err := c.check(); err != nil {
-			return err
-		}
-		if sub == "show" {
-			raw, err := c.do(ctx, "GET", "/api/runs/"+url.PathEscape(id), nil)
-			if err != nil {
-				return err
-			}
-			return writeIndented(out, raw)
-		}
-		if _, err := c.do(ctx, "POST", "/api/runs/"+url.PathEscape(id)+"/cancel", nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "cancelled %s\n", id)
-		return nil
-	}
-	return usagef(use)
-}
-
-// runsList prints one run per line: id, status, function, created.
-func runsList(ctx context.Context, c *apiClient, q url.Values, out io.Writer) error {
-	raw, err := c.do(ctx, "GET", "/api/runs?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	var page struct {
-		Runs []struct {
-			ID        string    `json:"id"`
-			Status    string    `json:"status"`
-			Function  string    `json:"function"`
-			EventName string    `json:"event_name"`
-			CreatedAt time.Time `json:"created_at"`
-		} `json:"runs"`
-	}
-	if err := json.Unmarshal(raw, &page); err != nil {
-		return fmt.Errorf("decode runs: %w", err)
-	}
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTATUS\tFUNCTION\tEVENT\tCREATED")
-	for _, r := range page.Runs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, r.Function, r.EventName, r.CreatedAt.UTC().Format(time.RFC3339))
-	}
-	return w.Flush()
 }
 
 func cmdWorkflows(ctx context.Context, args []string, out io.Writer) error {

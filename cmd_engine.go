@@ -14,6 +14,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/database"
 	"github.com/inkflow/inkflow/web"
@@ -55,6 +56,10 @@ func cmdSend(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if name == "" {
 		return usagef("an event name is required: inkflow send NAME --data '{...}'")
+	}
+	// The operator may send the engine's own names, as an admin may; blog-post.* only the CMS.
+	if err := cms.CheckSentName(name, true); err != nil {
+		return usagef("%s", engine.ErrorMessage(err))
 	}
 	var d map[string]any
 	if err := json.Unmarshal([]byte(*data), &d); err != nil {

@@ -34,7 +34,7 @@ var commands = map[string]command{
 	"users":     {"create a user: inkflow users create --email E --role R [--password P]", cmdUsers},
 	"tokens":    {"create an API token: inkflow tokens create --email E [--name N]", cmdTokens},
 	"keys":      {"create an event key: inkflow keys create --name N", cmdKeys},
-	"runs":      {"list, show or cancel runs on a server: inkflow runs list|show ID|cancel ID --server URL --token T", cmdRuns},
+	"runs":      {"list, show, cancel, replay or retry runs on a server, one or all a filter matches: inkflow runs list|show|cancel|replay|retry --server URL --token T", cmdRuns},
 	"workflows": {"export or import workflows on a server: inkflow workflows export ID|import FILE --server URL --token T", cmdWorkflows},
 	"ready":     {"exit 0 when the local server answers /readyz (container health check)", cmdReady},
 	"apps":      {"Inngest SDK apps: inkflow apps sync URL | list | signing-key", cmdApps},

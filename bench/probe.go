@@ -17,13 +17,20 @@ const (
 	EventFanOut  = "inkflow/bench.fan-out" // data {runs: N}: one step sends N one-step events
 	EventWait    = "inkflow/bench.wait"    // data {id}: waits for EventResume with the same id
 	EventResume  = "inkflow/bench.resume"
+
+	// Flow-control probes (the multi-process and crash tests of reliability/ use them): each
+	// function's option is keyed by data.key (data.id for the singleton).
+	EventRateLimit = "inkflow/bench.rate-limit" // at most 5 starts an hour per key
+	EventSingleton = "inkflow/bench.singleton"  // one run in progress per data.id (skip); waits for EventResume
+	EventDebounce  = "inkflow/bench.debounce"   // one run 3 s after a key's last event; output: its data.n
+	EventBatch     = "inkflow/bench.batch"      // up to 1,000 events a run, 3 s after the first; output: their data.n
 )
 
 // Functions returns the probe functions. db is where steps with effects record each
 // execution of their fn (table probe_effects), outside the run's own transactions, the way a
 // real side effect escapes them.
 func Functions(db *gorm.DB) []*engine.Function {
-	return []*engine.Function{
+	return append([]*engine.Function{
 		{ID: "bench-one-step", Name: "Benchmark: one step", Triggers: []engine.Trigger{{Event: EventOneStep}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
 				return in.Step.Run(ctx, "only", func(ctx context.Context) (any, error) { return in.Event.Data["n"], nil })
@@ -46,6 +53,34 @@ func Functions(db *gorm.DB) []*engine.Function {
 					return nil, err
 				}
 				return ev.Data["id"], nil
+			}},
+	}, flowProbes()...)
+}
+
+// flowProbes are the flow-control probe functions (see EventRateLimit and the rest).
+func flowProbes() []*engine.Function {
+	nOf := func(ev engine.Event) any { return ev.Data["n"] }
+	return []*engine.Function{
+		{ID: "bench-rate-limit", Name: "Benchmark: rate limit", Triggers: []engine.Trigger{{Event: EventRateLimit}},
+			Flow:    engine.Flow{RateLimit: &engine.RateLimit{Limit: 5, Period: time.Hour, Key: "event.data.key"}},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nOf(in.Event), nil }},
+		{ID: "bench-singleton", Name: "Benchmark: singleton", Triggers: []engine.Trigger{{Event: EventSingleton}},
+			Flow: engine.Flow{Singleton: &engine.Singleton{Key: "event.data.id", Mode: engine.SingletonSkip}},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				_, err := in.Step.WaitForEvent(ctx, "resume", engine.Wait{Event: EventResume, Match: "data.id", Timeout: 24 * time.Hour})
+				return nOf(in.Event), err
+			}},
+		{ID: "bench-debounce", Name: "Benchmark: debounce", Triggers: []engine.Trigger{{Event: EventDebounce}},
+			Flow:    engine.Flow{Debounce: &engine.Debounce{Period: 3 * time.Second, Key: "event.data.key"}},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nOf(in.Event), nil }},
+		{ID: "bench-batch", Name: "Benchmark: batch", Triggers: []engine.Trigger{{Event: EventBatch}},
+			Flow: engine.Flow{BatchEvents: &engine.BatchEvents{MaxSize: 1000, Timeout: 3 * time.Second, Key: "event.data.key"}},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				ns := make([]any, len(in.Events))
+				for i, ev := range in.Events {
+					ns[i] = nOf(ev)
+				}
+				return ns, nil
 			}},
 	}
 }

@@ -315,6 +315,9 @@ func (s *Posts) SaveRunWork(ctx context.Context, id int64, runID string, revisio
 			if len(*revision) > MaxMarkdownBytes {
 				return domain.Errorf(domain.ETooLarge, "AI revision is over %d bytes", MaxMarkdownBytes)
 			}
+			if err := checkText("ai_revision", *revision); err != nil {
+				return err // a model's answer with a NUL: PostgreSQL would refuse it as text
+			}
 			p.AIRevision = revision
 		}
 		if p.AIRecommendations == nil {
@@ -473,6 +476,9 @@ func (s *Posts) RunIDs(ctx context.Context, id int64, limit int) ([]string, erro
 
 // applyInput validates in and copies it onto p.
 func applyInput(p *Post, in PostInput) error {
+	if err := inputText(in); err != nil {
+		return err
+	}
 	if in.Title != nil {
 		t := strings.TrimSpace(*in.Title)
 		if t == "" {
@@ -525,6 +531,42 @@ func applyInput(p *Post, in PostInput) error {
 			return domain.FieldError("cover_alt", "is longer than 300 characters")
 		}
 		p.CoverAlt = alt
+	}
+	return nil
+}
+
+// inputText refuses a post's text that is not UTF-8 or holds a NUL, naming the field: every
+// caller (the API, the forms, a workflow action) gets a field error rather than a database
+// error on PostgreSQL, which refuses both, and SQLite keeps no text PostgreSQL would not.
+func inputText(in PostInput) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"title", in.Title}, {"slug", in.Slug}, {"markdown", in.Markdown}, {"summary", in.Summary},
+		{"cover_image", in.CoverImage}, {"cover_alt", in.CoverAlt}} {
+		if f.v != nil {
+			if err := checkText(f.name, *f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if in.Tags != nil {
+		for i, t := range *in.Tags {
+			if err := checkText(fmt.Sprintf("tags[%d]", i), t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkText refuses text that is not UTF-8 or holds a NUL.
+func checkText(field, v string) error {
+	if !utf8.ValidString(v) {
+		return domain.FieldError(field, "is not valid UTF-8")
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return domain.FieldError(field, "contains a NUL character")
 	}
 	return nil
 }

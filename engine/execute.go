@@ -51,6 +51,12 @@ func (e *Engine) execute(ctx context.Context, run runRow, rows []stepRow) {
 	x.step = newStep(x, rows)
 	in := &Input{Event: ev, Step: x.step, Run: RunInfo{ID: run.ID, FunctionID: run.FunctionID, Attempt: run.Attempt,
 		Meta: RunMeta{WorkflowID: deref64(run.WorkflowID), WorkflowVersion: derefInt(run.WorkflowVersion)}}}
+	events, err := x.batchEvents(ctx, ev)
+	if err != nil {
+		x.releaseLater("load the run's batch: " + err.Error())
+		return
+	}
+	in.Events = events
 	if ev.Name == EventRunFailed {
 		in.Error, _ = ev.Data["error"].(string)
 	}
@@ -114,7 +120,7 @@ func (x *execution) fail(err error) {
 	now := x.e.now()
 	due := ms(now.Add(x.e.backoff(attempt, err)))
 	x.write(func(q *store.Q) error {
-		return q.RetryRunLater(x.run.ID, x.e.opts.WorkerID, attempt, err.Error(), due, ms(now))
+		return q.RetryRunLater(x.run.ID, x.e.opts.WorkerID, attempt, storableText(err.Error()), due, ms(now))
 	})
 }
 
@@ -123,8 +129,9 @@ func (x *execution) finish(status Status, output []byte, errMsg string) {
 	now := ms(x.e.now())
 	var out *string
 	if output != nil {
-		out = strPtr(string(output))
+		out = strPtr(string(storableJSON(output)))
 	}
+	errMsg = storableText(errMsg) // a handler's error may carry a NUL: the run must still end
 	if status == StatusCompleted && x.run.ParentRunID == "" {
 		// The common case goes through the group commit; failures and invoked runs have
 		// more to do in their transaction and take the path below.
@@ -312,6 +319,7 @@ func (x *execution) commitStep(row *stepRow, hook func(q *store.Q) error) error 
 // locked: locks that must come before the run's (event names) are taken there.
 func (x *execution) commitStepAfter(row *stepRow, pre, hook func(q *store.Q) error) error {
 	now := ms(x.e.now())
+	storableStep(row)
 	var domain *Error
 	var err error
 	if hook == nil && pre == nil {

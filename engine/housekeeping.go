@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/inkflow/inkflow/engine/store"
@@ -64,6 +65,9 @@ func (e *Engine) DeleteFinished(ctx context.Context, cutoff time.Time, from, to 
 		if err := q.DeleteStepsOf(ids); err != nil {
 			return err
 		}
+		if err := q.DeleteBatchEventsOf(ids); err != nil {
+			return err
+		}
 		return q.DeleteRuns(ids)
 	})
 	if err != nil {
@@ -102,6 +106,9 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 		if err := q.DeleteResumesOf(doomed); err != nil {
 			return err
 		}
+		if err := q.DeleteDecisionsOf(doomed); err != nil {
+			return err
+		}
 		n, err := q.DeleteEvents(doomed)
 		deleted = int(n)
 		return err
@@ -109,10 +116,21 @@ func (e *Engine) DeleteEvents(ctx context.Context, cutoff time.Time, from, to *R
 	return deleted, kept, err
 }
 
-// PruneDedup forgets the client event ids seen before before (they dedupe for DedupWindow)
-// and returns how many it dropped.
+// PruneDedup forgets the client event ids seen before before (they dedupe for DedupWindow),
+// the idempotency and rate-limit keys that decide nothing any more and the debounce, batch
+// and singleton rows whose run has begun or ended, and returns how many client ids it dropped.
 func (e *Engine) PruneDedup(ctx context.Context, before time.Time) (int64, error) {
-	return e.st.Q(ctx).PruneClientIDs(ms(before))
+	n, err := e.st.Q(ctx).PruneClientIDs(ms(before))
+	if err != nil {
+		return n, err
+	}
+	// A key's time is when it frees (idempotency) or its limit is whole again (rateLimit):
+	// both are past by now for every key last used before before.
+	if _, err = e.st.Q(ctx).PruneFlowKeys(ms(e.now()) - 1); err != nil {
+		return n, err
+	}
+	_, err = e.st.Q(ctx).PruneFlowHolders()
+	return n, err
 }
 
 // PruneCronTicks drops the records of cron ticks before before and returns how many. The
@@ -156,4 +174,35 @@ func (e *Engine) UsageSince(ctx context.Context, since time.Time) ([]Usage, erro
 		}
 	}
 	return out, nil
+}
+
+// PruneWaitPaths forgets the (event name, match path) pairs no wait uses any more, and
+// returns how many. Sends look up every recorded path of an event's name, so paths of
+// finished waits would otherwise cost an index probe per event for ever, and the table would
+// grow with every distinct path ever used. Registrations are held off for at most a short
+// lock timeout per batch; if they hold the table longer, the rest waits for the next run.
+func (e *Engine) PruneWaitPaths(ctx context.Context) (int64, error) {
+	const batch = 500
+	var total int64
+	for {
+		names, err := e.st.Q(ctx).StaleWaitNames(batch)
+		if err != nil || len(names) == 0 {
+			return total, err
+		}
+		var n int64
+		err = e.st.Tx(ctx, func(q *store.Q) error {
+			n, err = q.DeleteStaleWaitPaths(names)
+			return err
+		})
+		if errors.Is(err, store.ErrBusy) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n == 0 || len(names) < batch {
+			return total, nil
+		}
+	}
 }

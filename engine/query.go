@@ -115,7 +115,7 @@ func (e *Engine) Retry(ctx context.Context, runID string) error {
 			var p preparedEvent
 			p.payload = run.Event
 			_ = json.Unmarshal([]byte(run.Event), &p.m)
-			b := &batch{e: e, waits: cancelRows(r, p, runID, now)} // numbered, and their paths recorded
+			b := &batch{e: e, waits: cancelRows(r.fn.CancelOn, p, runID, now, now)} // numbered, and their paths recorded
 			if err := b.flush(q); err != nil {
 				return err
 			}

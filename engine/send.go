@@ -112,7 +112,10 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	if len(ev.Name) > 256 {
 		return preparedEvent{}, FieldError("name", "is longer than 256 characters")
 	}
-	for field, v := range map[string]string{"name": ev.Name, "id": ev.ID, "v": ev.V} {
+	if err := checkEventName(ev.Name); err != nil {
+		return preparedEvent{}, err
+	}
+	for field, v := range map[string]string{"id": ev.ID, "v": ev.V} {
 		if err := checkText(field, v); err != nil {
 			return preparedEvent{}, err
 		}
@@ -122,6 +125,9 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	}
 	if ev.TS == 0 {
 		ev.TS = now
+	}
+	if ev.TS > now+MaxSleep.Milliseconds() {
+		return preparedEvent{}, FieldError("ts", "is more than 10 years ahead (a future ts delays the runs until then)")
 	}
 	p := preparedEvent{clientID: ev.ID}
 	if ev.ID == "" {
@@ -133,6 +139,9 @@ func prepare(ev Event, now int64) (preparedEvent, error) {
 	}
 	if len(b) > MaxEventBytes {
 		return preparedEvent{}, &Error{Code: ETooLarge, Message: fmt.Sprintf("event %q is %d bytes; the limit is %d", ev.Name, len(b), MaxEventBytes)}
+	}
+	if err := checkEventValues(b); err != nil {
+		return preparedEvent{}, err
 	}
 	p.ev = ev
 	p.payload = string(b)
@@ -161,6 +170,8 @@ type batch struct {
 	events []eventRow
 	runs   []runRow
 	waits  []waitRow
+	// decisions are the flow-control decisions that were not plain starts (flow_send.go).
+	decisions []store.Decision
 	// needs are the needs sets of the batch's runs, by name (claim.go).
 	needs map[string][]string
 }
@@ -203,20 +214,29 @@ func (b *batch) flush(q *store.Q) error {
 	if err := q.InsertEvents(b.events); err != nil {
 		return err
 	}
+	if err := q.InsertDecisions(b.decisions); err != nil {
+		return err
+	}
 	*b = batch{e: b.e}
 	return nil
 }
 
 // startRuns queues a run of every function the event triggers (one per RunMeta when the
-// function fans out) and registers their CancelOn conditions.
+// function fans out) and registers their CancelOn conditions; flow control decided at send
+// time (flow_send.go) may delay, drop, skip or fold a start instead. It returns the runs the
+// event started and notes on functions whose trigger condition could not be evaluated.
 func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*registered, p preparedEvent, eventID string, now int64) ([]string, []string, error) {
 	var ids, notes []string
 	for _, r := range fns {
-		ok, note := e.triggers(r, p)
+		ok, named, note := e.triggers(r, p)
 		if note != "" {
 			notes = append(notes, note)
 		}
 		if !ok {
+			if named && !r.internal {
+				b.decisions = append(b.decisions, store.Decision{ID: newID(), EventID: eventID, FunctionID: r.fn.ID,
+					Action: ActionSkipped, Reason: ReasonIf, CreatedAt: now})
+			}
 			continue
 		}
 		metas := []RunMeta{{}}
@@ -227,17 +247,37 @@ func (e *Engine) startRuns(ctx context.Context, q *store.Q, b *batch, fns []*reg
 			}
 		}
 		for _, meta := range metas {
-			id := e.queueRun(b, r, p, eventID, meta, now, "", "")
-			ids = append(ids, id)
+			if meta.Skip != "" {
+				d := store.Decision{ID: newID(), EventID: eventID, FunctionID: r.fn.ID, Action: ActionSkipped,
+					Reason: storableText(meta.Skip), CreatedAt: now}
+				if meta.WorkflowID != 0 {
+					wid := meta.WorkflowID
+					d.WorkflowID = &wid
+				}
+				b.decisions = append(b.decisions, d)
+				continue
+			}
+			f := r.flowFor(meta)
+			if !f.decidesAtSend() && p.ev.TS <= now { // the hot path: a plain start
+				ids = append(ids, e.queueRun(b, r, p, eventID, meta, now, "", ""))
+				continue
+			}
+			id, err := e.startFlow(ctx, q, b, r, f, p, eventID, meta, now)
+			if err != nil {
+				return nil, nil, fmt.Errorf("function %q: flow control for %q: %w", r.fn.ID, p.ev.Name, err)
+			}
+			if id != "" {
+				ids = append(ids, id)
+			}
 		}
 	}
 	return ids, notes, nil
 }
 
-// triggers reports whether one of r's event triggers matches p, and why not when a trigger's
-// condition could not be evaluated within its limits (the event page shows it).
-func (e *Engine) triggers(r *registered, p preparedEvent) (bool, string) {
-	var note string
+// triggers reports whether one of r's event triggers matches p, whether one has p's name
+// (so a false condition is worth recording), and why not when a trigger's condition could
+// not be evaluated within its limits (the event page shows it).
+func (e *Engine) triggers(r *registered, p preparedEvent) (ok, named bool, note string) {
 	for _, t := range r.fn.Triggers {
 		if t.Event == "" || (t.Event != "*" && t.Event != p.ev.Name) {
 			continue
@@ -246,25 +286,32 @@ func (e *Engine) triggers(r *registered, p preparedEvent) (bool, string) {
 			continue // catch-all functions do not see the engine's own events unless they choose
 		}
 		if t.If == "" {
-			return true, ""
+			return true, true, ""
 		}
+		named = t.Event != "*"
 		ok, err := e.exprs.holds(t.If, p.m, nil)
 		if ok {
-			return true, ""
+			return true, true, ""
 		}
 		if err != nil {
 			note = fmt.Sprintf("function %s started no run: its trigger's %v", r.fn.ID, err)
 		}
 	}
-	return false, note
+	return false, named, note
 }
 
-// queueRun adds a queued run of r for the event to b and returns its id.
+// queueRun adds a queued run of r for the event to b, due now, and returns its id.
 func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID string, meta RunMeta, now int64, parentRun, parentStep string) string {
 	id := newID()
+	e.queueRunAt(b, r, r.flowFor(meta), p, eventID, meta, id, now, now, parentRun, parentStep)
+	return id
+}
+
+// queueRunAt adds queued run id of r (under flow f) for the event to b, due at due.
+func (e *Engine) queueRunAt(b *batch, r *registered, f *Flow, p preparedEvent, eventID string, meta RunMeta, id string, now, due int64, parentRun, parentStep string) {
 	row := runRow{
 		ID: id, FunctionID: r.fn.ID, Status: string(StatusQueued), EventID: eventID, EventName: p.ev.Name,
-		Event: p.payload, DueAt: now, CreatedAt: now, UpdatedAt: now,
+		Event: p.payload, DueAt: due, CreatedAt: now, UpdatedAt: now,
 		ParentRunID: parentRun, ParentStepID: parentStep,
 	}
 	if meta.WorkflowID != 0 {
@@ -273,16 +320,19 @@ func (e *Engine) queueRun(b *batch, r *registered, p preparedEvent, eventID stri
 	}
 	e.applyClaimFlow(&row, b, r, p, meta, now)
 	b.runs = append(b.runs, row)
-	b.waits = append(b.waits, cancelRows(r, p, id, now)...)
-	return id
+	b.waits = append(b.waits, cancelRows(f.CancelOn, p, id, now, due)...)
 }
 
-// cancelRows are the CancelOn registrations of run runID of r triggered by p.
-func cancelRows(r *registered, p preparedEvent, runID string, now int64) []waitRow {
+// cancelRows are the CancelOn registrations of run runID triggered by p, due to start at
+// start: one with a Timeout ends that long after start.
+func cancelRows(cancels []CancelOn, p preparedEvent, runID string, now, start int64) []waitRow {
 	var rows []waitRow
-	for _, c := range r.fn.CancelOn {
+	for _, c := range cancels {
 		w := waitRow{ID: newID(), Kind: waitCancel, RunID: runID, EventName: c.Event, IfExpr: c.If,
 			ExpiresAt: never, CreatedAt: now}
+		if c.Timeout > 0 {
+			w.ExpiresAt = start + c.Timeout.Milliseconds()
+		}
 		if c.Match != "" {
 			v, ok := matchValue(p.m, c.Match)
 			if !ok {
@@ -473,6 +523,9 @@ func (e *Engine) noteIgnored(q *store.Q, ignored []ignoredEvent) error {
 // condition).
 func (e *Engine) deliver(ctx context.Context, q *store.Q, w waitRow, ev storedEvent, now int64) (bool, error) {
 	if w.Kind == waitCancel {
+		if w.ExpiresAt <= now {
+			return false, nil // its cancel.timeout has passed: the registration has ended
+		}
 		return e.cancelRun(ctx, q, w.RunID, fmt.Sprintf("cancelled by event %s (%s)", ev.ev.Name, ev.id), now)
 	}
 	return e.completeWait(q, w, ev.payload, now)

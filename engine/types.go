@@ -64,8 +64,11 @@ type Handler func(ctx context.Context, in *Input) (any, error)
 // Input is what a handler receives.
 type Input struct {
 	Event Event
-	Run   RunInfo
-	Step  *Step
+	// Events are the events of a batched run (BatchEvents), in the order they arrived, Event
+	// being the first; any other run sees its one event here.
+	Events []Event
+	Run    RunInfo
+	Step   *Step
 	// Error is the run's final error; set only for OnFailure handlers.
 	Error string
 }
@@ -88,6 +91,10 @@ type RunMeta struct {
 	// Flow, set by a Fanout, replaces the function's flow control for this run (a workflow's
 	// saved config).
 	Flow *Flow `json:"-"`
+	// Skip, set by a Fanout, starts no run for this entry and records the start as skipped
+	// with Skip as its reason (ReasonIf: the workflow's trigger condition is false), so the
+	// event's page says why the workflow did not run.
+	Skip string `json:"-"`
 	// Needs, set by a Fanout, are what a process must provide (Function.Provides) besides the
 	// function to claim this run (the action kinds of a workflow version, "kind:<name>"):
 	// until a live process has them all, the run waits, labelled, and never fails for it.

@@ -254,8 +254,9 @@ func (r *retention) deleteRuns(ctx context.Context, b batchRange) (batchResult, 
 	return batchResult{Table: "runs", Deleted: len(ids)}, nil
 }
 
-// bookkeeping drops deduplication ids past their window and cron tick records older than
-// both the cutoff and two days (the scheduler looks back at most an hour by default).
+// bookkeeping drops deduplication ids past their window, cron tick records older than both
+// the cutoff and two days (the scheduler looks back at most an hour by default) and the match
+// paths no wait uses any more.
 func (r *retention) bookkeeping(ctx context.Context, cutoff int64) (map[string]int64, error) {
 	dedup, err := r.cfg.Engine.PruneDedup(ctx, time.UnixMilli(cutoff-engine.DedupWindow.Milliseconds()))
 	if err != nil {
@@ -265,7 +266,11 @@ func (r *retention) bookkeeping(ctx context.Context, cutoff int64) (map[string]i
 	if err != nil {
 		return nil, err
 	}
-	return map[string]int64{"event_ids": dedup, "cron_ticks": ticks}, nil
+	paths, err := r.cfg.Engine.PruneWaitPaths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]int64{"event_ids": dedup, "cron_ticks": ticks, "wait_paths": paths}, nil
 }
 
 func batchData(b batchRange) map[string]any {

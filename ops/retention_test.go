@@ -98,6 +98,10 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 			enginetest.Await(t, eng, id, engine.StatusCompleted)
 		}
 
+		// A match path no wait uses any more (its waits finished) is bookkeeping to drop.
+		if err := db.DB.Exec(`INSERT INTO wait_paths (event_name, path_hash, match_path) VALUES ('t/gone', 'h', 'data.id')`).Error; err != nil {
+			t.Fatal(err)
+		}
 		plan := send(EventRetentionRequested, map[string]any{"before": cutoff})
 		run := enginetest.Await(t, eng, plan.Runs[0], engine.StatusCompleted)
 		var batches []string
@@ -133,6 +137,12 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 		}
 		if n := count("events", "name = 't/quick'"); n != 2 {
 			t.Errorf("%d of 2 recent events left", n)
+		}
+		if n := count("wait_paths", "event_name = 't/gone'"); n != 0 {
+			t.Errorf("the unused wait path was kept")
+		}
+		if n := count("wait_paths", "event_name = 't/resume'"); n != 1 {
+			t.Errorf("the waiting run's match path was dropped (%d rows)", n)
 		}
 		if n := count("runs", "id = ? AND status = 'waiting'", waitRun); n != 1 {
 			t.Errorf("the waiting run is gone")

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -136,5 +137,34 @@ func (s *Server) listEvents(c echo.Context, req *listEventsReq) (*listEventsResp
 	if err != nil {
 		return nil, err
 	}
+	redactEvents(c.Request().Context(), events)
 	return &listEventsResp{Events: events, Next: next}, nil
+}
+
+type eventReq struct {
+	ID string `param:"id"`
+}
+
+// eventDetail is GET /api/events/{id}: the event and what each function did with it (plain
+// starts, and starts that flow control delayed, dropped, skipped, debounced or batched).
+type eventDetail struct {
+	Event     *engine.StoredEvent `json:"event"`
+	Decisions []engine.Decision   `json:"decisions"`
+}
+
+func (s *Server) getEvent(c echo.Context, req *eventReq) (*eventDetail, error) {
+	return s.eventDetail(c.Request().Context(), req.ID)
+}
+
+func (s *Server) eventDetail(ctx context.Context, id string) (*eventDetail, error) {
+	ev, err := s.eng.GetEvent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	redactEvent(ctx, &ev.Event) // as the events list: a failure's error hides internals from non-admins
+	ds, err := s.eng.Decisions(ctx, ev.StoreID)
+	if err != nil {
+		return nil, err
+	}
+	return &eventDetail{Event: ev, Decisions: ds}, nil
 }

@@ -119,7 +119,7 @@ func (s *Server) updatePost(c echo.Context, r *postBody) (*postJSON, error) {
 	if r.UpdatedAt == nil {
 		return nil, engine.FieldError("updated_at", "is required: send the updated_at you read, so a newer edit is not overwritten")
 	}
-	p, err := s.cms.Posts.Update(c.Request().Context(), userOf(c), r.ID, r.input(), *r.UpdatedAt)
+	p, err := s.updatePostCover(c.Request().Context(), userOf(c), r.ID, r.input(), *r.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (s *Server) updatePost(c echo.Context, r *postBody) (*postJSON, error) {
 
 // deletePost is DELETE /api/posts/{id}.
 func (s *Server) deletePost(c echo.Context, r *postIDRequest) (*struct{}, error) {
-	return nil, s.cms.Posts.Delete(c.Request().Context(), userOf(c), r.ID)
+	return nil, s.removePost(c.Request().Context(), userOf(c), r.ID)
 }
 
 // postActionAPI is POST /api/posts/{id}/{review|approve|reject|publish|unpublish}.
@@ -174,7 +174,7 @@ func (s *Server) postWithRuns(ctx context.Context, p *cms.Post) (*postJSON, erro
 	if err != nil {
 		return nil, err
 	}
-	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	review, err := s.latestReview(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +200,7 @@ func (s *Server) postRuns(ctx context.Context, id int64) ([]engine.Run, error) {
 			return nil, err
 		}
 		r.Steps, r.Event = nil, nil
+		redactRun(ctx, r)
 		runs = append(runs, *r)
 	}
 	return runs, nil

@@ -58,6 +58,7 @@ func (s *Server) listRuns(c echo.Context, req *listRunsReq) (*listRunsResp, erro
 	if err != nil {
 		return nil, err
 	}
+	redactRuns(ctx, runs)
 	counts, err := s.eng.CountRuns(ctx, f)
 	if err != nil {
 		return nil, err
@@ -81,6 +82,7 @@ func (s *Server) getRun(c echo.Context, req *runReq) (*runDetail, error) {
 	if err != nil {
 		return nil, err
 	}
+	redactRun(c.Request().Context(), run)
 	steps := run.Steps
 	if steps == nil {
 		steps = []engine.StepInfo{}

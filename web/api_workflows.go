@@ -33,7 +33,8 @@ type workflowIDReq struct {
 }
 
 // saveWorkflowReq is the body of POST and PUT /api/workflows: {"name", "description",
-// "trigger", "enabled", "concurrency_key", "workflow": {actions, edges}, "base_version"}.
+// "trigger" | "triggers", "enabled", "concurrency_key", "config", "workflow": {actions, edges},
+// "base_version"}.
 type saveWorkflowReq struct {
 	ID int64 `param:"id"`
 	workflow.Draft
@@ -175,11 +176,14 @@ func (s *Server) importWorkflow(c echo.Context, req *rawWorkflowReq) (*workflow.
 
 type validateResp struct {
 	Valid    bool               `json:"valid"`
-	Workflow *workflow.Workflow `json:"workflow"`
+	Workflow *workflow.Workflow `json:"workflow,omitempty"`
+	Config   *workflow.Config   `json:"config,omitempty"`
 }
 
-// validateWorkflow is the dry run: 200 with the normalized workflow, or 422 naming the action.
-// The body is the workflow itself or {"workflow": {...}}.
+// validateWorkflow is the dry run: 200 with the normalized workflow, or 422 naming the action
+// or the field. The body is the workflow itself or {"workflow": {...}, "trigger" | "triggers",
+// "config"}, each part sent checked as saving checks it. A body of only "config" and/or
+// "triggers" checks just those: the editor's Settings panel checks keys as they are typed.
 func (s *Server) validateWorkflow(c echo.Context, req *rawWorkflowReq) (*validateResp, error) {
 	store, err := s.workflows()
 	if err != nil {
@@ -189,30 +193,44 @@ func (s *Server) validateWorkflow(c echo.Context, req *rawWorkflowReq) (*validat
 		return nil, err
 	}
 	body := req.Body
+	out := &validateResp{Valid: true}
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(body, &probe) == nil {
-		if inner, ok := probe["workflow"]; ok {
-			if _, bare := probe["actions"]; !bare {
-				body = inner
-			}
+		_, bare := probe["actions"]
+		inner, wrapped := probe["workflow"]
+		if wrapped && !bare {
+			body = inner
 		}
 		// A trigger sent along is checked as saving checks it (a cron string saving refuses
 		// was called valid here).
+		d := workflow.Draft{Triggers: probe["triggers"]}
 		if raw, ok := probe["trigger"]; ok {
 			var trigger string
 			if json.Unmarshal(raw, &trigger) != nil {
 				return nil, engine.FieldError("trigger", "must be text")
 			}
-			if _, err := workflow.CheckTrigger(trigger); err != nil {
+			d.Trigger = &trigger
+		}
+		if err := workflow.CheckDraftTriggers(d); err != nil {
+			return nil, err
+		}
+		if raw, ok := probe["config"]; ok {
+			cfg, err := workflow.ParseConfig(raw)
+			if err != nil {
 				return nil, err
 			}
+			out.Config = &cfg
+		}
+		if !bare && !wrapped && (probe["config"] != nil || probe["triggers"] != nil) {
+			return out, nil
 		}
 	}
 	wf, err := store.Validate(body)
 	if err != nil {
 		return nil, err
 	}
-	return &validateResp{Valid: true, Workflow: wf}, nil
+	out.Workflow = wf
+	return out, nil
 }
 
 // savedBy is the signed-in user's id, recorded on the versions they save.

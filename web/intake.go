@@ -172,13 +172,11 @@ func (in intakeEvent) toEvent() (engine.Event, error) {
 	if strings.TrimSpace(in.Name) == "" {
 		return ev, engine.Errorf(engine.EInvalid, "event name is empty")
 	}
-	if strings.HasPrefix(in.Name, cms.EventPrefix) {
+	if engine.HasPrefixFold(in.Name, cms.EventPrefix) {
 		return ev, checkEventName("name", in.Name, false)
 	}
-	for _, p := range reservedPrefixes {
-		if strings.HasPrefix(in.Name, p) {
-			return ev, engine.Errorf(engine.EInvalid, "event name is reserved for internal use: %s", in.Name)
-		}
+	if engine.ReservedPrefix(in.Name) != "" {
+		return ev, engine.Errorf(engine.EInvalid, "event name is reserved for internal use: %s", in.Name)
 	}
 	if err := decodeObject(in.Data, &ev.Data); err != nil {
 		return ev, engine.Errorf(engine.EInvalid, "data must be a JSON object")

@@ -25,11 +25,22 @@ func (s *Server) eventsPage(c echo.Context) error {
 	l := templates.EventList{Form: templates.Form{Values: map[string]string{}}}
 	if id := c.QueryParam("sent"); id != "" {
 		if ev, err := s.eng.GetEvent(c.Request().Context(), id); err == nil {
+			redactEvent(c.Request().Context(), &ev.Event)
 			l.Sent = ev
 			l.Form.Values["name"] = ev.Name
 		}
 	}
 	return s.renderEvents(c, http.StatusOK, l)
+}
+
+// eventPage is /admin/events/{id}: one event, its payload, and what each function did with
+// it (the decisions of GET /api/events/{id}).
+func (s *Server) eventPage(c echo.Context) error {
+	d, err := s.eventDetail(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, templates.EventPage(*d.Event, d.Decisions))
 }
 
 func (s *Server) renderEvents(c echo.Context, status int, l templates.EventList) error {
@@ -56,6 +67,7 @@ func (s *Server) loadEvents(ctx context.Context, l *templates.EventList) error {
 	if err != nil {
 		return err
 	}
+	redactEvents(ctx, events)
 	l.Events, l.Next = events, next
 	return nil
 }

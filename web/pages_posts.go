@@ -47,6 +47,9 @@ func (s *Server) createPostPage(c echo.Context) error {
 	var p *cms.Post
 	if err == nil {
 		p, err = s.cms.Posts.Create(c.Request().Context(), userOf(c), in)
+		if err != nil && in.CoverImage != nil {
+			s.dropUpload(c.Request().Context(), *in.CoverImage) // stored for a post that was refused
+		}
 	}
 	if err != nil {
 		if !formErrors(err, &f) {
@@ -93,7 +96,7 @@ func (s *Server) renderEditorWith(c echo.Context, status int, p *cms.Post, f tem
 	if err != nil {
 		return err
 	}
-	review, err := s.cms.Posts.LatestReview(ctx, p.ID)
+	review, err := s.latestReview(ctx, p.ID)
 	if err != nil {
 		return err
 	}
@@ -245,7 +248,7 @@ func (s *Server) deletePostPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cms.Posts.Delete(c.Request().Context(), userOf(c), id); err != nil {
+	if err := s.removePost(c.Request().Context(), userOf(c), id); err != nil {
 		return err
 	}
 	return seeOther(c, "/admin/posts")
@@ -270,7 +273,7 @@ func (s *Server) postStateFragment(c echo.Context) error {
 	if was := c.QueryParam("was"); was != "" && was != string(p.Status) {
 		c.Response().Header().Set("HX-Refresh", "true")
 	}
-	review, err := s.cms.Posts.LatestReview(ctx, id)
+	review, err := s.latestReview(ctx, id)
 	if err != nil {
 		return err
 	}

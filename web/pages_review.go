@@ -45,7 +45,7 @@ func (s *Server) reviewPage(c echo.Context) error {
 	}
 	r.Changes, r.Social, r.Provider = readRecommendations(p.AIRecommendations)
 	r.TOC = readTOC(p.AIRecommendations)
-	if rev, err := s.cms.Posts.LatestReview(ctx, id); err != nil {
+	if rev, err := s.latestReview(ctx, id); err != nil {
 		return err
 	} else if rev != nil && rev.Status == cms.ReviewOpen {
 		r.Review, r.SentBy = rev, "someone"

@@ -29,6 +29,7 @@ const (
 // newest first, with counts per status. A malformed filter is shown next to its field (422).
 func (s *Server) runsPage(c echo.Context) error {
 	l, err := s.runList(c.Request().Context(), runQuery(c))
+	l.Notice = bulkNotice(c.QueryParam("done"))
 	if err != nil {
 		if !formErrors(err, &l.Form) {
 			return err
@@ -77,6 +78,7 @@ func (s *Server) runList(ctx context.Context, q templates.RunQuery) (templates.R
 	if l.Runs, l.Next, err = s.eng.ListRuns(ctx, f); err != nil {
 		return l, err
 	}
+	redactRuns(ctx, l.Runs)
 	names := map[int64]string{}
 	for _, w := range l.Workflows {
 		names[w.ID] = w.Name
@@ -157,6 +159,7 @@ func (s *Server) runDetail(ctx context.Context, id string) (templates.RunDetail,
 	if err != nil {
 		return templates.RunDetail{}, err
 	}
+	redactRun(ctx, run)
 	d := templates.RunDetail{Run: run}
 	posts, err := s.cms.Posts.RunPosts(ctx, []string{run.ID})
 	if err != nil {

@@ -124,6 +124,8 @@ func roleTable() []roleCase {
 
 		// Routes of other parts: only the role is asserted here; their own tests check the rest.
 		{method: "GET", route: "/api/events", min: V},
+		{method: "GET", route: "/api/events/:id", min: V},
+		{method: "GET", route: "/admin/events/:id", min: V},
 		{method: "GET", route: "/api/runs", min: V},
 		{method: "GET", route: "/api/runs/:id", min: V},
 		{method: "POST", route: "/api/runs/:id/cancel", min: A},

@@ -86,11 +86,13 @@ func (s *Server) routes() {
 	e.GET("/admin/runs/stream", s.runsStream, viewer, s.needEngine)
 	e.GET("/admin/runs/:id", s.runPage, viewer, s.needEngine)
 	e.GET("/admin/runs/:id/events", s.runEvents, viewer, s.needEngine)
+	e.POST("/admin/runs/bulk", s.bulkRunsPage, admin, s.needEngine)
 	e.POST("/admin/runs/:id/cancel", s.cancelRunPage, admin, s.needEngine)
 	e.POST("/admin/runs/:id/rerun", s.rerunPage("rerun"), admin, s.needEngine)
 	e.POST("/admin/runs/:id/retry", s.retryRunPage, admin, s.needEngine)
 	e.GET("/admin/events", s.eventsPage, viewer, s.needEngine)
 	e.GET("/admin/events/stream", s.eventsStream, viewer, s.needEngine)
+	e.GET("/admin/events/:id", s.eventPage, viewer, s.needEngine)
 	e.POST("/admin/events", s.sendEventPage, editor, s.needEngine)
 	e.GET("/admin/functions", s.functionsPage, viewer, s.needEngine)
 	e.GET("/admin/apps", s.appsPage, viewer, s.needApps) // Inngest SDK apps (pages_apps.go)
@@ -120,6 +122,7 @@ func (s *Server) routes() {
 	// JSON API
 	e.POST("/api/events", s.sendEvents, s.needEngine) // editor+ or an event key: checked inside
 	e.GET("/api/events", endpoint(http.StatusOK, s.listEvents), viewer, s.needEngine)
+	e.GET("/api/events/:id", endpoint(http.StatusOK, s.getEvent), viewer, s.needEngine)
 	e.GET("/api/runs", endpoint(http.StatusOK, s.listRuns), viewer, s.needEngine)
 	e.GET("/api/runs/:id", endpoint(http.StatusOK, s.getRun), viewer, s.needEngine)
 	e.POST("/api/runs/:id/cancel", endpoint(http.StatusOK, s.cancelRun), admin, s.needEngine)

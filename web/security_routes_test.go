@@ -30,11 +30,15 @@ var securityRoutes = []roleCase{
 	{method: "GET", route: "/admin/runs/stream", min: cms.RoleViewer, ok: 200},
 	{method: "GET", route: "/admin/runs/:id", min: cms.RoleViewer, ok: 200},
 	{method: "GET", route: "/admin/runs/:id/events", min: cms.RoleViewer, ok: 200},
+	{method: "POST", route: "/admin/runs/bulk", min: cms.RoleAdmin, form: func(*cms.Post) url.Values {
+		return url.Values{"do": {"cancel-matching"}, "event": {"no.such.event"}}
+	}},
 	{method: "POST", route: "/admin/runs/:id/cancel", min: cms.RoleAdmin},
 	{method: "POST", route: "/admin/runs/:id/rerun", min: cms.RoleAdmin},
 	{method: "POST", route: "/admin/runs/:id/retry", min: cms.RoleAdmin},
 	{method: "GET", route: "/admin/events", min: cms.RoleViewer, ok: 200},
 	{method: "GET", route: "/admin/events/stream", min: cms.RoleViewer, ok: 200},
+	{method: "GET", route: "/admin/events/:id", min: cms.RoleViewer, ok: 200},
 	{method: "POST", route: "/admin/events", min: cms.RoleEditor, form: func(*cms.Post) url.Values {
 		return url.Values{"name": {"test/security"}, "data": {`{"a":1}`}}
 	}},
@@ -91,6 +95,9 @@ func TestSecurityRouteRoleTable(t *testing.T) {
 				id := res.Runs[0]
 				if strings.Contains(c.route, "workflows") {
 					id = itoa(wf.ID)
+				}
+				if strings.Contains(c.route, "/events/:id") {
+					id = res.IDs[0]
 				}
 				if strings.Contains(c.route, "templates") {
 					id = "review"

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
@@ -49,6 +50,13 @@ type Config struct {
 	// proxy that sets that header); otherwise the connection's address is used, so sign-in
 	// rate limits cannot be dodged with a forged header.
 	TrustProxy bool
+	// StreamsPerUser and Streams cap the live streams (SSE) of one user and of this process
+	// (defaults DefaultStreamsPerUser, DefaultStreams); past either a new stream is 429.
+	// StreamRecheck is how often a stream checks its session or token again (default
+	// DefaultStreamRecheck).
+	StreamsPerUser int
+	Streams        int
+	StreamRecheck  time.Duration
 }
 
 // Server is inkflow's HTTP server.
@@ -62,6 +70,7 @@ type Server struct {
 	logins   *rateLimiter
 	resets   *rateLimiter
 	secure   bool
+	streams  *streamGate
 }
 
 // New builds the server and its routes.
@@ -88,6 +97,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.UploadDir == "" {
 		cfg.UploadDir = "data/uploads"
 	}
+	if cfg.StreamsPerUser <= 0 {
+		cfg.StreamsPerUser = DefaultStreamsPerUser
+	}
+	if cfg.Streams <= 0 {
+		cfg.Streams = DefaultStreams
+	}
+	if cfg.StreamRecheck <= 0 {
+		cfg.StreamRecheck = DefaultStreamRecheck
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -97,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		logins:   newRateLimiter(cfg.DB, cfg.Logger, "login", 10, loginWindow),
 		resets:   newRateLimiter(cfg.DB, cfg.Logger, "reset", 5, loginWindow),
 		secure:   cfg.SecureCookies || strings.HasPrefix(cfg.BaseURL, "https://"),
+		streams:  newStreamGate(cfg.StreamsPerUser, cfg.Streams),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -11,6 +11,8 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
+
+	"github.com/inkflow/inkflow/engine"
 )
 
 // Live pages (the runs list and a run) are kept current with Server-Sent Events: the server
@@ -32,8 +34,21 @@ type liveFrame func(ctx context.Context) (comp templ.Component, final bool, err 
 // whenever the fragment changes, checked every interval, then a "done" event when the frame
 // is final. It returns when the client goes away (the request's context ends). Errors before
 // the first byte are returned as usual; later ones end the stream and the browser reconnects.
+//
+// Streams are capped per user and per process (429 past either, see streamGate), and every
+// Config.StreamRecheck the stream checks its session or token again: it ends once the user
+// signed out, was disabled or changed role (the browser's reconnect then meets sign-in).
 func (s *Server) stream(c echo.Context, every time.Duration, frame liveFrame) error {
 	ctx := c.Request().Context()
+	who := userOf(c)
+	if who == nil {
+		return engine.Errorf(engine.EUnauthorized, "sign in first")
+	}
+	leave, err := s.streams.enter(who.ID)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	comp, final, err := frame(ctx)
 	if err != nil {
 		return err
@@ -52,7 +67,7 @@ func (s *Server) stream(c echo.Context, every time.Duration, frame liveFrame) er
 	var last []byte
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	idle := time.Now()
+	idle, checked := time.Now(), time.Now()
 	for {
 		var buf bytes.Buffer
 		if err := comp.Render(ctx, &buf); err != nil {
@@ -72,6 +87,12 @@ func (s *Server) stream(c echo.Context, every time.Duration, frame liveFrame) er
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		}
+		if time.Since(checked) >= s.cfg.StreamRecheck {
+			if !s.stillAllowed(ctx, c.Request(), who) {
+				return nil
+			}
+			checked = time.Now()
 		}
 		if time.Since(idle) > keepAlive {
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -49,7 +52,9 @@ func (s *Server) setCover(c echo.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.cms.Posts.Update(ctx, userOf(c), id, in, p.UpdatedAt)
+	if _, err = s.updatePostCover(ctx, userOf(c), id, in, p.UpdatedAt); err != nil && in.CoverImage != nil {
+		s.dropUpload(ctx, *in.CoverImage) // the file just stored, for a change that was refused
+	}
 	return err
 }
 
@@ -164,4 +169,70 @@ func (s *Server) serveUpload(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	return c.File(path)
+}
+
+// uploadRef finds the /uploads/ paths in a post's text (inline images).
+var uploadRef = regexp.MustCompile(`/uploads/[a-f0-9]{32}\.(?:png|jpg|gif|webp)`)
+
+// updatePostCover is Posts.Update for the routes that may change a post's cover: the file of a
+// cover it replaces or removes is deleted, unless another post (or text) still uses it, so
+// replaced covers leave no orphan files behind.
+func (s *Server) updatePostCover(ctx context.Context, actor *cms.User, id int64, in cms.PostInput, at time.Time) (*cms.Post, error) {
+	old := ""
+	if in.CoverImage != nil {
+		if before, err := s.cms.Posts.Get(ctx, id); err == nil {
+			old = before.CoverImage
+		}
+	}
+	p, err := s.cms.Posts.Update(ctx, actor, id, in, at)
+	if err == nil && old != p.CoverImage {
+		s.dropUpload(ctx, old)
+	}
+	return p, err
+}
+
+// removePost deletes post id, then the files of its cover and of the images in its texts
+// that no other post uses.
+func (s *Server) removePost(ctx context.Context, actor *cms.User, id int64) error {
+	var files []string
+	if p, err := s.cms.Posts.Get(ctx, id); err == nil {
+		files = append(files, p.CoverImage)
+		files = append(files, uploadRef.FindAllString(p.Markdown, -1)...)
+		if p.AIRevision != nil {
+			files = append(files, uploadRef.FindAllString(*p.AIRevision, -1)...)
+		}
+		if revs, err := s.cms.Posts.Revisions(ctx, id); err == nil {
+			for _, r := range revs {
+				files = append(files, uploadRef.FindAllString(r.Markdown, -1)...)
+			}
+		}
+	}
+	if err := s.cms.Posts.Delete(ctx, actor, id); err != nil {
+		return err
+	}
+	slices.Sort(files)
+	for _, f := range slices.Compact(files) {
+		s.dropUpload(ctx, f)
+	}
+	return nil
+}
+
+// dropUpload deletes the stored file of path (an "/uploads/<name>" this server made; any
+// other value is left alone) when no post refers to it any more. Failures are logged: the
+// post's change is done, and a file left behind costs only disk.
+func (s *Server) dropUpload(ctx context.Context, path string) {
+	name, ok := strings.CutPrefix(path, "/uploads/")
+	if !ok || !uploadName.MatchString(name) {
+		return
+	}
+	used, err := s.cms.Posts.UploadInUse(ctx, path)
+	if err != nil || used {
+		if err != nil {
+			s.log.WarnContext(ctx, "upload kept: cannot tell whether it is used", "path", path, "err", err)
+		}
+		return
+	}
+	if err := os.Remove(filepath.Join(s.cfg.UploadDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.WarnContext(ctx, "delete upload", "path", path, "err", err)
+	}
 }

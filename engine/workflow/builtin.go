@@ -156,9 +156,18 @@ func compileWaitCEL(src string) error {
 	return nil
 }
 
-func sendEventKind(check func(string) error) Kind {
-	if check == nil {
-		check = func(string) error { return nil }
+func sendEventKind(blogCheck func(string) error) Kind {
+	// A workflow sends as nobody in particular: never the engine's names (an admin's
+	// workflow whose name comes from a ref could otherwise fake inkflow/run.failed), in any
+	// case, nor what blogCheck refuses.
+	check := func(name string) error {
+		if p := engine.ReservedPrefix(name); p != "" {
+			return engine.FieldError("name", "%q is reserved for inkflow's own events: a workflow cannot send %s", p, name)
+		}
+		if blogCheck != nil {
+			return blogCheck(name)
+		}
+		return nil
 	}
 	return Kind{
 		Name:        "send_event",

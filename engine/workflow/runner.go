@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	"gorm.io/gorm"
 
 	"github.com/inkflow/inkflow/engine"
@@ -32,7 +31,7 @@ const maxEventsPerStep = 100
 type Runner struct {
 	store  *Store
 	walker *Walker
-	keys   keyExprs
+	flows  flowCache
 	needs  versionNeeds
 }
 
@@ -76,26 +75,51 @@ func (r *Runner) Functions() []*engine.Function {
 }
 
 // Fanout runs inside the transaction that stores ev and returns one RunMeta per enabled
-// workflow the event starts: those whose trigger is ev.Name, or for ScheduledEvent the one
-// workflow named in its data.
+// workflow the event starts: those with an event trigger named ev.Name whose `if` holds (one
+// run however many of its triggers match), or for ScheduledEvent the one workflow named in
+// its data. A workflow with a flow control config gives its runs their own engine.Flow. A
+// workflow whose trigger conditions are all false gets a RunMeta with Skip (engine.ReasonIf):
+// no run, and the event's decisions say why.
 func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
-	q := r.store.inTx(ctx, tx).Model(&workflowRow{}).Select("id", "version", "concurrency_key").
-		Where("enabled AND deleted_at IS NULL")
+	q := r.store.inTx(ctx, tx).Table("workflows w").
+		Select("w.id, w.version, w.concurrency_key, t.if_expr, v.config").
+		Joins("JOIN workflow_triggers t ON t.workflow_id = w.id").
+		Joins("JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.version").
+		Where("w.enabled AND w.deleted_at IS NULL")
 	if ev.Name == ScheduledEvent {
 		id, ok := int64Of(ev.Data["workflow_id"])
 		if !ok {
 			return nil, nil
 		}
-		q = q.Where(`id = ? AND "trigger" LIKE ?`, id, CronPrefix+"%")
+		q = q.Where("w.id = ? AND t.cron <> ''", id)
 	} else {
-		q = q.Where(`"trigger" = ? AND "trigger" NOT LIKE ?`, ev.Name, CronPrefix+"%")
+		q = q.Where("t.event = ?", ev.Name)
 	}
-	var rows []workflowRow
-	if err := q.Order("id").Find(&rows).Error; err != nil {
+	var rows []fanoutRow
+	if err := q.Order("w.id, t.position").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("workflows for event %q: %w", ev.Name, err)
 	}
 	metas := make([]engine.RunMeta, 0, len(rows))
-	for _, row := range rows {
+	var event map[string]any // the event as CEL sees it, built once if an expression needs it
+	lazyEvent := func() map[string]any {
+		if event == nil {
+			event = celEvent(ev)
+		}
+		return event
+	}
+	for i := 0; i < len(rows); {
+		// rows come by workflow: the workflow starts one run if any of its matching triggers'
+		// conditions holds, and otherwise its start is recorded as skipped (reason "if").
+		row, holds := rows[i], false
+		for ; i < len(rows) && rows[i].ID == row.ID; i++ {
+			if !holds && (rows[i].IfExpr == "" || triggerHolds(rows[i].IfExpr, lazyEvent())) {
+				holds = true
+			}
+		}
+		if !holds {
+			metas = append(metas, engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version, Skip: engine.ReasonIf})
+			continue
+		}
 		meta := engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version}
 		needs, err := r.needs.of(r.store.inTx(ctx, tx), row.ID, row.Version)
 		if err != nil {
@@ -103,13 +127,27 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 		}
 		meta.Needs = needs
 		if row.ConcurrencyKey != "" {
-			v, err := r.keys.eval(row.ConcurrencyKey, ev)
+			v, err := evalKey(row.ConcurrencyKey, lazyEvent())
 			if err != nil {
 				// An event the expression cannot read (a missing field) runs under an empty
 				// value rather than being dropped: it is still limited, with its peers.
 				v = ""
 			}
 			meta.ConcurrencyKey = fmt.Sprintf("wf%d:%s", row.ID, v)
+		}
+		if row.Config != "" {
+			flow, err := r.flows.get(row.ID, row.Version, row.Config)
+			if err != nil {
+				return nil, fmt.Errorf("workflow %d version %d: %w", row.ID, row.Version, err)
+			}
+			if row.ConcurrencyKey != "" && len(flow.Concurrency) == 0 {
+				// The run replaces the function's flow, whose keyed limit of one is what the
+				// per-workflow concurrency key means: keep it.
+				f := *flow
+				f.Concurrency = []engine.Concurrency{{Limit: 1, KeyedOnly: true}}
+				flow = &f
+			}
+			meta.Flow = flow
 		}
 		metas = append(metas, meta)
 	}
@@ -174,50 +212,76 @@ func (n *versionNeeds) of(db *gorm.DB, id int64, version int) ([]string, error) 
 	return needs, nil
 }
 
-// keyExprs compiles and caches workflows' concurrency-key expressions.
-type keyExprs struct {
-	mu    sync.Mutex
-	progs map[string]cel.Program
+type fanoutRow struct {
+	ID             int64
+	Version        int
+	ConcurrencyKey string
+	IfExpr         string
+	Config         string
 }
 
-// eval returns the text of src's value over the event (as `event`).
-func (k *keyExprs) eval(src string, ev engine.Event) (string, error) {
-	k.mu.Lock()
-	p, ok := k.progs[src]
-	if !ok {
-		env, err := cel.NewEnv(cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)))
-		if err != nil {
-			k.mu.Unlock()
-			return "", err
-		}
-		ast, iss := env.Compile(src)
-		if iss != nil && iss.Err() != nil {
-			k.mu.Unlock()
-			return "", iss.Err()
-		}
-		if p, err = env.Program(ast); err != nil {
-			k.mu.Unlock()
-			return "", err
-		}
-		if k.progs == nil || len(k.progs) > 256 {
-			k.progs = map[string]cel.Program{}
-		}
-		k.progs[src] = p
-	}
-	k.mu.Unlock()
-	b, err := json.Marshal(ev)
+// triggerHolds evaluates a trigger's condition within the expression limits. An event the
+// condition cannot read, or a condition stopped at its limit, starts no run (as the engine
+// treats a Go function's trigger If).
+func triggerHolds(src string, event map[string]any) bool {
+	out, err := configEventEnv.Eval(context.Background(), src, map[string]any{"event": event})
 	if err != nil {
-		return "", err
+		return false
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return "", err
-	}
-	out, _, err := p.Eval(map[string]any{"event": m})
+	b, ok := out.Value().(bool)
+	return ok && b
+}
+
+// evalKey returns the text of a key expression's value over the event.
+func evalKey(src string, event map[string]any) (string, error) {
+	out, err := configEventEnv.Eval(context.Background(), src, map[string]any{"event": event})
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprint(out.Value()), nil
+}
+
+// celEvent is the event as expressions see it: its JSON decoded (numbers as float64).
+func celEvent(ev engine.Event) map[string]any {
+	m := map[string]any{}
+	if b, err := json.Marshal(ev); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+// flowCache keeps the engine.Flow of saved configs by workflow version (versions are
+// immutable, so an entry never goes stale); it is bounded and simply restarts when full.
+type flowCache struct {
+	mu    sync.Mutex
+	flows map[[2]int64]*engine.Flow
+}
+
+const maxCachedFlows = 1024
+
+// get returns the Flow of a version's stored config. The Flow is shared: read it only.
+func (c *flowCache) get(id int64, version int, text string) (*engine.Flow, error) {
+	key := [2]int64{id, int64(version)}
+	c.mu.Lock()
+	f, ok := c.flows[key]
+	c.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	cfg, err := decodeConfig(text)
+	if err != nil {
+		return nil, err
+	}
+	if f, err = cfg.Flow(); err != nil {
+		return nil, fmt.Errorf("stored config: %w", err)
+	}
+	c.mu.Lock()
+	if c.flows == nil || len(c.flows) >= maxCachedFlows {
+		c.flows = map[[2]int64]*engine.Flow{}
+	}
+	c.flows[key] = f
+	c.mu.Unlock()
+	return f, nil
 }
 
 // Handle runs one workflow run: it loads the version the run pinned and walks it. Its output
@@ -282,18 +346,24 @@ func (s *Store) dueCron(ctx context.Context, tick time.Time) ([]engine.Event, er
 	return dueCronIn(ctx, s.db, tick)
 }
 
-// dueCronIn is dueCron over db (a transaction, inside a Fanout).
+// dueCronIn is dueCron over db (a transaction, inside a Fanout). A workflow with several
+// schedules that fire in the same minute gets one event for it.
 func dueCronIn(ctx context.Context, db *gorm.DB, tick time.Time) ([]engine.Event, error) {
-	var rows []workflowRow
-	err := db.WithContext(ctx).Select("id", "trigger").
-		Where(`enabled AND deleted_at IS NULL AND "trigger" LIKE ?`, CronPrefix+"%").
-		Order("id").Find(&rows).Error
+	var rows []struct {
+		ID   int64
+		Cron string
+	}
+	err := db.WithContext(ctx).Table("workflows w").Select("w.id, t.cron").
+		Joins("JOIN workflow_triggers t ON t.workflow_id = w.id").
+		Where("w.enabled AND w.deleted_at IS NULL AND t.cron <> ''").
+		Order("w.id, t.position").Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("list scheduled workflows: %w", err)
 	}
 	var out []engine.Event
+	seen := map[string]bool{}
 	for _, row := range rows {
-		sched, err := engine.ParseCron(cronSpec(row.Trigger))
+		sched, err := engine.ParseCron(row.Cron)
 		if err != nil {
 			continue // refused on save; a schedule the parser no longer reads never fires
 		}
@@ -301,8 +371,13 @@ func dueCronIn(ctx context.Context, db *gorm.DB, tick time.Time) ([]engine.Event
 		if at.IsZero() || at.After(tick) {
 			continue
 		}
+		id := fmt.Sprintf("wf-%d-%d", row.ID, at.Unix())
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		out = append(out, engine.Event{
-			ID:   fmt.Sprintf("wf-%d-%d", row.ID, at.Unix()),
+			ID:   id,
 			Name: ScheduledEvent,
 			Data: map[string]any{"workflow_id": row.ID, "tick": at.UTC().Format(time.RFC3339)},
 		})

@@ -22,16 +22,21 @@ const (
 
 // Record is a stored workflow with its current version's graph.
 type Record struct {
-	ID             int64     `json:"id"`
-	Name           string    `json:"name"`
-	Description    string    `json:"description"`
-	Trigger        string    `json:"trigger"`
-	Enabled        bool      `json:"enabled"`
-	Version        int       `json:"version"`
-	ConcurrencyKey string    `json:"concurrency_key,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	Workflow       *Workflow `json:"workflow,omitempty"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Trigger is the first event trigger (or, with none, the first schedule as "cron: ...");
+	// Triggers is the whole list.
+	Trigger        string        `json:"trigger"`
+	Triggers       []TriggerSpec `json:"triggers"`
+	Enabled        bool          `json:"enabled"`
+	Version        int           `json:"version"`
+	ConcurrencyKey string        `json:"concurrency_key,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+	Workflow       *Workflow     `json:"workflow,omitempty"`
+	// Config is the current version's flow control, as saved (set by Get, not by List).
+	Config *Config `json:"config,omitempty"`
 }
 
 // Version is one immutable saved graph of a workflow.
@@ -41,17 +46,23 @@ type Version struct {
 	SavedBy    *int64    `json:"saved_by,omitempty"`
 	SavedAt    time.Time `json:"saved_at"`
 	Workflow   *Workflow `json:"workflow"`
+	Config     Config    `json:"config"`
 }
 
 // Draft is what a save carries. On Update, nil fields keep their stored values; a nil
 // Workflow keeps the current version (no new version is made).
 type Draft struct {
-	Name           *string         `json:"name"`
-	Description    *string         `json:"description"`
-	Trigger        *string         `json:"trigger"`
-	Enabled        *bool           `json:"enabled"`
-	ConcurrencyKey *string         `json:"concurrency_key"`
-	Workflow       json.RawMessage `json:"workflow"`
+	Name           *string `json:"name"`
+	Description    *string `json:"description"`
+	Trigger        *string `json:"trigger"`
+	Enabled        *bool   `json:"enabled"`
+	ConcurrencyKey *string `json:"concurrency_key"`
+	// Triggers replaces the trigger list (see CheckTriggers); sending it with Trigger is
+	// refused. Config replaces the flow control (ParseConfig; null clears it) and, like a
+	// graph, saves a new version.
+	Triggers json.RawMessage `json:"triggers"`
+	Config   json.RawMessage `json:"config"`
+	Workflow json.RawMessage `json:"workflow"`
 	// BaseVersion, when set, is the version the client edited: a save over a newer version is
 	// refused with EConflict instead of silently overwriting someone else's work.
 	BaseVersion int `json:"base_version,omitempty"`
@@ -94,11 +105,22 @@ type versionRow struct {
 	WorkflowID int64 `gorm:"primaryKey;autoIncrement:false"`
 	Version    int   `gorm:"primaryKey;autoIncrement:false"`
 	Definition string
+	Config     string
 	SavedBy    *int64
 	SavedAt    int64
 }
 
 func (versionRow) TableName() string { return "workflow_versions" }
+
+type triggerRow struct {
+	WorkflowID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Position   int   `gorm:"primaryKey;autoIncrement:false"`
+	Event      string
+	IfExpr     string `gorm:"column:if_expr"`
+	Cron       string
+}
+
+func (triggerRow) TableName() string { return "workflow_triggers" }
 
 // Create validates and stores a new workflow as version 1. A missing name falls back to the
 // graph's own name. Enabling needs a trigger. A Draft without a graph stores a blank draft
@@ -114,7 +136,18 @@ func (s *Store) Create(ctx context.Context, d Draft) (*Record, error) {
 		}
 	}
 	row := workflowRow{Name: wf.Name, Description: wf.Description}
-	if err := applyDraft(&row, d); err != nil {
+	triggers, err := applyDraft(&row, d, nil)
+	if err != nil {
+		return nil, err
+	}
+	if triggers == nil {
+		triggers = []TriggerSpec{}
+	}
+	cfg, cfgText, err := draftConfig(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConcurrencyKey(&row, cfg); err != nil {
 		return nil, err
 	}
 	if err := checkRunnable(&row, wf); err != nil {
@@ -133,12 +166,17 @@ func (s *Store) Create(ctx context.Context, d Draft) (*Record, error) {
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("insert workflow: %w", err)
 		}
-		return tx.Create(&versionRow{WorkflowID: row.ID, Version: 1, Definition: string(def), SavedBy: d.SavedBy, SavedAt: now}).Error
+		if err := saveTriggers(tx, row.ID, triggers); err != nil {
+			return err
+		}
+		return tx.Create(&versionRow{WorkflowID: row.ID, Version: 1, Definition: string(def), Config: cfgText, SavedBy: d.SavedBy, SavedAt: now}).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create workflow: %w", err)
 	}
-	return row.record(wf), nil
+	rec := row.record(wf, triggers)
+	rec.Config = &cfg
+	return rec, nil
 }
 
 // Update changes a workflow. A Draft with a Workflow saves a new version (even when the graph
@@ -165,18 +203,46 @@ func (s *Store) Update(ctx context.Context, id int64, d Draft) (*Record, error) 
 		if d.BaseVersion != 0 && d.BaseVersion != row.Version {
 			return engine.Errorf(engine.EConflict, "workflow %d was saved as version %d since you loaded version %d; reload and apply your change again", id, row.Version, d.BaseVersion)
 		}
-		if err := applyDraft(row, d); err != nil {
+		current, err := loadTriggers(tx, id)
+		if err != nil {
+			return err
+		}
+		triggers, err := applyDraft(row, d, current)
+		if err != nil {
+			return err
+		}
+		cur, err := loadVersionRow(tx, id, row.Version)
+		if err != nil {
+			return err
+		}
+		cfgText := cur.Config
+		if d.Config != nil {
+			if _, cfgText, err = draftConfig(d); err != nil {
+				return err
+			}
+		}
+		if cfg, err := decodeConfig(cfgText); err != nil {
+			return err
+		} else if err := checkConcurrencyKey(row, cfg); err != nil {
 			return err
 		}
 		now := s.now().UnixMilli()
 		row.UpdatedAt = now
-		if wf != nil {
+		if wf == nil && cfgText != cur.Config {
+			def = []byte(cur.Definition) // a new config alone is a new version of the same graph
+		}
+		if def != nil {
 			row.Version++
-			if err := tx.Create(&versionRow{WorkflowID: id, Version: row.Version, Definition: string(def), SavedBy: d.SavedBy, SavedAt: now}).Error; err != nil {
+			if err := tx.Create(&versionRow{WorkflowID: id, Version: row.Version, Definition: string(def), Config: cfgText, SavedBy: d.SavedBy, SavedAt: now}).Error; err != nil {
 				return fmt.Errorf("insert version: %w", err)
 			}
-		} else if wf, err = loadVersion(tx, id, row.Version); err != nil {
-			return err
+		}
+		if wf == nil {
+			v, err := cur.version()
+			if err != nil {
+				return err
+			}
+			wf = v.Workflow
 		}
 		if err := checkRunnable(row, wf); err != nil {
 			return err
@@ -184,7 +250,19 @@ func (s *Store) Update(ctx context.Context, id int64, d Draft) (*Record, error) 
 		if err := saveRow(tx, row); err != nil {
 			return err
 		}
-		out = row.record(wf)
+		if triggers != nil {
+			if err := saveTriggers(tx, id, triggers); err != nil {
+				return err
+			}
+		} else {
+			triggers = current
+		}
+		cfg, err := decodeConfig(cfgText)
+		if err != nil {
+			return err
+		}
+		out = row.record(wf, triggers)
+		out.Config = &cfg
 		return nil
 	})
 	if err != nil {
@@ -201,11 +279,20 @@ func (s *Store) Get(ctx context.Context, id int64) (*Record, error) {
 		if err != nil {
 			return err
 		}
-		wf, err := loadVersion(tx, id, row.Version)
+		vr, err := loadVersionRow(tx, id, row.Version)
 		if err != nil {
 			return err
 		}
-		out = row.record(wf)
+		v, err := vr.version()
+		if err != nil {
+			return err
+		}
+		triggers, err := loadTriggers(tx, id)
+		if err != nil {
+			return err
+		}
+		out = row.record(v.Workflow, triggers)
+		out.Config = &v.Config
 		return nil
 	})
 	return out, err
@@ -217,9 +304,22 @@ func (s *Store) List(ctx context.Context) ([]Record, error) {
 	if err := s.db.WithContext(ctx).Where("deleted_at IS NULL").Order("name, id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
+	var trs []triggerRow
+	if err := s.db.WithContext(ctx).Where("workflow_id IN (?)", s.db.Model(&workflowRow{}).Select("id").Where("deleted_at IS NULL")).
+		Order("workflow_id, position").Find(&trs).Error; err != nil {
+		return nil, fmt.Errorf("list workflow triggers: %w", err)
+	}
+	byID := map[int64][]TriggerSpec{}
+	for _, t := range trs {
+		byID[t.WorkflowID] = append(byID[t.WorkflowID], t.spec())
+	}
 	out := make([]Record, 0, len(rows))
 	for i := range rows {
-		out = append(out, *rows[i].record(nil))
+		ts := byID[rows[i].ID]
+		if ts == nil {
+			ts = []TriggerSpec{}
+		}
+		out = append(out, *rows[i].record(nil, ts))
 	}
 	return out, nil
 }
@@ -291,13 +391,22 @@ func (s *Store) Disable(ctx context.Context, id int64) (*Record, error) {
 	return s.SetEnabled(ctx, id, false)
 }
 
-// Export returns the current version's workflow-kit JSON, as it was imported or saved.
+// Export returns the current version's workflow-kit JSON, as it was imported or saved. A
+// workflow with flow control, several triggers or a trigger condition exports as the wrapped
+// form Import reads ({"name", "description", "triggers", "config", "workflow"}), so nothing
+// of it is lost on the way to another server.
 func (s *Store) Export(ctx context.Context, id int64) ([]byte, error) {
 	rec, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(rec.Workflow)
+	if rec.Config.IsZero() && len(rec.Triggers) <= 1 && (len(rec.Triggers) == 0 || rec.Triggers[0].If == "") {
+		return json.Marshal(rec.Workflow)
+	}
+	return json.Marshal(map[string]any{
+		"name": rec.Name, "description": rec.Description, "triggers": rec.Triggers,
+		"config": rec.Config, "workflow": rec.Workflow,
+	})
 }
 
 // Import stores workflow-kit JSON as a new workflow. data is either the bare workflow
@@ -344,7 +453,7 @@ func mergeDraft(w, d Draft) Draft {
 		w.Description = d.Description
 	}
 	if d.Trigger != nil {
-		w.Trigger = d.Trigger
+		w.Trigger, w.Triggers = d.Trigger, nil
 	}
 	if d.Enabled != nil {
 		w.Enabled = d.Enabled
@@ -352,8 +461,81 @@ func mergeDraft(w, d Draft) Draft {
 	return w
 }
 
-// applyDraft copies a draft's set fields onto row, checking each.
-func applyDraft(row *workflowRow, d Draft) error {
+// applyDraft copies a draft's set fields onto row, checking each. It returns the draft's
+// trigger list, or nil when the draft leaves the triggers as they are (current).
+func applyDraft(row *workflowRow, d Draft, current []TriggerSpec) ([]TriggerSpec, error) {
+	triggers, err := draftTriggers(d)
+	if err != nil {
+		return nil, err
+	}
+	if triggers != nil {
+		row.Trigger = LegacyTrigger(triggers)
+		current = triggers
+	}
+	if err := applyFields(row, d); err != nil {
+		return nil, err
+	}
+	if row.Enabled && len(current) == 0 {
+		if d.Triggers != nil {
+			return nil, engine.FieldError("triggers", "a trigger is required to enable the workflow")
+		}
+		return nil, engine.FieldError("trigger", "is required to enable the workflow")
+	}
+	return triggers, nil
+}
+
+// draftTriggers is the draft's trigger list from "triggers" or the single "trigger" (nil if
+// it sends neither); both at once is refused.
+func draftTriggers(d Draft) ([]TriggerSpec, error) {
+	hasList := d.Triggers != nil && !isNull(d.Triggers)
+	switch {
+	case hasList && d.Trigger != nil:
+		return nil, engine.FieldError("triggers", "send either \"trigger\" or \"triggers\", not both")
+	case hasList:
+		return CheckTriggers(d.Triggers)
+	case d.Trigger != nil:
+		t, err := CheckTrigger(*d.Trigger)
+		if err != nil {
+			return nil, err
+		}
+		return TriggersOf(t), nil
+	}
+	return nil, nil
+}
+
+// CheckDraftTriggers checks a draft's "trigger" or "triggers" as saving does, storing nothing.
+func CheckDraftTriggers(d Draft) error {
+	_, err := draftTriggers(d)
+	return err
+}
+
+// draftConfig parses the draft's config and returns it with the text to store ("" for none).
+func draftConfig(d Draft) (Config, string, error) {
+	cfg, err := ParseConfig(d.Config)
+	if err != nil || cfg.IsZero() {
+		return cfg, "", err
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return cfg, "", fmt.Errorf("encode config: %w", err)
+	}
+	return cfg, string(b), nil
+}
+
+// decodeConfig reads a stored config ("" is none).
+func decodeConfig(text string) (Config, error) {
+	var c Config
+	if text == "" {
+		return c, nil
+	}
+	if err := json.Unmarshal([]byte(text), &c); err != nil {
+		return c, fmt.Errorf("decode stored config: %w", err)
+	}
+	return c, nil
+}
+
+// applyFields copies the draft's plain fields (not triggers) onto row.
+func applyFields(row *workflowRow, d Draft) error {
 	if d.Name != nil {
 		row.Name = strings.TrimSpace(*d.Name)
 		if row.Name == "" {
@@ -369,13 +551,6 @@ func applyDraft(row *workflowRow, d Draft) error {
 	if len(row.Description) > MaxDescriptionLength {
 		return engine.FieldError("description", "is longer than %d characters", MaxDescriptionLength)
 	}
-	if d.Trigger != nil {
-		t, err := CheckTrigger(*d.Trigger)
-		if err != nil {
-			return err
-		}
-		row.Trigger = t
-	}
 	if d.ConcurrencyKey != nil {
 		row.ConcurrencyKey = strings.TrimSpace(*d.ConcurrencyKey)
 		if row.ConcurrencyKey != "" {
@@ -387,8 +562,15 @@ func applyDraft(row *workflowRow, d Draft) error {
 	if d.Enabled != nil {
 		row.Enabled = *d.Enabled
 	}
-	if row.Enabled && row.Trigger == "" {
-		return engine.FieldError("trigger", "is required to enable the workflow")
+	return nil
+}
+
+// checkConcurrencyKey refuses the per-workflow concurrency key beside config.concurrency: the
+// key is a limit of one per value, which config.concurrency now says ([{"limit": 1, "key": ...}]),
+// and two ways of saying the first limit would leave one silently ignored.
+func checkConcurrencyKey(row *workflowRow, cfg Config) error {
+	if row.ConcurrencyKey != "" && len(cfg.Concurrency) > 0 {
+		return engine.FieldError("concurrency_key", "cannot be set with config.concurrency: write it there as {\"limit\": 1, \"key\": %q}", row.ConcurrencyKey)
 	}
 	return nil
 }
@@ -425,23 +607,53 @@ func saveRow(tx *gorm.DB, row *workflowRow) error {
 	return nil
 }
 
-func loadVersion(tx *gorm.DB, id int64, version int) (*Workflow, error) {
+func loadVersionRow(tx *gorm.DB, id int64, version int) (*versionRow, error) {
 	var r versionRow
 	if err := tx.Where("workflow_id = ? AND version = ?", id, version).Take(&r).Error; err != nil {
 		return nil, fmt.Errorf("load workflow %d version %d: %w", id, version, err)
 	}
-	v, err := r.version()
-	if err != nil {
-		return nil, err
+	return &r, nil
+}
+
+func loadTriggers(tx *gorm.DB, id int64) ([]TriggerSpec, error) {
+	var rows []triggerRow
+	if err := tx.Where("workflow_id = ?", id).Order("position").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load triggers of workflow %d: %w", id, err)
 	}
-	return v.Workflow, nil
+	out := make([]TriggerSpec, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.spec())
+	}
+	return out, nil
+}
+
+// saveTriggers replaces a workflow's triggers.
+func saveTriggers(tx *gorm.DB, id int64, ts []TriggerSpec) error {
+	if err := tx.Where("workflow_id = ?", id).Delete(&triggerRow{}).Error; err != nil {
+		return fmt.Errorf("replace triggers of workflow %d: %w", id, err)
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	rows := make([]triggerRow, 0, len(ts))
+	for i, t := range ts {
+		rows = append(rows, triggerRow{WorkflowID: id, Position: i, Event: t.Event, IfExpr: t.If, Cron: t.Cron})
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return fmt.Errorf("save triggers of workflow %d: %w", id, err)
+	}
+	return nil
+}
+
+func (r triggerRow) spec() TriggerSpec {
+	return TriggerSpec{Event: r.Event, If: r.IfExpr, Cron: r.Cron}
 }
 
 func notFound(id int64) error { return engine.Errorf(engine.ENotFound, "workflow %d not found", id) }
 
-func (r *workflowRow) record(wf *Workflow) *Record {
+func (r *workflowRow) record(wf *Workflow, triggers []TriggerSpec) *Record {
 	return &Record{
-		ID: r.ID, Name: r.Name, Description: r.Description, Trigger: r.Trigger, Enabled: r.Enabled,
+		ID: r.ID, Name: r.Name, Description: r.Description, Trigger: r.Trigger, Triggers: triggers, Enabled: r.Enabled,
 		Version: r.Version, ConcurrencyKey: r.ConcurrencyKey,
 		CreatedAt: time.UnixMilli(r.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(r.UpdatedAt).UTC(), Workflow: wf,
 	}
@@ -452,7 +664,11 @@ func (r versionRow) version() (*Version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode workflow %d version %d: %w", r.WorkflowID, r.Version, err)
 	}
-	return &Version{WorkflowID: r.WorkflowID, Version: r.Version, SavedBy: r.SavedBy, SavedAt: time.UnixMilli(r.SavedAt).UTC(), Workflow: wf}, nil
+	cfg, err := decodeConfig(r.Config)
+	if err != nil {
+		return nil, fmt.Errorf("workflow %d version %d: %w", r.WorkflowID, r.Version, err)
+	}
+	return &Version{WorkflowID: r.WorkflowID, Version: r.Version, SavedBy: r.SavedBy, SavedAt: time.UnixMilli(r.SavedAt).UTC(), Workflow: wf, Config: cfg}, nil
 }
 
 // inTx is the store's database inside tx, the engine's sending transaction (a Fanout reads

@@ -17,7 +17,7 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, type ActionKind, type Client, type Version, type WorkflowRecord } from './api';
-import { body, CRON_PREFIX, fromRecord, POST_EVENT_PREFIX, SCHEDULED_EVENT, type Draft } from './draft';
+import { body, CRON_PREFIX, fromRecord, POST_EVENT_PREFIX, SCHEDULED_EVENT, withFirstTrigger, withTriggers, type Draft } from './draft';
 import * as H from './history';
 import { anchorOf, layout } from './layout';
 import * as M from './model';
@@ -28,6 +28,7 @@ import { ActionPanel, EdgePanel, WorkflowPanel } from './panels';
 import { none, fromError, type Problems } from './problems';
 import * as R from './refs';
 import { Toolbar } from './Toolbar';
+import { SettingsPanel } from './settings';
 
 export interface EditorProps {
   client: Client;
@@ -50,6 +51,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   const [eventKeys, setEventKeys] = useState<string[]>(['id']);
   const [nodes, setNodes] = useState<EditorNode[]>([]);
   const [selectedEdges, setSelectedEdges] = useState<Set<string>>(new Set());
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const selectNext = useRef<string | null>(null);
   // Where each node was last drawn, so that undoing a delete puts the node back in place.
   const lastSeen = useRef(new Map<string, Position>());
@@ -285,7 +287,8 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
     const w = M.normalize(v.workflow);
     changeDraft({
       workflow: w,
-      ...(typeof v.trigger === 'string' ? { trigger: v.trigger } : {}),
+      ...(typeof v.trigger === 'string' ? withFirstTrigger(draft, v.trigger) : {}),
+      ...(v.config && typeof v.config === 'object' && !Array.isArray(v.config) ? { config: v.config as M.JSONObject } : {}),
       ...(typeof v.name === 'string' ? { name: v.name } : {}),
       ...(typeof v.description === 'string' ? { description: v.description } : {}),
     });
@@ -323,7 +326,19 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
   const selAction = selNode ? draft.workflow.actions.find((a) => a.id === selNode.id) : undefined;
   const selEdgeIndex = selAction ? -1 : edges.findIndex((e) => selectedEdges.has(e.id));
   let panel;
-  if (selAction) {
+  if (settingsOpen) {
+    panel = (
+      <SettingsPanel
+        triggers={draft.triggers}
+        config={draft.config}
+        problems={problems.settings}
+        events={events}
+        onTriggers={(t) => changeDraft(withTriggers(t), 'settings-triggers')}
+        onConfig={(c, merge) => changeDraft({ config: c }, `settings:${merge}`)}
+        onClose={() => setSettingsOpen(false)}
+      />
+    );
+  } else if (selAction) {
     panel = (
       <ActionPanel
         key={selAction.id}
@@ -374,7 +389,9 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
         canRedo={hist.future.length > 0}
         events={events}
         eventKeys={eventKeys}
-        onTrigger={(t) => changeDraft({ trigger: t }, 'trigger')}
+        onTrigger={(t) => changeDraft(withFirstTrigger(draft, t), 'trigger')}
+        settingsOpen={settingsOpen}
+        onSettings={() => setSettingsOpen((o) => !o)}
         onUndo={() => setHist(H.undo)}
         onRedo={() => setHist(H.redo)}
         onLayout={relayout}

@@ -17,6 +17,8 @@ interface Props {
   events: string[];
   eventKeys: string[];
   onTrigger: (t: string) => void;
+  settingsOpen: boolean;
+  onSettings: () => void;
   onUndo: () => void;
   onRedo: () => void;
   onLayout: () => void;
@@ -55,6 +57,15 @@ export function Toolbar(p: Props) {
           ))}
         </datalist>
       </label>
+      <button
+        type="button"
+        className={p.settingsOpen ? 'wf-active' : undefined}
+        onClick={p.onSettings}
+        title="Triggers, concurrency, debounce, throttle and the other flow control options"
+        data-testid="open-settings"
+      >
+        Settings{p.draft.triggers.length > 1 ? ` (${p.draft.triggers.length} triggers)` : ''}
+      </button>
       <label className="wf-switch" title="Only enabled workflows start runs">
         <input type="checkbox" checked={p.enabled} onChange={(e) => p.onEnabled(e.target.checked)} data-testid="enabled" />
         Enabled

@@ -7,18 +7,30 @@ export interface Problems {
   actions: Record<string, string[]>;
   edges: Record<number, string[]>;
   general: string[];
+  /** settings are the problems of the Settings panel's fields, by the server's field name. */
+  settings: Record<string, string>;
 }
 
-export const none: Problems = { actions: {}, edges: {}, general: [] };
+export const none: Problems = { actions: {}, edges: {}, general: [], settings: {} };
+
+/** isSetting tells the fields the Settings panel edits: triggers and the flow control config. */
+export function isSetting(field: string): boolean {
+  return /^(config|triggers)([.[]|$)/.test(field);
+}
 
 export function fromError(err: ApiError, w: Workflow): Problems {
-  const p: Problems = { actions: {}, edges: {}, general: [] };
+  const p: Problems = { actions: {}, edges: {}, general: [], settings: {} };
   const ids = new Set(w.actions.map((a) => a.id));
   const add = <K extends string | number>(m: Record<K, string[]>, k: K, msg: string) => {
     (m[k] ??= []).includes(msg) || m[k].push(msg);
   };
   const fields = Object.entries(err.fields ?? {});
   for (const [field, msg] of fields) {
+    if (isSetting(field)) {
+      p.settings[field] = msg;
+      p.general.push(`Settings: ${field}: ${msg}`);
+      continue;
+    }
     const text = describe(field, msg);
     const action = actionOf(field, w, ids);
     if (action !== null) {
