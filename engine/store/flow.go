@@ -101,27 +101,40 @@ func (q *Q) TakeRate(k FlowKey, now, interval, period int64) (bool, error) {
 // ClaimSingleton gives key k to run runID unless another run holding it is still in progress,
 // and returns that run ("" when runID got the key). The key's row stays locked until the
 // transaction ends, so a second sender waits for the first's decision.
+//
+// The holder's status is read by a statement of its own, after the row lock is held: on
+// PostgreSQL a condition inside the INSERT ... ON CONFLICT would read runs as of the
+// statement's start, before the sender it waited for had committed its run.
 func (q *Q) ClaimSingleton(k FlowKey, runID string) (string, error) {
-	var got []string
-	err := q.g.Raw(`INSERT INTO flow_keys (kind, function_id, scope, key_hash, run_id) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (kind, function_id, scope, key_hash) DO UPDATE SET run_id = excluded.run_id
-		WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = flow_keys.run_id AND runs.status IN `+liveStatuses+`)
-		RETURNING run_id`, k.Kind, k.FunctionID, k.Scope, k.Hash, runID).Scan(&got).Error
-	if err != nil {
-		return "", fmt.Errorf("claim singleton key of %s: %w", k.FunctionID, err)
+	for range 3 {
+		var got []string
+		err := q.g.Raw(`INSERT INTO flow_keys (kind, function_id, scope, key_hash, run_id) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (kind, function_id, scope, key_hash) DO NOTHING RETURNING run_id`,
+			k.Kind, k.FunctionID, k.Scope, k.Hash, runID).Scan(&got).Error
+		if err != nil {
+			return "", fmt.Errorf("claim singleton key of %s: %w", k.FunctionID, err)
+		}
+		if len(got) == 1 {
+			return "", nil
+		}
+		var holder []string
+		if err := q.d.forUpdate(q.g.Table("flow_keys").Where("kind = ? AND function_id = ? AND scope = ? AND key_hash = ?",
+			k.Kind, k.FunctionID, k.Scope, k.Hash)).Pluck("run_id", &holder).Error; err != nil {
+			return "", fmt.Errorf("find singleton run of %s: %w", k.FunctionID, err)
+		}
+		if len(holder) == 0 {
+			continue // pruned between the two statements: claim it afresh
+		}
+		var live []string
+		if err := q.g.Raw(`SELECT id FROM runs WHERE id = ? AND status IN `+liveStatuses, holder[0]).Scan(&live).Error; err != nil {
+			return "", fmt.Errorf("find singleton run of %s: %w", k.FunctionID, err)
+		}
+		if len(live) == 1 {
+			return holder[0], nil
+		}
+		return "", q.SetKeyRun(k, runID) // its run has finished: the key is free
 	}
-	if len(got) == 1 {
-		return "", nil
-	}
-	var holder []string
-	if err := q.d.forUpdate(q.g.Table("flow_keys").Where("kind = ? AND function_id = ? AND scope = ? AND key_hash = ?",
-		k.Kind, k.FunctionID, k.Scope, k.Hash)).Pluck("run_id", &holder).Error; err != nil {
-		return "", fmt.Errorf("find singleton run of %s: %w", k.FunctionID, err)
-	}
-	if len(holder) == 0 {
-		return "", fmt.Errorf("singleton key of %s vanished under its lock", k.FunctionID)
-	}
-	return holder[0], nil
+	return "", fmt.Errorf("claim singleton key of %s: the key row keeps vanishing", k.FunctionID)
 }
 
 // SetKeyRun hands key k (locked by ClaimSingleton) to run runID.
