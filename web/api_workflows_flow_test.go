@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -70,4 +71,26 @@ func TestWorkflowAPIConfigAndTriggers(t *testing.T) {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// The functions page lists every trigger of a workflow, not only the first.
+func TestFunctionsPageListsEveryWorkflowTrigger(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts, store := workflowServer(t, db)
+		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
+		if _, err := store.Create(context.Background(), workflow.Draft{Workflow: json.RawMessage(reviewWorkflow),
+			Triggers: json.RawMessage(`[{"event":"doc.submitted"},{"event":"doc.flagged","if":"event.data.id > 0"},{"cron":"0 4 * * *"}]`)}); err != nil {
+			t.Fatal(err)
+		}
+		b := ts.client(t)
+		b.login("vi@example.com")
+		r := b.get("/admin/functions")
+		var got []string
+		for _, n := range findTestID(t, r.Body, "workflow-other-trigger") {
+			got = append(got, text(n))
+		}
+		if strings.Join(got, "|") != "event doc.flagged if event.data.id > 0|cron 0 4 * * *" {
+			t.Errorf("other triggers shown: %q", got)
+		}
+	})
 }

@@ -87,6 +87,7 @@ func (b *blocker) awaitReached(t *testing.T, what string) {
 // the run completes once, the step that had ended is never run again, and the memo the app
 // gets holds it.
 func TestSDKRunSurvivesAKilledProcessMidStep(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		block := newBlocker(t)
@@ -136,6 +137,7 @@ func TestSDKRunSurvivesAKilledProcessMidStep(t *testing.T) {
 // after two have ended and before the third has run. After the restart the two are never
 // called again, the third runs once, and the run completes once.
 func TestSDKRunSurvivesAKilledProcessBetweenPlanAndCalls(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		block := newBlocker(t)
