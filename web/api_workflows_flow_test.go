@@ -65,6 +65,16 @@ func TestWorkflowAPIConfigAndTriggers(t *testing.T) {
 		if res.Status != 200 || !strings.Contains(res.Body, `"valid":true`) {
 			t.Errorf("validate good config: %d %s", res.Status, res.Body)
 		}
+		// $.events is checked against the config sent with it, as saving does.
+		batch := `{"actions":[{"id":"l","kind":"log","inputs":{"message":"!ref($.events)"}}],"edges":[{"from":"$source","to":"l"}]}`
+		res = ts.rawAPI(t, viewer, "POST", "/api/workflows/validate", `{"workflow":`+batch+`}`)
+		if eb := decodeBody[errorBody](t, res); res.Status != 422 || eb.Fields["actions.l.inputs.message"] == "" {
+			t.Errorf("validate $.events without batchEvents: %d %s", res.Status, res.Body)
+		}
+		res = ts.rawAPI(t, viewer, "POST", "/api/workflows/validate", `{"workflow":`+batch+`,"config":{"batchEvents":{"maxSize":10,"timeout":"10s"}}}`)
+		if res.Status != 200 {
+			t.Errorf("validate $.events with batchEvents: %d %s", res.Status, res.Body)
+		}
 	})
 }
 

@@ -152,7 +152,7 @@ func (s *Store) Create(ctx context.Context, d Draft) (*Record, error) {
 	if err := checkConcurrencyKey(&row, cfg); err != nil {
 		return nil, err
 	}
-	if err := checkEventsRefs(wf, cfg); err != nil {
+	if err := CheckEventsRefs(wf, cfg); err != nil {
 		return nil, err
 	}
 	if err := checkRunnable(&row, wf); err != nil {
@@ -251,7 +251,7 @@ func (s *Store) Update(ctx context.Context, id int64, d Draft) (*Record, error) 
 		}
 		if cfg, err := decodeConfig(cfgText); err != nil {
 			return err
-		} else if err := checkEventsRefs(wf, cfg); err != nil {
+		} else if err := CheckEventsRefs(wf, cfg); err != nil {
 			return err
 		}
 		if err := checkRunnable(row, wf); err != nil {
@@ -585,9 +585,9 @@ func checkConcurrencyKey(row *workflowRow, cfg Config) error {
 	return nil
 }
 
-// checkEventsRefs refuses $.events on a workflow without config.batchEvents: only a batched
-// run has several events (DESIGN.md).
-func checkEventsRefs(wf *Workflow, cfg Config) error {
+// CheckEventsRefs refuses $.events on a workflow without config.batchEvents: only a batched
+// run has several events (DESIGN.md). Saving checks it, and so does the dry run.
+func CheckEventsRefs(wf *Workflow, cfg Config) error {
 	if cfg.BatchEvents != nil {
 		return nil
 	}
