@@ -136,6 +136,7 @@ func TestTemplatesValidate(t *testing.T) {
 		var body struct {
 			Trigger  string
 			Workflow json.RawMessage
+			Config   json.RawMessage
 		}
 		if err := json.Unmarshal(tpl.JSON, &body); err != nil {
 			t.Fatal(err)
@@ -145,6 +146,14 @@ func TestTemplatesValidate(t *testing.T) {
 		}
 		if _, err := workflow.DecodeValidate(body.Workflow, reg); err != nil {
 			t.Errorf("template %s: %v", tpl.ID, err)
+		}
+		if _, err := workflow.ParseConfig(body.Config); err != nil {
+			t.Errorf("template %s config: %v", tpl.ID, err)
+		}
+		// One live review per post: a new send to review cancels the run of the earlier one
+		// (the CMS also supersedes the earlier review and cancels its runs itself).
+		if tpl.ID == "review-flow" && string(body.Config) != `{"singleton": {"key": "event.data.id", "mode": "cancel"}}` {
+			t.Errorf("review flow config %s, want a singleton per post that cancels", body.Config)
 		}
 	}
 	for _, k := range reg.Kinds() {

@@ -173,6 +173,7 @@ func (f Flow) Check(compile func(src string) error) error {
 		if err := c.all(
 			c.positive("rateLimit.limit", r.Limit),
 			c.period("rateLimit.period", r.Period, MaxRateLimitPeriod),
+			c.minPeriod("rateLimit.period", r.Period, time.Second),
 			c.expr("rateLimit.key", r.Key),
 		); err != nil {
 			return err
@@ -181,6 +182,7 @@ func (f Flow) Check(compile func(src string) error) error {
 	if d := f.Debounce; d != nil {
 		if err := c.all(
 			c.period("debounce.period", d.Period, MaxDebouncePeriod),
+			c.minPeriod("debounce.period", d.Period, time.Second),
 			c.expr("debounce.key", d.Key),
 			c.optionalPeriod("debounce.timeout", d.Timeout, MaxDebouncePeriod),
 		); err != nil {
@@ -193,6 +195,7 @@ func (f Flow) Check(compile func(src string) error) error {
 		}
 		if err := c.all(
 			c.period("batchEvents.timeout", b.Timeout, MaxBatchTimeout),
+			c.minPeriod("batchEvents.timeout", b.Timeout, time.Second),
 			c.expr("batchEvents.key", b.Key),
 		); err != nil {
 			return err

@@ -110,6 +110,8 @@ func (e *Engine) startFlow(ctx context.Context, q *store.Q, b *batch, r *registe
 			return "", nil
 		}
 	}
+	// Debounce, then batchEvents, then singleton: the first set decides which run the event
+	// belongs to, and the others are not applied (docs/flow-control.md).
 	if d := f.Debounce; d != nil {
 		return "", e.debounce(q, b, r, f, p, eventID, meta, runID, now, decide)
 	}

@@ -381,3 +381,26 @@ func TestFanoutRunsHaveTheirOwnFlowAndSkipsAreRecorded(t *testing.T) {
 		}
 	})
 }
+
+// A start timeout counts from when the run is due: a debounced or delayed run is not cancelled
+// for the time it waits on purpose.
+func TestStartTimeoutCountsFromTheDueTime(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		clk := enginetest.NewClock(flowEpoch)
+		timeouts := &engine.Timeouts{Start: 10 * time.Minute}
+		h := flowHarness(t, db, clk, probe,
+			&engine.Function{ID: "deb", Triggers: []engine.Trigger{{Event: "t/deb"}}, Handler: noopHandler,
+				Flow: engine.Flow{Debounce: &engine.Debounce{Period: time.Hour}, Timeouts: timeouts}},
+			&engine.Function{ID: "later", Triggers: []engine.Trigger{{Event: "t/later"}}, Handler: noopHandler,
+				Flow: engine.Flow{Timeouts: timeouts}})
+		first := h.send("t/deb", nil)
+		delayed := h.sendEvent(engine.Event{Name: "t/later", TS: flowEpoch.Add(2 * time.Hour).UnixMilli()})
+		clk.Add(50 * time.Minute)
+		h.send("t/deb", nil) // postpones the debounce to 1h50m
+		h.settle()
+		clk.Add(65 * time.Minute) // past 1h50m: due, within 10 minutes of it
+		h.await(h.decisions(first.IDs[0])[0].RunID, engine.StatusCompleted)
+		clk.Add(10 * time.Minute) // 2h05m: the delayed run is due since 2h
+		h.await(delayed.Runs[0], engine.StatusCompleted)
+	})
+}

@@ -318,7 +318,7 @@ func (e *Engine) queueRunAt(b *batch, r *registered, f *Flow, p preparedEvent, e
 		wid, ver := meta.WorkflowID, meta.WorkflowVersion
 		row.WorkflowID, row.WorkflowVersion = &wid, &ver
 	}
-	e.applyClaimFlow(&row, b, r, p, meta, now)
+	e.applyClaimFlow(&row, b, r, p, meta, max(now, due)) // a start timeout counts from when the run is due
 	b.runs = append(b.runs, row)
 	b.waits = append(b.waits, cancelRows(f.CancelOn, p, id, now, due)...)
 }

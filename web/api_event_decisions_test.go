@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +83,44 @@ func TestEventDecisionsAPIAndPage(t *testing.T) {
 		}
 		if links := testIDs(t, vi.get("/admin/events").Body, "event-link", "href"); len(links) != 2 || links[0] != "/admin/events/"+res.IDs[0] {
 			t.Errorf("events list links %v", links)
+		}
+	})
+}
+
+// An event with a future ts, sent through the API or the Inngest intake, starts its runs at
+// ts; one more than 10 years ahead is refused naming ts.
+func TestFutureTSDelaysRunsThroughEveryDoor(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		noop := func(context.Context, *engine.Input) (any, error) { return nil, nil }
+		eng := enginetest.New(t, db, engine.Options{},
+			&engine.Function{ID: "remind", Triggers: []engine.Trigger{{Event: "t/remind"}}, Handler: noop})
+		ts := newTestServer(t, db, eng)
+		editor := ts.token(t, ts.mustUser(t, "ed@example.com", cms.RoleEditor))
+		key, _, err := ts.CMS.EventKeys.Create(context.Background(), "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().Add(time.Hour).UnixMilli()
+		refused := map[string]int{"api": http.StatusUnprocessableEntity, "intake": http.StatusBadRequest} // the intake answers as Inngest's
+		for door, send := range map[string]func(body string) response{
+			"api":    func(body string) response { return ts.rawAPI(t, editor, "POST", "/api/events", body) },
+			"intake": func(body string) response { return ts.rawAPI(t, "", "POST", "/e/"+key, body) },
+		} {
+			r := send(fmt.Sprintf(`{"name":"t/remind","data":{},"ts":%d}`, at))
+			if r.Status != http.StatusOK && r.Status != http.StatusCreated {
+				t.Fatalf("%s: %d %s", door, r.Status, r.Body)
+			}
+			runs, _, err := eng.ListRuns(context.Background(), engine.RunFilter{FunctionID: "remind", Limit: 10})
+			if err != nil || len(runs) == 0 {
+				t.Fatalf("%s: no run (%v)", door, err)
+			}
+			if due := runs[0].DueAt; due == nil || due.UnixMilli() != at || runs[0].Status != engine.StatusQueued {
+				t.Fatalf("%s: run due %v (%s), want at ts %d", door, due, runs[0].Status, at)
+			}
+			far := time.Now().AddDate(11, 0, 0).UnixMilli()
+			if r := send(fmt.Sprintf(`{"name":"t/remind","data":{},"ts":%d}`, far)); r.Status != refused[door] || !strings.Contains(r.Body, "ts") {
+				t.Errorf("%s: ts 11 years ahead: %d %s, want %d naming ts", door, r.Status, r.Body, refused[door])
+			}
 		}
 	})
 }

@@ -208,11 +208,13 @@ func (q *Q) CloseGroup(g *OpenGroup) error {
 func (q *Q) RetriggerQueued(runID string, event *Event, dueAt, now int64) (bool, error) {
 	var res *gorm.DB
 	const unclaimed = ` WHERE id = ? AND status = 'queued' AND started_at IS NULL AND lease_until = 0`
+	// A start timeout (deadline_at while queued) moves with the due time: it counts from it.
+	const due = `due_at = ?, deadline_at = CASE WHEN deadline_at IS NULL THEN NULL ELSE deadline_at + ? - due_at END, updated_at = ?`
 	if event != nil {
-		res = q.g.Exec(`UPDATE runs SET event_id = ?, event_name = ?, event = ?, due_at = ?, updated_at = ?`+unclaimed,
-			event.ID, event.Name, event.Payload, dueAt, now, runID)
+		res = q.g.Exec(`UPDATE runs SET event_id = ?, event_name = ?, event = ?, `+due+unclaimed,
+			event.ID, event.Name, event.Payload, dueAt, dueAt, now, runID)
 	} else {
-		res = q.g.Exec(`UPDATE runs SET due_at = ?, updated_at = ?`+unclaimed, dueAt, now, runID)
+		res = q.g.Exec(`UPDATE runs SET `+due+unclaimed, dueAt, dueAt, now, runID)
 	}
 	if res.Error != nil {
 		return false, fmt.Errorf("update queued run %s: %w", runID, res.Error)

@@ -76,11 +76,13 @@ type Store struct {
 	db  *gorm.DB
 	reg *Registry
 	now func() time.Time
+	// postgres: the database numbers its placeholders ($1), for the runner's plain SQL.
+	postgres bool
 }
 
 // NewStore returns a Store over db (migrated) validating against reg.
 func NewStore(db *gorm.DB, reg *Registry) *Store {
-	return &Store{db: db, reg: reg, now: time.Now}
+	return &Store{db: db, reg: reg, now: time.Now, postgres: db.Dialector.Name() == "postgres"}
 }
 
 // Registry returns the kinds the store validates against.

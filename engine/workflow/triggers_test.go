@@ -246,3 +246,74 @@ func TestWorkflowConfigConcurrencyOnEngine(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkflowSingletonCancelOnEngine: the review template's "one live run per post" —
+// config.singleton {key: event.data.id, mode: cancel} — holds on the real engine: a second
+// event for the same post cancels the waiting run and starts its own; another post's run is
+// left alone.
+func TestWorkflowSingletonCancelOnEngine(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		sys := startSystem(t, db)
+		if _, err := sys.store.Create(sys.ctx, Draft{Trigger: ptr("doc.sent"), Enabled: ptr(true),
+			Workflow: json.RawMessage(`{"actions":[{"id":"w","kind":"wait_for_event","inputs":{"event":"doc.decided","match":"data.id","timeout":"1h"}}],"edges":[{"from":"$source","to":"w"}]}`),
+			Config:   json.RawMessage(`{"singleton": {"key": "event.data.id", "mode": "cancel"}}`)}); err != nil {
+			t.Fatal(err)
+		}
+		first := sys.send("doc.sent", map[string]any{"id": 1})
+		other := sys.send("doc.sent", map[string]any{"id": 2})
+		if len(first) != 1 || len(other) != 1 {
+			t.Fatalf("runs %v %v", first, other)
+		}
+		sys.await(first[0], engine.StatusWaiting)
+		sys.await(other[0], engine.StatusWaiting)
+		second := sys.send("doc.sent", map[string]any{"id": 1})
+		if len(second) != 1 {
+			t.Fatalf("the second send started %v", second)
+		}
+		enginetest.Await(t, sys.eng, first[0], engine.StatusCancelled)
+		sys.await(second[0], engine.StatusWaiting)
+		if run, err := sys.eng.GetRun(sys.ctx, other[0]); err != nil || run.Status != engine.StatusWaiting {
+			t.Errorf("another key's run: %+v %v", run, err)
+		}
+	})
+}
+
+// TestWorkflowConfigRetries: config.retries is how many times each action's step is retried
+// (an action's own retries still wins).
+func TestWorkflowConfigRetries(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var mu sync.Mutex
+		calls := map[string]int{}
+		reg := testRegistry(t)
+		reg.MustRegister(Kind{Name: "flaky", Handler: func(ctx context.Context, in ActionInput) (any, error) {
+			mu.Lock()
+			calls[in.Event.Name]++
+			mu.Unlock()
+			return nil, fmt.Errorf("not today")
+		}})
+		store := NewStore(db.DB, reg)
+		eng := enginetest.New(t, db, engine.Options{BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond},
+			NewRunner(store).Functions()...)
+		enginetest.StartWorkers(t, eng)
+		ctx := context.Background()
+		for name, config := range map[string]string{"try.once": `{"retries": 0}`, "try.thrice": `{"retries": 2}`} {
+			if _, err := store.Create(ctx, Draft{Trigger: ptr(name), Enabled: ptr(true), Config: json.RawMessage(config),
+				Workflow: json.RawMessage(`{"actions":[{"id":"f","kind":"flaky"}],"edges":[{"from":"$source","to":"f"}]}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, want := range map[string]int{"try.once": 1, "try.thrice": 3} {
+			res, err := eng.Send(ctx, engine.Event{Name: name})
+			if err != nil || len(res.Runs) != 1 {
+				t.Fatalf("send %s: %+v %v", name, res, err)
+			}
+			enginetest.Await(t, eng, res.Runs[0], engine.StatusFailed)
+			mu.Lock()
+			got := calls[name]
+			mu.Unlock()
+			if got != want {
+				t.Errorf("%s: the action ran %d times, want %d", name, got, want)
+			}
+		}
+	})
+}

@@ -33,7 +33,13 @@ type Walker struct {
 // sleeping or waiting one. The engine suspends a sleeping or waiting run by unwinding the
 // handler (a panic it recovers), so nothing here may recover panics.
 func (wk *Walker) Run(ctx context.Context, in *engine.Input, wf *Workflow) (*Result, error) {
-	return walk(ctx, wf, in.Event, engineExecutor{wk: wk, in: in, wf: wf}, nil)
+	return wk.RunRetrying(ctx, in, wf, nil)
+}
+
+// RunRetrying is Run with a default retry count for the actions' steps (a workflow's
+// config.retries; an action's own retries wins); nil keeps the engine's.
+func (wk *Walker) RunRetrying(ctx context.Context, in *engine.Input, wf *Workflow, retries *int) (*Result, error) {
+	return walk(ctx, wf, in.Event, engineExecutor{wk: wk, in: in, wf: wf, retries: retries}, nil)
 }
 
 // executor runs actions for the walk: on the engine's step tool, or in memory in tests.
@@ -43,13 +49,14 @@ type executor interface {
 }
 
 type engineExecutor struct {
-	wk *Walker
-	in *engine.Input
-	wf *Workflow
+	wk      *Walker
+	in      *engine.Input
+	wf      *Workflow
+	retries *int
 }
 
 func (x engineExecutor) run(ctx context.Context, a *Action, state map[string]any) (any, error) {
-	return x.wk.runAction(ctx, x.in, x.wf, a, state)
+	return x.wk.runAction(ctx, x.in, x.wf, a, state, x.retries)
 }
 
 func (x engineExecutor) parallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
@@ -196,7 +203,7 @@ func (g *graph) anyHolds(id string, status map[string]int, sc scope) (bool, erro
 
 // runAction runs one action as a durable step (or, for Steps kinds, lets the handler drive
 // the step tool) and returns its output as JSON values, the same on first run and on replay.
-func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow, a *Action, state map[string]any) (any, error) {
+func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow, a *Action, state map[string]any, retries *int) (any, error) {
 	k, ai, err := prepare(wk.Registry, a, in.Event, state)
 	if err != nil {
 		return nil, err
@@ -211,7 +218,7 @@ func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow,
 	}
 	raw, err := in.Step.Run(ctx, ai.StepID, func(ctx context.Context) (any, error) {
 		return k.Handler(ctx, ai)
-	}, stepOptions(a, ai.Inputs)...)
+	}, stepOptions(a, ai.Inputs, retries)...)
 	if err != nil {
 		return nil, fmt.Errorf("action %q: %w", a.ID, err)
 	}
@@ -224,7 +231,7 @@ func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow,
 	return out, nil
 }
 
-func stepOptions(a *Action, inputs map[string]any) []engine.StepOption {
+func stepOptions(a *Action, inputs map[string]any, retries *int) []engine.StepOption {
 	name := a.Name
 	if name == "" {
 		name = a.ID + " (" + a.Kind + ")"
@@ -232,6 +239,8 @@ func stepOptions(a *Action, inputs map[string]any) []engine.StepOption {
 	opts := []engine.StepOption{engine.WithName(name), engine.WithInput(inputs)}
 	if a.Retries != nil {
 		opts = append(opts, engine.WithRetries(*a.Retries))
+	} else if retries != nil {
+		opts = append(opts, engine.WithRetries(*retries))
 	}
 	if d, err := ParseDuration(a.Timeout); err == nil && a.Timeout != "" {
 		opts = append(opts, engine.WithTimeout(d))
