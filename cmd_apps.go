@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// cmdApps is `inkflow apps sync URL | list | signing-key`: Inngest SDK apps, on the database
-// directly. A sync calls the app from this process; an app that syncs out-of-band posts its
+// cmdApps is `inkflow apps sync URL | remove URL | list | signing-key`: Inngest SDK apps, on
+// the database directly. A sync calls the app from this process; an app that syncs out-of-band posts its
 // functions to the server its INNGEST_DEV or INNGEST_BASE_URL names.
 func cmdApps(ctx context.Context, args []string, out io.Writer) error {
-	use := "usage: inkflow apps sync URL | list | signing-key"
+	use := "usage: inkflow apps sync URL | remove URL | list | signing-key"
 	if len(args) == 0 {
 		return usageOrHelp(args, out, use)
 	}
@@ -20,7 +20,7 @@ func cmdApps(ctx context.Context, args []string, out io.Writer) error {
 	fs := flags("apps "+sub, out)
 	cfg := loadConfig(fs)
 	switch sub {
-	case "sync", "list", "signing-key":
+	case "sync", "remove", "list", "signing-key":
 	default:
 		return usageOrHelp(args, out, use)
 	}
@@ -30,7 +30,10 @@ func cmdApps(ctx context.Context, args []string, out io.Writer) error {
 	if sub == "sync" && fs.NArg() != 1 {
 		return usagef("usage: inkflow apps sync URL (the app's serve URL, such as http://app:3000/api/inngest)")
 	}
-	if sub != "sync" && fs.NArg() != 0 {
+	if sub == "remove" && fs.NArg() != 1 {
+		return usagef("usage: inkflow apps remove URL (the app's serve URL, as inkflow apps list shows it)")
+	}
+	if sub != "sync" && sub != "remove" && fs.NArg() != 0 {
 		return usagef("%s", use)
 	}
 	a, err := openApp(ctx, cfg)
@@ -56,6 +59,13 @@ func cmdApps(ctx context.Context, args []string, out io.Writer) error {
 				return err
 			}
 		}
+	case "remove":
+		u := strings.TrimSpace(fs.Arg(0))
+		n, err := a.apps.Remove(ctx, u)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "removed %s: its functions no longer run; %d runs in progress cancelled\n", u, n)
 	case "sync":
 		ap, err := a.apps.Sync(ctx, strings.TrimSpace(fs.Arg(0)))
 		if err != nil {

@@ -37,7 +37,7 @@ var commands = map[string]command{
 	"runs":      {"list, show, cancel, replay or retry runs on a server, one or all a filter matches: inkflow runs list|show|cancel|replay|retry --server URL --token T", cmdRuns},
 	"workflows": {"export or import workflows on a server: inkflow workflows export ID|import FILE --server URL --token T", cmdWorkflows},
 	"ready":     {"exit 0 when the local server answers /readyz (container health check)", cmdReady},
-	"apps":      {"Inngest SDK apps: inkflow apps sync URL | list | signing-key", cmdApps},
+	"apps":      {"Inngest SDK apps: inkflow apps sync URL | remove URL | list | signing-key", cmdApps},
 }
 
 func main() {

@@ -48,7 +48,7 @@ func TestBackupRestoresWaitingRuns(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- eng.Start(runCtx) }()
 		enginetest.Eventually(t, "the runs to wait", func() bool {
-			return countRows(t, db, "runs", "function_id = 'bench-wait' AND status = 'waiting'") == waiting
+			return runsIn(t, eng, engine.RunFilter{FunctionID: "bench-wait"}, engine.StatusWaiting) == waiting
 		})
 		stop()
 		<-done
@@ -68,9 +68,9 @@ func TestBackupRestoresWaitingRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		enginetest.Eventually(t, "the restored runs to complete", func() bool {
-			return countRows(t, restored, "runs", "function_id = 'bench-wait' AND status = 'completed'") == waiting
+			return runsIn(t, sender, engine.RunFilter{FunctionID: "bench-wait"}, engine.StatusCompleted) == waiting
 		})
-		if n := countRows(t, db, "runs", "function_id = 'bench-wait' AND status = 'waiting'"); n != waiting {
+		if n := runsIn(t, eng, engine.RunFilter{FunctionID: "bench-wait"}, engine.StatusWaiting); n != waiting {
 			t.Errorf("the original database changed: %d of %d runs still waiting", n, waiting)
 		}
 	})

@@ -77,7 +77,8 @@ func TestClientCommands(t *testing.T) {
 			t.Fatalf("runs cancel: %d %s%s", code, out, errOut)
 		}
 		enginetest.Eventually(t, "the cancel", func() bool {
-			return countRows(t, db, "runs", "id = ? AND status = 'cancelled'", waiting) == 1
+			r, err := eng.GetRun(context.Background(), waiting)
+			return err == nil && r.Status == engine.StatusCancelled
 		})
 
 		wf := `{"name":"Echo","actions":[{"id":"a","kind":"log","inputs":{"message":"hi"}}],"edges":[{"from":"$source","to":"a"}]}`
@@ -105,7 +106,7 @@ func TestClientCommands(t *testing.T) {
 
 		// inkflow send --server: the event goes through the API and starts a run.
 		code, out, errOut = cli(t, "send", "cli.via-cli", "--server", s.url, "--token", s.token, "--data", `{"x": 2}`)
-		if code != 0 || countRows(t, db, "events", "id = ? AND name = 'cli.via-cli'", strings.TrimSpace(out)) != 1 {
+		if ev, err := eng.GetEvent(context.Background(), strings.TrimSpace(out)); code != 0 || err != nil || ev.Name != "cli.via-cli" {
 			t.Errorf("inkflow send --server: %d %q %q", code, out, errOut)
 		}
 		if code, out, errOut := cli(t, "send", "cli.sent", "--server", s.url, "--token", "wrong"); code != 1 || !strings.Contains(errOut, "401") {

@@ -76,8 +76,7 @@ func TestCrashedWorkersNeverRepeatCommittedSteps(t *testing.T) {
 	kills := 0
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		var done int64
-		db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&done)
+		done := runsIn(t, sender, engine.RunFilter{FunctionID: "bench-steps"}, engine.StatusCompleted)
 		if done == runs {
 			break
 		}
@@ -97,27 +96,18 @@ func TestCrashedWorkersNeverRepeatCommittedSteps(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	var failed int64
-	db.DB.Table("runs").Where("status <> 'completed'").Count(&failed)
-	if failed != 0 {
+	all := runsIn(t, sender, engine.RunFilter{}, "")
+	if failed := all - runsIn(t, sender, engine.RunFilter{}, engine.StatusCompleted); failed != 0 {
 		t.Errorf("%d runs did not complete", failed)
 	}
 	// No fn execution began after its step was committed.
-	var late int64
-	err = db.DB.Raw(`SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
-		WHERE s.status = 'completed' AND e.at > s.ended_at`).Scan(&late).Error
-	if err != nil {
-		t.Fatal(err)
+	audit := effectAudit(t, sender, db)
+	if len(audit.Late) != 0 {
+		t.Errorf("%d step executions happened after their step was committed: %+v", len(audit.Late), audit.Late)
 	}
-	if late != 0 {
-		t.Errorf("%d step executions happened after their step was committed", late)
-	}
-	var steps, executions, missing int64
-	db.DB.Table("steps").Where("status = 'completed'").Count(&steps)
-	db.DB.Table("probe_effects").Count(&executions)
-	db.DB.Raw(`SELECT COUNT(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM probe_effects e WHERE e.run_id = s.run_id AND e.step_id = s.id)`).Scan(&missing)
-	if steps != runs*stepsPerRun || missing != 0 {
-		t.Errorf("%d completed steps (want %d), %d without an execution", steps, runs*stepsPerRun, missing)
+	steps, executions := audit.Steps, audit.Effects
+	if steps != runs*stepsPerRun || len(audit.Missing) != 0 {
+		t.Errorf("%d completed steps (want %d), %d without an execution", steps, runs*stepsPerRun, len(audit.Missing))
 	}
 	t.Logf("%d runs, %d kills, %d steps, %d fn executions (%d re-executed after a crash before commit), 0 after commit",
 		runs, kills, steps, executions, executions-steps)

@@ -39,9 +39,7 @@ func TestWorkerShutsDownOnSIGTERMLosingNothing(t *testing.T) {
 		w := startWorker(t, bin, db.URL, 0)
 		// Wait until the worker is busy with runs, then ask it to stop.
 		enginetest.Eventually(t, "the worker to start a run", func() bool {
-			var n int64
-			db.DB.Table("probe_effects").Count(&n)
-			return n > 0
+			return effectCount(t, db) > 0
 		})
 		start := time.Now()
 		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -51,25 +49,19 @@ func TestWorkerShutsDownOnSIGTERMLosingNothing(t *testing.T) {
 			t.Fatalf("worker exit after SIGTERM: %v", err)
 		}
 		took := time.Since(start)
-		var held int64
-		db.DB.Table("runs").Where("lease_owner <> ''").Count(&held)
-		if held != 0 {
+		if held := leasedBy(t, sender, ""); held != 0 {
 			t.Errorf("%d runs still leased by the stopped worker", held)
 		}
-		var done int64
-		db.DB.Table("runs").Where("status = 'completed'").Count(&done)
+		done := runsIn(t, sender, engine.RunFilter{}, engine.StatusCompleted)
 
 		w2 := startWorker(t, bin, db.URL, 1)
 		defer func() { w2.cmd.Process.Kill(); w2.cmd.Wait() }()
-		var n int64
+		var n int
 		enginetest.Eventually(t, "every run to complete after the restart", func() bool {
-			db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&n)
+			n = runsIn(t, sender, engine.RunFilter{FunctionID: "bench-steps"}, engine.StatusCompleted)
 			return n == runs
 		}, func() string { return fmt.Sprintf("%d of %d runs completed", n, runs) })
-		var late int64
-		db.DB.Raw(`SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
-			WHERE s.status = 'completed' AND e.at > s.ended_at`).Scan(&late)
-		if late != 0 {
+		if late := len(effectAudit(t, sender, db).Late); late != 0 {
 			t.Errorf("%d step executions after their commit", late)
 		}
 		t.Logf("SIGTERM to exit: %s; %d of %d runs finished before exit, the rest by the next worker", took.Round(time.Millisecond), done, runs)

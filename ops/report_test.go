@@ -162,8 +162,10 @@ func TestFailingAlertDoesNotLoop(t *testing.T) {
 		}
 		// The failure event of a failed run is stored with that failure, so by now it would be
 		// there: only the first one is.
-		var failures int64
-		db.DB.Table("events").Where("name = ?", engine.EventRunFailed).Count(&failures)
+		failures, err := h.eng.CountEvents(context.Background(), engine.EventRunFailed)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if failures != 1 || len(alertRuns()) != 1 {
 			t.Errorf("%d failure events and %d alert runs, want 1 and 1", failures, len(alertRuns()))
 		}

@@ -105,7 +105,13 @@ func TestRetentionKeepsWhatLiveRunsNeed(t *testing.T) {
 		plan := send(EventRetentionRequested, map[string]any{"before": cutoff})
 		run := enginetest.Await(t, eng, plan.Runs[0], engine.StatusCompleted)
 		var batches []string
-		db.DB.Table("runs").Where("function_id = ?", RetentionBatchFunctionID).Pluck("id", &batches)
+		batchRuns, err := eng.AllRuns(context.Background(), engine.RunFilter{FunctionID: RetentionBatchFunctionID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range batchRuns {
+			batches = append(batches, r.ID)
+		}
 		if len(batches) < 4 { // 5 old runs in batches of 2 -> 3, and the old events -> more
 			t.Fatalf("%d batches fanned out (plan output %s)", len(batches), run.Output)
 		}

@@ -47,7 +47,7 @@ func TestWorkersKilledUnderMixedLoad(t *testing.T) {
 			kills++
 			nextKill = time.Now().Add(time.Duration(150+rand.IntN(300)) * time.Millisecond)
 		}
-		done := f.count(t, `SELECT COUNT(*) FROM runs WHERE event_name IN ? AND status IN ('completed', 'failed', 'cancelled')`, triggerNames)
+		done := f.finished(t)
 		if sent == batches && done == int64(want) {
 			break
 		}

@@ -117,13 +117,13 @@ var triggerNames = []string{bench.EventSteps, bench.EventWait, eventWF, eventAI}
 func (f *fixture) resumeWaiting(t *testing.T, sent map[string]bool) int {
 	t.Helper()
 	ctx := context.Background()
-	var rows []struct {
-		ID, EventName, Event string
-	}
-	err := f.db.DB.WithContext(ctx).Raw(`SELECT id, event_name, event FROM runs WHERE status = 'waiting' AND event_name IN ?`,
-		[]string{bench.EventWait, eventWF}).Scan(&rows).Error
-	if err != nil {
-		t.Fatal(err)
+	var rows []engine.Run
+	for _, name := range []string{bench.EventWait, eventWF} {
+		runs, err := f.sender.AllRuns(ctx, engine.RunFilter{Status: engine.StatusWaiting, EventName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, runs...)
 	}
 	var evs []engine.Event
 	var ids []string
@@ -132,7 +132,7 @@ func (f *fixture) resumeWaiting(t *testing.T, sent map[string]bool) int {
 			continue
 		}
 		var ev engine.Event
-		decodeJSON(t, []byte(r.Event), &ev)
+		decodeJSON(t, r.Event, &ev)
 		if r.EventName == bench.EventWait {
 			evs = append(evs, engine.Event{Name: bench.EventResume, Data: map[string]any{"id": ev.Data["id"]}})
 		} else {
@@ -168,14 +168,15 @@ func (f *fixture) send(t *testing.T, evs ...engine.Event) engine.SendResult {
 	}
 }
 
-// count runs a COUNT(*) query.
-func (f *fixture) count(t *testing.T, sql string, args ...any) int64 {
+// finished counts the runs of the load's trigger events that ended (completed, failed or
+// cancelled).
+func (f *fixture) finished(t *testing.T) int64 {
 	t.Helper()
-	var n int64
-	if err := f.db.DB.Raw(sql, args...).Scan(&n).Error; err != nil {
-		t.Fatalf("%s: %v", sql, err)
+	tally, err := f.sender.TallyRuns(context.Background(), triggerNames...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return n
+	return int64(tally.Finished)
 }
 
 // audit is what the database says about a finished load.
@@ -193,33 +194,32 @@ type audit struct {
 func (f *fixture) audit(t *testing.T, m *aitest.Server, want int) audit {
 	t.Helper()
 	var a audit
-	a.runs = f.count(t, `SELECT COUNT(*) FROM runs WHERE event_name IN ?`, triggerNames)
-	a.completed = f.count(t, `SELECT COUNT(*) FROM runs WHERE event_name IN ? AND status = 'completed'`, triggerNames)
+	ctx := context.Background()
+	tally, err := f.sender.TallyRuns(ctx, triggerNames...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.runs, a.completed = int64(tally.Runs), int64(tally.Completed)
 	a.notCompleted = a.runs - a.completed
-	a.eventsWithoutRun = f.count(t, `SELECT COUNT(*) FROM events e WHERE e.name IN ? AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.event_id = e.id)`, triggerNames)
-	a.eventsWithManyRuns = f.count(t, `SELECT COUNT(*) FROM (SELECT event_id FROM runs WHERE event_name IN ? GROUP BY event_id HAVING COUNT(*) > 1) x`, triggerNames)
-	a.lateEffects = f.count(t, `SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
-		WHERE s.status = 'completed' AND e.at > s.ended_at`)
-	a.probeSteps = f.count(t, `SELECT COUNT(*) FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.function_id = 'bench-steps' AND s.status = 'completed'`)
-	a.stepsWithoutEffect = f.count(t, `SELECT COUNT(*) FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.function_id = 'bench-steps'
-		AND NOT EXISTS (SELECT 1 FROM probe_effects e WHERE e.run_id = s.run_id AND e.step_id = s.id)`)
-	a.effects = f.count(t, `SELECT COUNT(*) FROM probe_effects`)
+	a.eventsWithoutRun, a.eventsWithManyRuns = int64(tally.EventsWithoutRun), int64(tally.EventsWithManyRuns)
+	effects, err := bench.AuditEffects(ctx, f.sender, f.db.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.lateEffects, a.probeSteps, a.effects = int64(len(effects.Late)), int64(effects.Steps), int64(effects.Effects)
+	a.stepsWithoutEffect = int64(len(effects.Missing))
 	if m != nil {
-		var steps []struct {
-			Event   string
-			ID      string
-			EndedAt int64
-		}
-		err := f.db.DB.Raw(`SELECT r.event, s.id, s.ended_at FROM steps s JOIN runs r ON r.id = s.run_id
-			WHERE r.event_name = ? AND s.id IN ('toc', 'grammar') AND s.status = 'completed'`, eventAI).Scan(&steps).Error
+		steps, err := f.sender.StepRecords(ctx, engine.StepRecordFilter{
+			Status: engine.StepCompleted, StepIDs: []string{"toc", "grammar"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range steps {
-			var ev engine.Event
-			decodeJSON(t, []byte(s.Event), &ev)
-			n, _ := ev.Data["n"].(float64)
-			a.lateModelCalls += lateCalls(m, s.ID, int(n), s.EndedAt)
+			if s.Event.Name != eventAI || s.EndedAt == nil {
+				continue
+			}
+			n, _ := s.Event.Data["n"].(float64)
+			a.lateModelCalls += lateCalls(m, s.StepID, int(n), s.EndedAt.UnixMilli())
 		}
 		a.modelCalls = len(m.Calls())
 	}
@@ -228,17 +228,8 @@ func (f *fixture) audit(t *testing.T, m *aitest.Server, want int) audit {
 			a.runs, want, a.notCompleted, a.eventsWithoutRun, a.eventsWithManyRuns)
 	}
 	if a.lateEffects != 0 || a.stepsWithoutEffect != 0 {
-		var late []struct {
-			RunID, StepID          string
-			At, StartedAt, EndedAt int64
-			Attempts               int
-		}
-		f.db.DB.Raw(`SELECT e.run_id, e.step_id, e.at, s.started_at, s.ended_at, s.attempts FROM probe_effects e
-			JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id WHERE e.run_id IN (SELECT e2.run_id FROM probe_effects e2
-			JOIN steps s2 ON s2.run_id = e2.run_id AND s2.id = e2.step_id WHERE s2.status = 'completed' AND e2.at > s2.ended_at)
-			ORDER BY e.run_id, e.step_id, e.at`).Scan(&late)
-		t.Errorf("probe steps: %d executions after their step committed, %d steps without an execution; executions of those runs: %+v",
-			a.lateEffects, a.stepsWithoutEffect, late)
+		t.Errorf("probe steps: %d executions after their step committed, %d steps without an execution; the late ones: %+v; without: %v",
+			a.lateEffects, a.stepsWithoutEffect, effects.Late, effects.Missing)
 	}
 	if a.lateModelCalls != 0 {
 		t.Errorf("%d model requests for an AI step after it committed", a.lateModelCalls)
@@ -247,14 +238,13 @@ func (f *fixture) audit(t *testing.T, m *aitest.Server, want int) audit {
 }
 
 // statusCounts says how many runs of each function are in each status, for failure messages.
-func (f *fixture) statusCounts(t *testing.T) string { return statusCounts(f.db) }
+func (f *fixture) statusCounts(t *testing.T) string { return statusCounts(f.sender) }
 
-func statusCounts(db *testdb.DB) string {
-	var rows []struct {
-		FunctionID, EventName, Status string
-		N                             int64
+func statusCounts(e *engine.Engine) string {
+	rows, err := e.CensusRuns(context.Background())
+	if err != nil {
+		return "(run census: " + err.Error() + ")"
 	}
-	db.DB.Raw(`SELECT function_id, event_name, status, COUNT(*) AS n FROM runs GROUP BY function_id, event_name, status ORDER BY 1, 2, 3`).Scan(&rows)
 	out := ""
 	for _, r := range rows {
 		out += fmt.Sprintf("\n  %s %s %s: %d", r.FunctionID, r.EventName, r.Status, r.N)

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,15 +84,19 @@ func TestIntakeLoad(t *testing.T) {
 	}
 
 	drainStart := time.Now()
-	var left int64
+	audit := enginetest.New(t, db, engine.Options{}) // reads the database; runs nothing
+	ctx := context.Background()
 	enginetest.Eventually(t, "the backlog of runs to drain", func() bool {
-		left = f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-one-step' AND status <> 'completed'`)
-		return left == 0
+		counts := runCounts(t, audit, "bench-one-step")
+		return counts.total() == counts[engine.StatusCompleted]
 	})
 	drain := time.Since(drainStart)
-	stored := f0(t, db, `SELECT COUNT(*) FROM events WHERE name = ?`, bench.EventOneStep)
-	runs := f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-one-step' AND status = 'completed'`)
-	if stored != int64(total) || runs != int64(total) {
+	stored, err := audit.CountEvents(ctx, bench.EventOneStep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := runCounts(t, audit, "bench-one-step")[engine.StatusCompleted]
+	if stored != total || runs != total {
 		t.Errorf("%d requests answered 200 but %d events stored and %d runs completed", total, stored, runs)
 	}
 	slices.Sort(lat)
@@ -130,13 +135,16 @@ func TestManyWaitingRunsResume(t *testing.T) {
 	w := startWorker(t, bin, db.URL)
 	parked := time.Now()
 	enginetest.Eventually(t, "every run to wait", func() bool {
-		return f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-wait' AND status = 'waiting'`) == int64(n)
+		return runCounts(t, sender, "bench-wait")[engine.StatusWaiting] == n
 	})
 	parkTook := time.Since(parked)
-	held := f0(t, db, `SELECT COUNT(*) FROM runs WHERE status = 'running'`)
-	waits := f0(t, db, `SELECT COUNT(*) FROM waits WHERE kind = 'wait'`)
+	held := runCounts(t, sender, "")[engine.StatusRunning]
+	waits, err := sender.CountWaits(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rss := rssMB(w.cmd.Process.Pid)
-	if held != 0 || waits != int64(n) {
+	if held != 0 || waits != n {
 		t.Fatalf("%d runs held by the worker, %d wait rows; want 0 and %d", held, waits, n)
 	}
 
@@ -152,10 +160,21 @@ func TestManyWaitingRunsResume(t *testing.T) {
 	}
 	sendTook := time.Since(start)
 	enginetest.Eventually(t, "every resumed run to complete", func() bool {
-		return f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-wait' AND status = 'completed'`) == int64(n)
+		return runCounts(t, sender, "bench-wait")[engine.StatusCompleted] == n
 	})
 	took := time.Since(start)
-	wrong := f0(t, db, `SELECT COUNT(*) FROM runs WHERE function_id = 'bench-wait' AND output <> '"' || (event::json->'data'->>'id') || '"'`)
+	wrong := 0 // runs whose output is not their own event's id: resumed by another run's event
+	all, err := sender.AllRuns(ctx, engine.RunFilter{FunctionID: "bench-wait"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range all {
+		var ev engine.Event
+		decodeJSON(t, r.Event, &ev)
+		if want, _ := json.Marshal(ev.Data["id"]); string(r.Output) != string(want) {
+			wrong++
+		}
+	}
 	if wrong != 0 {
 		t.Errorf("%d runs resumed by another run's event", wrong)
 	}
@@ -163,12 +182,23 @@ func TestManyWaitingRunsResume(t *testing.T) {
 		n, parkTook.Round(time.Millisecond), rss, sendTook.Round(time.Millisecond), n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 }
 
-// f0 runs a COUNT(*) query on db.
-func f0(t *testing.T, db *testdb.DB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := db.DB.Raw(sql, args...).Scan(&n).Error; err != nil {
-		t.Fatalf("%s: %v", sql, err)
+// statusCounts are the runs of a function by status.
+type statusCount map[engine.Status]int
+
+func (c statusCount) total() int {
+	n := 0
+	for _, v := range c {
+		n += v
 	}
 	return n
+}
+
+// runCounts counts function fnID's runs (every function's when empty) by status.
+func runCounts(t *testing.T, e *engine.Engine, fnID string) statusCount {
+	t.Helper()
+	counts, err := e.CountRuns(context.Background(), engine.RunFilter{FunctionID: fnID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts
 }

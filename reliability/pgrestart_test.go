@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"sort"
@@ -47,7 +48,8 @@ func TestPostgresRestart(t *testing.T) {
 		first += 1000
 	}
 	enginetest.Eventually(t, "work in progress", func() bool {
-		return f.count(t, `SELECT COUNT(*) FROM probe_effects`) > 50
+		n, err := bench.CountEffects(context.Background(), db.DB)
+		return err == nil && n > 50
 	})
 
 	pgctl(t, version, cluster, "stop")
@@ -70,7 +72,7 @@ func TestPostgresRestart(t *testing.T) {
 	resumes := 0
 	for {
 		resumes += f.resumeWaiting(t, resumed)
-		done := f.count(t, `SELECT COUNT(*) FROM runs WHERE event_name IN ? AND status IN ('completed', 'failed', 'cancelled')`, triggerNames)
+		done := f.finished(t)
 		if done == int64(want) {
 			break
 		}

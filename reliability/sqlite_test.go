@@ -14,8 +14,19 @@ import (
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
-// committedStep is a completed step as the database held it at one moment.
-type committedStep struct{ RunID, ID, Output string }
+// committedSteps is the output of every completed step as the database holds it now.
+func committedSteps(t *testing.T, e *engine.Engine) map[[2]string]string {
+	t.Helper()
+	rows, err := e.StepRecords(context.Background(), engine.StepRecordFilter{Status: engine.StepCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[[2]string]string, len(rows))
+	for _, r := range rows {
+		out[[2]string{r.RunID, r.StepID}] = string(r.Output)
+	}
+	return out
+}
 
 // TestSQLiteWorkerKilledDuringWrites SIGKILLs an `inkflow worker` on a SQLite file again and
 // again while it commits steps. After the kills the file passes PRAGMA integrity_check, every
@@ -45,12 +56,8 @@ func TestSQLiteWorkerKilledDuringWrites(t *testing.T) {
 		w := startWorker(t, bin, db.URL)
 		time.Sleep(time.Duration(300+rand.IntN(500)) * time.Millisecond) // a random point mid-write
 		w.kill()
-		var rows []committedStep
-		if err := db.DB.Raw(`SELECT run_id, id, output FROM steps WHERE status = 'completed'`).Scan(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			seen[[2]string{r.RunID, r.ID}] = r.Output
+		for k, out := range committedSteps(t, sender) {
+			seen[k] = out
 		}
 	}
 
@@ -72,33 +79,33 @@ func TestSQLiteWorkerKilledDuringWrites(t *testing.T) {
 	}
 
 	w := startWorker(t, bin, db.URL)
-	var n int64
+	var n int
 	enginetest.Eventually(t, "every run to complete after the kills", func() bool {
-		db.DB.Table("runs").Where("function_id = 'bench-steps' AND status = 'completed'").Count(&n)
+		counts, err := sender.CountRuns(context.Background(), engine.RunFilter{FunctionID: "bench-steps"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = counts[engine.StatusCompleted]
 		return n == runs
 	}, func() string {
-		return fmt.Sprintf("%d of %d runs completed:%s\nworker log:\n%s", n, runs, statusCounts(db), tail(w.logText()))
+		return fmt.Sprintf("%d of %d runs completed:%s\nworker log:\n%s", n, runs, statusCounts(sender), tail(w.logText()))
 	})
 	w.kill()
-	var final []committedStep
-	db.DB.Raw(`SELECT run_id, id, output FROM steps WHERE status = 'completed'`).Scan(&final)
-	have := map[[2]string]string{}
-	for _, r := range final {
-		have[[2]string{r.RunID, r.ID}] = r.Output
-	}
+	have := committedSteps(t, sender)
 	lost := 0
 	for k, out := range seen {
 		if have[k] != out {
 			lost++
 		}
 	}
-	var late, effects int64
-	db.DB.Raw(`SELECT COUNT(*) FROM probe_effects e JOIN steps s ON s.run_id = e.run_id AND s.id = e.step_id
-		WHERE s.status = 'completed' AND e.at > s.ended_at`).Scan(&late)
-	db.DB.Raw(`SELECT COUNT(*) FROM probe_effects`).Scan(&effects)
-	if lost != 0 || late != 0 || len(final) != runs*5 {
-		t.Errorf("%d committed steps lost or changed, %d executions after commit, %d steps (want %d)", lost, late, len(final), runs*5)
+	audit, err := bench.AuditEffects(context.Background(), sender, db.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, effects := len(audit.Late), audit.Effects
+	if lost != 0 || late != 0 || len(have) != runs*5 {
+		t.Errorf("%d committed steps lost or changed, %d executions after commit, %d steps (want %d)", lost, late, len(have), runs*5)
 	}
 	t.Logf("RESULT sqlite-killed: %d runs, %d kills, integrity_check ok, %d steps committed at the kills all intact, %d steps, %d fn executions, %d after commit",
-		runs, kills, committedAtKills, len(final), effects, late)
+		runs, kills, committedAtKills, len(have), effects, late)
 }

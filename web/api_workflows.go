@@ -229,6 +229,13 @@ func (s *Server) validateWorkflow(c echo.Context, req *rawWorkflowReq) (*validat
 	if err != nil {
 		return nil, err
 	}
+	var cfg workflow.Config
+	if out.Config != nil {
+		cfg = *out.Config
+	}
+	if err := workflow.CheckEventsRefs(wf, cfg); err != nil {
+		return nil, err
+	}
 	out.Workflow = wf
 	return out, nil
 }

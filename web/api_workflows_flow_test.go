@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -64,10 +65,42 @@ func TestWorkflowAPIConfigAndTriggers(t *testing.T) {
 		if res.Status != 200 || !strings.Contains(res.Body, `"valid":true`) {
 			t.Errorf("validate good config: %d %s", res.Status, res.Body)
 		}
+		// $.events is checked against the config sent with it, as saving does.
+		batch := `{"actions":[{"id":"l","kind":"log","inputs":{"message":"!ref($.events)"}}],"edges":[{"from":"$source","to":"l"}]}`
+		res = ts.rawAPI(t, viewer, "POST", "/api/workflows/validate", `{"workflow":`+batch+`}`)
+		if eb := decodeBody[errorBody](t, res); res.Status != 422 || eb.Fields["actions.l.inputs.message"] == "" {
+			t.Errorf("validate $.events without batchEvents: %d %s", res.Status, res.Body)
+		}
+		res = ts.rawAPI(t, viewer, "POST", "/api/workflows/validate", `{"workflow":`+batch+`,"config":{"batchEvents":{"maxSize":10,"timeout":"10s"}}}`)
+		if res.Status != 200 {
+			t.Errorf("validate $.events with batchEvents: %d %s", res.Status, res.Body)
+		}
 	})
 }
 
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// The functions page lists every trigger of a workflow, not only the first.
+func TestFunctionsPageListsEveryWorkflowTrigger(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		ts, store := workflowServer(t, db)
+		ts.mustUser(t, "vi@example.com", cms.RoleViewer)
+		if _, err := store.Create(context.Background(), workflow.Draft{Workflow: json.RawMessage(reviewWorkflow),
+			Triggers: json.RawMessage(`[{"event":"doc.submitted"},{"event":"doc.flagged","if":"event.data.id > 0"},{"cron":"0 4 * * *"}]`)}); err != nil {
+			t.Fatal(err)
+		}
+		b := ts.client(t)
+		b.login("vi@example.com")
+		r := b.get("/admin/functions")
+		var got []string
+		for _, n := range findTestID(t, r.Body, "workflow-other-trigger") {
+			got = append(got, text(n))
+		}
+		if strings.Join(got, "|") != "event doc.flagged if event.data.id > 0|cron 0 4 * * *" {
+			t.Errorf("other triggers shown: %q", got)
+		}
+	})
 }

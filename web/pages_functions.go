@@ -53,6 +53,21 @@ func (s *Server) workflowTriggers(ctx context.Context) ([]templates.WorkflowTrig
 	out := make([]templates.WorkflowTrigger, 0, len(list))
 	for _, w := range list {
 		wt := templates.WorkflowTrigger{ID: w.ID, Name: w.Name, Enabled: w.Enabled, Trigger: w.Trigger}
+		first := true
+		for _, t := range w.Triggers {
+			if first && t.Legacy() == w.Trigger && t.If == "" {
+				first = false // the one shown as the trigger
+				continue
+			}
+			switch {
+			case t.Cron != "":
+				wt.Others = append(wt.Others, "cron "+t.Cron)
+			case t.If != "":
+				wt.Others = append(wt.Others, "event "+t.Event+" if "+t.If)
+			default:
+				wt.Others = append(wt.Others, "event "+t.Event)
+			}
+		}
 		if rest, ok := strings.CutPrefix(w.Trigger, workflow.CronPrefix); ok {
 			spec, loc := cronZone(rest)
 			wt.Cron = &templates.FunctionCron{Spec: spec, Zone: loc.String()}

@@ -17,7 +17,7 @@ import (
 
 func TestSystemPage(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
-		eng := enginetest.New(t, db, engine.Options{Concurrency: 7, WorkerID: "worker-under-test"})
+		eng := enginetest.New(t, db, engine.Options{})
 		nightly := &engine.Function{ID: "nightly", Name: "Nightly digest", Triggers: []engine.Trigger{{Cron: "TZ=Europe/Paris 30 2 * * *"}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }}
 		idle := &engine.Function{ID: "never-due", Triggers: []engine.Trigger{{Event: "sys/never"}},
@@ -36,20 +36,32 @@ func TestSystemPage(t *testing.T) {
 			t.Fatalf("with no worker: %d, want the no-worker notice", res.Status)
 		}
 
-		// Two queued runs and one live worker.
+		// One live worker with its 3 slots busy (runs that wait for the test's end), then two
+		// runs it has no slot for: they stay queued.
+		release := make(chan struct{})
+		hold := &engine.Function{ID: "sys-hold", Triggers: []engine.Trigger{{Event: "sys/hold"}},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) {
+				<-release
+				return nil, nil
+			}}
+		worker := enginetest.Start(t, db, engine.Options{Concurrency: 3, WorkerID: "worker-under-test", Lease: 600 * time.Millisecond}, hold, idle)
+		t.Cleanup(func() { close(release) }) // before the worker's cleanup stops it
+		for range 3 {
+			if _, err := worker.Send(context.Background(), engine.Event{Name: "sys/hold"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enginetest.Eventually(t, "the worker to report its 3 slots busy", func() bool {
+			res = admin.get("/admin/system")
+			rows := findTestID(t, res.Body, "worker-row")
+			return res.Status == 200 && len(rows) == 1 && strings.Contains(text(rows[0]), "3 / 3")
+		})
 		for range 2 {
 			if _, err := eng.Send(context.Background(), engine.Event{Name: "sys/never"}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		now := time.Now().UnixMilli()
-		if err := db.DB.Exec(`INSERT INTO workers (id, started_at, heartbeat_at, running, capacity) VALUES ('worker-under-test', ?, ?, 3, 7)`, now-60000, now).Error; err != nil {
-			t.Fatal(err)
-		}
 		res = admin.get("/admin/system")
-		if res.Status != 200 {
-			t.Fatalf("GET /admin/system: %d", res.Status)
-		}
 		if got := text(findTestID(t, res.Body, "queue-depth")[0]); got != "2" {
 			t.Errorf("queue depth %q, want 2", got)
 		}
@@ -58,7 +70,7 @@ func TestSystemPage(t *testing.T) {
 		}
 		rows := findTestID(t, res.Body, "worker-row")
 		if len(rows) != 1 || !strings.Contains(text(rows[0]), "worker-under-test") || !strings.Contains(text(rows[0]), "alive") ||
-			!strings.Contains(text(rows[0]), "3 / 7") {
+			!strings.Contains(text(rows[0]), "3 / 3") {
 			t.Errorf("worker rows: %d %q", len(rows), text(rows[0]))
 		}
 		crons := findTestID(t, res.Body, "cron-row")

@@ -11,6 +11,7 @@ import (
 // TestSDKBenchScenarios runs `inkflow bench`'s sdk-* scenarios once at small sizes, so the
 // benchmark code itself is tested (the figures are the benchmark's business).
 func TestSDKBenchScenarios(t *testing.T) {
+	t.Parallel()
 	bin := buildGoApp(t)
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		var got []bench.Result

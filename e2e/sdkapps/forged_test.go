@@ -55,6 +55,7 @@ func (f *forger) set(change func(req *http.Request, h http.Header, body []byte) 
 // or whose signature was taken off, records nothing of it and calls again, and refuses a
 // function list changed after it was signed.
 func TestSignedAnswersAreChecked(t *testing.T) {
+	t.Parallel()
 	for _, pkg := range []string{"inngest", "inngest4", "go"} {
 		t.Run(pkg, func(t *testing.T) {
 			testdb.Each(t, func(t *testing.T, db *testdb.DB) { runForged(t, db, pkg) })

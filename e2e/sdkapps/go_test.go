@@ -55,6 +55,7 @@ func buildGoApp(t *testing.T) string {
 }
 
 func TestInngestGo(t *testing.T) {
+	t.Parallel()
 	bin := buildGoApp(t)
 	for _, mode := range []string{"dev", "signed"} {
 		t.Run(mode, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/inkflow/inkflow/cms"
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/engine/sdk"
 	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/testwait"
 	"github.com/inkflow/inkflow/web"
 )
 
@@ -68,11 +71,8 @@ func startInkflow(t *testing.T, db *testdb.DB, clk *clock) *inkflow {
 	}))
 	t.Cleanup(hs.Close)
 	f.url = hs.URL
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Now: clk.Now, BackoffBase: time.Millisecond,
-		BackoffMax: 20 * time.Millisecond, Poll: 100 * time.Millisecond, Lease: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{Now: clk.Now, BackoffBase: time.Millisecond,
+		BackoffMax: 20 * time.Millisecond, Lease: 5 * time.Second})
 	f.eng = eng
 	f.cms = cms.New(cms.Options{DB: db.DB, Engine: eng, BcryptCost: bcrypt.MinCost})
 	return f
@@ -110,51 +110,30 @@ func (f *inkflow) serve(db *testdb.DB, appOrigin string, dev bool, useAPIAbove .
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// await polls the run until it has status, within the test's deadline.
+// await waits until the run has status, within the test's deadline (enginetest.Await).
 func (f *inkflow) await(runID string, status engine.Status) *engine.Run {
 	f.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	if d, ok := f.t.Deadline(); ok && d.Add(-5*time.Second).Before(deadline) {
-		deadline = d.Add(-5 * time.Second)
-	}
-	for {
-		run, err := f.eng.GetRun(f.ctx, runID)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if run.Status == status {
-			return run
-		}
-		if run.Status.Finished() || time.Now().After(deadline) {
-			f.t.Fatalf("run %s of %s is %s (error %q), want %s; steps %+v", runID, run.FunctionID, run.Status, run.Error, status, run.Steps)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return enginetest.Await(f.t, f.eng, runID, status)
 }
 
 // runsOf waits until function id has n runs with status and returns them.
 func (f *inkflow) runsOf(id string, n int, status engine.Status) []engine.Run {
 	f.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var done, all []engine.Run
+	enginetest.Eventually(f.t, fmt.Sprintf("function %s to have %d runs %s", id, n, status), func() bool {
 		runs, _, err := f.eng.ListRuns(f.ctx, engine.RunFilter{FunctionID: id})
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		var done []engine.Run
+		all, done = runs, nil
 		for _, r := range runs {
 			if r.Status == status {
 				done = append(done, r)
 			}
 		}
-		if len(done) >= n {
-			return done
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("function %s: %d runs %s of %d, want %d: %+v", id, len(done), status, len(runs), n, runs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(done) >= n
+	}, func() string { return fmt.Sprintf("%d of its %d runs are: %+v", len(done), len(all), all) })
+	return done
 }
 
 func (f *inkflow) send(name string, data map[string]any) string {
@@ -240,8 +219,8 @@ func startApp(t *testing.T, cmd *exec.Cmd, env ...string) string {
 	select {
 	case p := <-port:
 		return "http://127.0.0.1:" + p
-	case <-time.After(30 * time.Second):
-		t.Fatal("the app did not start within 30s")
+	case <-time.After(time.Until(testwait.Deadline(t))):
+		t.Fatal("gave up waiting for the app to print its port")
 	}
 	return ""
 }
@@ -285,6 +264,7 @@ func beforeLisbon9(now time.Time) time.Time {
 // Engine) and on 4.x, each in dev mode, in signed mode, and in signed mode with every call
 // sent without its memo (use_api: the SDK fetches it from /v0/runs/{id}/actions and /batch).
 func TestInngestJS(t *testing.T) {
+	t.Parallel()
 	for _, sdk := range []string{"inngest", "inngest4"} {
 		for _, mode := range []string{"dev", "signed", "use-api"} {
 			t.Run(sdk+"/"+mode, func(t *testing.T) {

@@ -87,6 +87,7 @@ func (b *blocker) awaitReached(t *testing.T, what string) {
 // the run completes once, the step that had ended is never run again, and the memo the app
 // gets holds it.
 func TestSDKRunSurvivesAKilledProcessMidStep(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		block := newBlocker(t)
@@ -136,6 +137,7 @@ func TestSDKRunSurvivesAKilledProcessMidStep(t *testing.T) {
 // after two have ended and before the third has run. After the restart the two are never
 // called again, the third runs once, and the run completes once.
 func TestSDKRunSurvivesAKilledProcessBetweenPlanAndCalls(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		block := newBlocker(t)
@@ -143,7 +145,7 @@ func TestSDKRunSurvivesAKilledProcessBetweenPlanAndCalls(t *testing.T) {
 		var held atomic.Bool
 		var mu sync.Mutex
 		ran := map[string]int{} // targeted calls that reached the function, by step
-		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+		app.setAnswer(func(c fakeCall) (int, string, http.Header, bool) {
 			if c.StepID == HashStepID("c") {
 				if held.CompareAndSwap(false, true) {
 					block.hold()
@@ -159,7 +161,7 @@ func TestSDKRunSurvivesAKilledProcessBetweenPlanAndCalls(t *testing.T) {
 			}
 			mu.Unlock()
 			return 0, "", nil, false
-		}
+		})
 		e := newEnv(t, db, nil, app.srv.URL, true)
 		e.register(app.register(fn("fake-kill-plan", "kill/plan")))
 		kill := startChild(t, db, app)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -39,11 +40,8 @@ func newEnv(t *testing.T, db *testdb.DB, clk *clock, allow string, dev bool) *en
 	if clk == nil {
 		clk = &clock{}
 	}
-	eng, err := engine.New(engine.Options{DB: db.DB, URL: db.URL, Now: clk.Now, BackoffBase: time.Millisecond,
-		BackoffMax: 20 * time.Millisecond, Poll: 100 * time.Millisecond, Lease: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := enginetest.New(t, db, engine.Options{Now: clk.Now, BackoffBase: time.Millisecond,
+		BackoffMax: 20 * time.Millisecond, Lease: 3 * time.Second})
 	al, err := ParseAllowList(allow)
 	if err != nil {
 		t.Fatal(err)
@@ -84,26 +82,11 @@ func (e *env) send(name string, data map[string]any) string {
 	return res.Runs[0]
 }
 
-// await polls the run until it reaches status (bounded by the test's deadline).
+// await waits until the run reaches status, within the test's deadline (enginetest.Await:
+// a run that finished otherwise fails the test at once).
 func (e *env) await(runID string, status engine.Status) *engine.Run {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	if d, ok := e.t.Deadline(); ok && d.Before(deadline) {
-		deadline = d.Add(-time.Second)
-	}
-	for {
-		run, err := e.eng.GetRun(e.ctx, runID)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if run.Status == status {
-			return run
-		}
-		if run.Status.Finished() || time.Now().After(deadline) {
-			e.t.Fatalf("run %s is %s (error %q), want %s; steps %+v", runID, run.Status, run.Error, status, run.Steps)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return enginetest.Await(e.t, e.eng, runID, status)
 }
 
 func (e *env) register(req RegisterRequest) {
@@ -146,6 +129,7 @@ func stepByName(t *testing.T, run *engine.Run, name string) engine.StepInfo {
 }
 
 func TestDriverRunsStepsSleepsAndMemoizes(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		var aRuns atomic.Int32
@@ -192,6 +176,7 @@ func TestDriverRunsStepsSleepsAndMemoizes(t *testing.T) {
 }
 
 func TestDriverStepRetriesThenFailsForGood(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		var flaky atomic.Int32
@@ -240,6 +225,7 @@ func TestDriverStepRetriesThenFailsForGood(t *testing.T) {
 }
 
 func TestDriverWaitForEventWithIf(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		app.add("fake-review", func(s *fakeStep) (any, error) {
@@ -275,6 +261,7 @@ func TestDriverWaitForEventWithIf(t *testing.T) {
 }
 
 func TestDriverAnswers(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		var calls atomic.Int32
@@ -288,7 +275,7 @@ func TestDriverAnswers(t *testing.T) {
 			return "fine", nil
 		})
 		// Non-SDK answers and 5xx with Retry-After come first, then the app answers properly.
-		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+		app.setAnswer(func(c fakeCall) (int, string, http.Header, bool) {
 			kase, _ := c.Req.Event.Data["case"].(string)
 			n := calls.Add(1)
 			switch {
@@ -300,7 +287,7 @@ func TestDriverAnswers(t *testing.T) {
 				return 401, `{"message":"Invalid signature"}`, nil, true
 			}
 			return 0, "", nil, false
-		}
+		})
 		e := newEnv(t, db, nil, app.srv.URL, true)
 		e.registerRetries(app, fn("fake-answers", "answers/try"), 1)
 		e.start()
@@ -334,6 +321,7 @@ func TestDriverAnswers(t *testing.T) {
 }
 
 func TestDriverSurvivesARestartAndAnAppCrash(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		var first atomic.Int32
@@ -345,12 +333,12 @@ func TestDriverSurvivesARestartAndAnAppCrash(t *testing.T) {
 			return "done", nil
 		})
 		// The app dies in the middle of the call after the sleep, once: the connection drops.
-		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+		app.setAnswer(func(c fakeCall) (int, string, http.Header, bool) {
 			if _, slept := c.Req.Steps[HashStepID("pause")]; slept && dropped.CompareAndSwap(false, true) {
 				panic(http.ErrAbortHandler)
 			}
 			return 0, "", nil, false
-		}
+		})
 		clk := &clock{}
 		a := newEnv(t, db, clk, app.srv.URL, true)
 		a.register(app.register(fn("fake-crash", "crash/start")))
@@ -373,6 +361,7 @@ func TestDriverSurvivesARestartAndAnAppCrash(t *testing.T) {
 }
 
 func TestDriverPlannedStepsAndEventNames(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		app.add("fake-parallel", func(s *fakeStep) (any, error) {
@@ -395,10 +384,7 @@ func TestDriverPlannedStepsAndEventNames(t *testing.T) {
 			t.Errorf("parallel output = %s", run.Output)
 		}
 		e.await(e.send("doom/start", nil), engine.StatusFailed)
-		deadline := time.Now().Add(20 * time.Second)
-		for failedSeen.Load() == nil && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		enginetest.Eventually(t, "the onFailure function to be called", func() bool { return failedSeen.Load() != nil })
 		ev, _ := failedSeen.Load().(CallEvent)
 		if ev.Name != EventFunctionFailed || ev.Data["function_id"] != "fake-doomed" {
 			t.Fatalf("onFailure function saw %+v", ev)
@@ -410,6 +396,7 @@ func TestDriverPlannedStepsAndEventNames(t *testing.T) {
 }
 
 func TestDriverInvokeBothWays(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		var calleeSaw atomic.Value
@@ -459,6 +446,7 @@ func TestDriverInvokeBothWays(t *testing.T) {
 // it is recorded; the call is made again and the genuine answer is taken. A forged in-band
 // sync answer changes no function.
 func TestDriverRefusesForgedAnswers(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		var ran atomic.Int32
@@ -471,9 +459,9 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app.key = key
+		app.setKey(key)
 		var forged atomic.Int32
-		app.forge = func(h http.Header, body []byte) []byte {
+		app.setForge(func(h http.Header, body []byte) []byte {
 			if !strings.Contains(string(body), "genuine") {
 				return body
 			}
@@ -485,7 +473,7 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 				return []byte(strings.ReplaceAll(string(body), "genuine", "forged!"))
 			}
 			return body
-		}
+		})
 		if _, err := e.reg.Register(e.ctx, app.register(fn("fake-signed", "signed/pay")), RegisterAuth{Authorization: "Bearer " + HashedKey(key)}); err != nil {
 			t.Fatal(err)
 		}
@@ -500,9 +488,9 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 
 		// The in-band sync answer, changed after signing, is refused: the functions stay.
 		app.add("fake-extra", func(s *fakeStep) (any, error) { return nil, nil })
-		app.forge = func(h http.Header, body []byte) []byte {
+		app.setForge(func(h http.Header, body []byte) []byte {
 			return []byte(strings.ReplaceAll(string(body), `"name":"fake-signed"`, `"name":"evil"`))
-		}
+		})
 		if _, err := e.reg.Sync(e.ctx, app.url()); err == nil || !strings.Contains(err.Error(), "signing key") {
 			t.Fatalf("sync with a forged answer: %v", err)
 		}
@@ -513,7 +501,7 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 		if len(a.Functions) != 1 || a.Functions[0].Name != "fake-signed" {
 			t.Errorf("after a forged sync answer the functions are %+v", a.Functions)
 		}
-		app.forge = nil
+		app.setForge(nil)
 		if a, err := e.reg.Sync(e.ctx, app.url()); err != nil || len(a.Functions) != 2 {
 			t.Errorf("a genuine in-band sync: %+v, %v", a, err)
 		}

@@ -115,9 +115,11 @@ func New(cfg Config) (*Registry, error) {
 		cfg.CallTimeout = 5 * time.Minute
 	}
 	if cfg.Client == nil {
-		// Many runs call one app at once: keep their connections (the default keeps two).
+		// Many runs call one app at once: keep a connection per run in flight (the default
+		// keeps two per host, and a busy engine runs 256 or more), or every call beyond
+		// those dials anew, costing both sides.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 256
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4096, 1024
 		cfg.Client = &http.Client{
 			Transport: tr,
 			Timeout:   cfg.CallTimeout,

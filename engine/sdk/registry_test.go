@@ -1,11 +1,12 @@
 package sdk
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inkflow/inkflow/engine"
+	"github.com/inkflow/inkflow/engine/enginetest"
 	"github.com/inkflow/inkflow/internal/testdb"
 )
 
@@ -41,6 +42,7 @@ func TestAllowList(t *testing.T) {
 }
 
 func TestRegistrySignedModeAndReplacement(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		app.add("fake-one", func(s *fakeStep) (any, error) { return "one", nil })
@@ -52,7 +54,7 @@ func TestRegistrySignedModeAndReplacement(t *testing.T) {
 		if again, _ := e.reg.SigningKey(e.ctx); again != key {
 			t.Fatal("a second SigningKey made a new key")
 		}
-		app.key = key
+		app.setKey(key)
 		e.start()
 
 		// Register in signed mode: only with the hashed key as bearer.
@@ -88,7 +90,7 @@ func TestRegistrySignedModeAndReplacement(t *testing.T) {
 		}
 
 		// A sync that fails is recorded on the app; a URL that is not allowed is refused.
-		app.key = "signkey-prod-00"
+		app.setKey("signkey-prod-00")
 		if _, err := e.reg.Sync(e.ctx, app.url()); engine.ErrorCode(err) != engine.EUnavailable {
 			t.Fatalf("sync with a mismatched key: %v", err)
 		}
@@ -107,6 +109,7 @@ func TestRegistrySignedModeAndReplacement(t *testing.T) {
 }
 
 func TestRegistryReplacesAndSharesFunctionsAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		app := newFakeApp(t)
 		app.add("fake-a", func(s *fakeStep) (any, error) { return "a", nil })
@@ -150,18 +153,13 @@ func TestRegistryReplacesAndSharesFunctionsAcrossProcesses(t *testing.T) {
 
 func awaitFunction(t *testing.T, e *engine.Engine, id string, present bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	enginetest.Eventually(t, fmt.Sprintf("function %s to be present=%v", id, present), func() bool {
 		found := false
 		for _, f := range e.Functions() {
 			if f.ID == id && len(f.Triggers) > 0 {
 				found = true
 			}
 		}
-		if found == present {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("function %s present=%v not reached", id, present)
+		return found == present
+	})
 }

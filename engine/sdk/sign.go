@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +37,7 @@ func Canonical(doc []byte) ([]byte, error) {
 		return nil, fmt.Errorf("canonical json: more than one value")
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(doc))
 	if err := writeCanonical(&buf, v); err != nil {
 		return nil, err
 	}
@@ -50,6 +51,13 @@ func writeCanonical(buf *bytes.Buffer, v any) error {
 	case bool:
 		buf.WriteString(strconv.FormatBool(t))
 	case json.Number:
+		if isSmallInt(string(t)) { // most numbers: written as they came
+			if t == "-0" {
+				t = "0"
+			}
+			buf.WriteString(string(t))
+			return nil
+		}
 		f, err := strconv.ParseFloat(string(t), 64)
 		if err != nil || math.IsInf(f, 0) {
 			return fmt.Errorf("canonical json: number %s is out of range", t)
@@ -73,7 +81,7 @@ func writeCanonical(buf *bytes.Buffer, v any) error {
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Slice(keys, func(i, j int) bool { return lessUTF16(keys[i], keys[j]) })
+		slices.SortFunc(keys, compareUTF16)
 		buf.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
@@ -92,22 +100,58 @@ func writeCanonical(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
-func lessUTF16(a, b string) bool {
+// isSmallInt reports whether a JSON number literal is an integer of at most 15 digits, which
+// ECMAScript writes exactly as JSON does (but "-0", as "0").
+func isSmallInt(n string) bool {
+	d := strings.TrimPrefix(n, "-")
+	if d == "" || len(d) > 15 {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// compareUTF16 orders strings by their UTF-16 code units, as JCS sorts keys. UTF-8 byte order
+// is the same unless a string holds a character at or above U+E000 (UTF-8 lead byte 0xEE and
+// up), where surrogate pairs sort below U+E000-U+FFFF: only then are the strings converted.
+func compareUTF16(a, b string) int {
+	if !hasHighBMP(a) && !hasHighBMP(b) {
+		return strings.Compare(a, b)
+	}
 	ua, ub := utf16.Encode([]rune(a)), utf16.Encode([]rune(b))
 	for i := 0; i < len(ua) && i < len(ub); i++ {
 		if ua[i] != ub[i] {
-			return ua[i] < ub[i]
+			return int(ua[i]) - int(ub[i])
 		}
 	}
-	return len(ua) < len(ub)
+	return len(ua) - len(ub)
+}
+
+func hasHighBMP(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0xEE {
+			return true
+		}
+	}
+	return false
 }
 
 // writeESString writes s as JSON.stringify does: only '"', '\\' and control characters are
 // escaped (no HTML escaping, unlike encoding/json).
 func writeESString(buf *bytes.Buffer, s string) {
 	buf.WriteByte('"')
-	for _, r := range s {
-		switch r {
+	start := 0 // s[start:i] needs no escaping and is written in one piece
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf.WriteString(s[start:i])
+		switch c {
 		case '"':
 			buf.WriteString(`\"`)
 		case '\\':
@@ -123,13 +167,11 @@ func writeESString(buf *bytes.Buffer, s string) {
 		case '\t':
 			buf.WriteString(`\t`)
 		default:
-			if r < 0x20 {
-				fmt.Fprintf(buf, `\u%04x`, r)
-			} else {
-				buf.WriteRune(r)
-			}
+			fmt.Fprintf(buf, `\u%04x`, c)
 		}
+		start = i + 1
 	}
+	buf.WriteString(s[start:])
 	buf.WriteByte('"')
 }
 

@@ -101,16 +101,19 @@ func (q *Q) TakeRate(k FlowKey, now, interval, period int64) (bool, error) {
 // ClaimSingleton gives key k to run runID unless another run holding it is still in progress,
 // and returns that run ("" when runID got the key). The key's row stays locked until the
 // transaction ends, so a second sender waits for the first's decision.
+//
+// The holder's status is read by a statement of its own, after the row lock is held: under
+// PostgreSQL's READ COMMITTED each statement sees what committed before it began, so the run
+// a concurrent sender inserted with the key is visible once its lock is released. A subquery
+// in ON CONFLICT's WHERE would read the snapshot taken before the wait, miss that run, and let
+// two runs of one key start (seen across three processes).
 func (q *Q) ClaimSingleton(k FlowKey, runID string) (string, error) {
-	var got []string
-	err := q.g.Raw(`INSERT INTO flow_keys (kind, function_id, scope, key_hash, run_id) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (kind, function_id, scope, key_hash) DO UPDATE SET run_id = excluded.run_id
-		WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = flow_keys.run_id AND runs.status IN `+liveStatuses+`)
-		RETURNING run_id`, k.Kind, k.FunctionID, k.Scope, k.Hash, runID).Scan(&got).Error
-	if err != nil {
-		return "", fmt.Errorf("claim singleton key of %s: %w", k.FunctionID, err)
+	ins := q.g.Exec(`INSERT INTO flow_keys (kind, function_id, scope, key_hash, run_id) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (kind, function_id, scope, key_hash) DO NOTHING`, k.Kind, k.FunctionID, k.Scope, k.Hash, runID)
+	if ins.Error != nil {
+		return "", fmt.Errorf("claim singleton key of %s: %w", k.FunctionID, ins.Error)
 	}
-	if len(got) == 1 {
+	if ins.RowsAffected == 1 {
 		return "", nil
 	}
 	var holder []string
@@ -119,9 +122,17 @@ func (q *Q) ClaimSingleton(k FlowKey, runID string) (string, error) {
 		return "", fmt.Errorf("find singleton run of %s: %w", k.FunctionID, err)
 	}
 	if len(holder) == 0 {
-		return "", fmt.Errorf("singleton key of %s vanished under its lock", k.FunctionID)
+		// Pruned between the two statements: going round again inserts it.
+		return q.ClaimSingleton(k, runID)
 	}
-	return holder[0], nil
+	var live []string
+	if err := q.g.Raw(`SELECT id FROM runs WHERE id = ? AND status IN `+liveStatuses, holder[0]).Scan(&live).Error; err != nil {
+		return "", fmt.Errorf("read singleton run of %s: %w", k.FunctionID, err)
+	}
+	if len(live) == 1 {
+		return holder[0], nil
+	}
+	return "", q.SetKeyRun(k, runID)
 }
 
 // SetKeyRun hands key k (locked by ClaimSingleton) to run runID.
@@ -285,15 +296,43 @@ func (q *Q) RunLabels(ids []string) ([]RunLabel, error) {
 // has begun (or retention deleted) and singleton keys whose run has finished. The next event
 // of such a key would replace the row anyway; this keeps the tables to the keys in use.
 func (q *Q) PruneFlowHolders() (int64, error) {
-	open := q.g.Exec(`DELETE FROM flow_open WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = flow_open.run_id
-		AND runs.status = 'queued' AND runs.started_at IS NULL)`)
-	if open.Error != nil {
-		return 0, fmt.Errorf("prune open groups: %w", open.Error)
+	// Each row goes only if it still names the run found finished: a row that a sender
+	// re-took meanwhile names its new run and stays (the NOT EXISTS of a DELETE would be
+	// checked against a snapshot older than that sender's commit).
+	var groups []OpenGroup
+	if err := q.g.Raw(`SELECT function_id, scope, key_hash, run_id FROM flow_open WHERE NOT EXISTS (SELECT 1 FROM runs
+		WHERE runs.id = flow_open.run_id AND runs.status = 'queued' AND runs.started_at IS NULL) LIMIT ?`, pruneFlowBatch).Scan(&groups).Error; err != nil {
+		return 0, fmt.Errorf("find spent open groups: %w", err)
 	}
-	single := q.g.Exec(`DELETE FROM flow_keys WHERE kind = 'singleton' AND NOT EXISTS (SELECT 1 FROM runs
-		WHERE runs.id = flow_keys.run_id AND runs.status IN ` + liveStatuses + `)`)
-	if single.Error != nil {
-		return 0, fmt.Errorf("prune singleton keys: %w", single.Error)
+	var n int64
+	for _, g := range groups {
+		res := q.g.Exec(`DELETE FROM flow_open WHERE function_id = ? AND scope = ? AND key_hash = ? AND run_id = ?`,
+			g.FunctionID, g.Scope, g.KeyHash, g.RunID)
+		if res.Error != nil {
+			return n, fmt.Errorf("prune open group of %s: %w", g.FunctionID, res.Error)
+		}
+		n += res.RowsAffected
 	}
-	return open.RowsAffected + single.RowsAffected, nil
+	var keys []struct {
+		FunctionID string
+		Scope      int64
+		KeyHash    string
+		RunID      string
+	}
+	if err := q.g.Raw(`SELECT function_id, scope, key_hash, run_id FROM flow_keys WHERE kind = 'singleton' AND NOT EXISTS (SELECT 1 FROM runs
+		WHERE runs.id = flow_keys.run_id AND runs.status IN `+liveStatuses+`) LIMIT ?`, pruneFlowBatch).Scan(&keys).Error; err != nil {
+		return n, fmt.Errorf("find spent singleton keys: %w", err)
+	}
+	for _, k := range keys {
+		res := q.g.Exec(`DELETE FROM flow_keys WHERE kind = 'singleton' AND function_id = ? AND scope = ? AND key_hash = ? AND run_id = ?`,
+			k.FunctionID, k.Scope, k.KeyHash, k.RunID)
+		if res.Error != nil {
+			return n, fmt.Errorf("prune singleton key of %s: %w", k.FunctionID, res.Error)
+		}
+		n += res.RowsAffected
+	}
+	return n, nil
 }
+
+// pruneFlowBatch bounds one housekeeping pass over the flow tables.
+const pruneFlowBatch = 1000

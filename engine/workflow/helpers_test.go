@@ -76,8 +76,10 @@ type memExecutor struct {
 	ev  engine.Event
 }
 
+func (memExecutor) batch() []engine.Event { return nil }
+
 func (x memExecutor) run(ctx context.Context, a *Action, state map[string]any) (any, error) {
-	k, ai, err := prepare(x.reg, a, x.ev, state)
+	k, ai, err := prepare(x.reg, a, x.ev, nil, state)
 	if err != nil {
 		return nil, err
 	}

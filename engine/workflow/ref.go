@@ -18,6 +18,9 @@ const (
 	RootEvent  = "event"
 	RootState  = "state"
 	RootOutput = "output"
+	// RootEvents is a batched run's events, in order ($.events; a run of one event sees a
+	// list of that one). Only a workflow with config.batchEvents may refer to it.
+	RootEvents = "events"
 )
 
 // Ref is a parsed "!ref($.path)": Path is the JSON path's segments after "$" (strings are

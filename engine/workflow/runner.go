@@ -32,6 +32,7 @@ type Runner struct {
 	store  *Store
 	walker *Walker
 	flows  flowCache
+	needs  versionNeeds
 }
 
 // NewRunner returns the runner for the workflows in store.
@@ -48,6 +49,9 @@ func (r *Runner) Functions() []*engine.Function {
 			Triggers: []engine.Trigger{{Event: "*"}},
 			Fanout:   r.Fanout,
 			Handler:  r.Handle,
+			// A run needs the action kinds of its version: during a rolling deploy only a
+			// process that has them all claims it (the others leave it waiting, labelled).
+			Provides: r.provides,
 			// A workflow's concurrency key (a CEL expression over the event) lets one run per
 			// key value execute at a time; workflows without one are not limited.
 			Flow: engine.Flow{Concurrency: []engine.Concurrency{{Limit: 1, KeyedOnly: true}}},
@@ -116,6 +120,11 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 			continue
 		}
 		meta := engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version}
+		needs, err := r.needs.of(r.store.inTx(ctx, tx), row.ID, row.Version)
+		if err != nil {
+			return nil, err
+		}
+		meta.Needs = needs
 		if row.ConcurrencyKey != "" {
 			v, err := evalKey(row.ConcurrencyKey, lazyEvent())
 			if err != nil {
@@ -142,6 +151,64 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 		metas = append(metas, meta)
 	}
 	return metas, nil
+}
+
+// kindNeed is how a run's need of an action kind is named (engine.RunMeta.Needs).
+func kindNeed(kind string) string { return "kind:" + kind }
+
+// provides lists the kinds registered in this process, as needs.
+func (r *Runner) provides() []string {
+	kinds := r.store.reg.Kinds()
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = kindNeed(k.Name)
+	}
+	return out
+}
+
+// versionNeeds caches the needs of workflow versions (a saved version never changes).
+type versionNeeds struct {
+	mu sync.Mutex
+	by map[[2]int64][]string
+}
+
+// maxCachedVersions bounds versionNeeds; past it the cache starts again.
+const maxCachedVersions = 4096
+
+// of returns the needs of workflow id's version, reading it through db when not cached.
+func (n *versionNeeds) of(db *gorm.DB, id int64, version int) ([]string, error) {
+	key := [2]int64{id, int64(version)}
+	n.mu.Lock()
+	needs, ok := n.by[key]
+	n.mu.Unlock()
+	if ok {
+		return needs, nil
+	}
+	var row versionRow
+	if err := db.Where("workflow_id = ? AND version = ?", id, version).Take(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil // the run fails on its own, saying the version is gone
+		}
+		return nil, fmt.Errorf("load workflow %d version %d: %w", id, version, err)
+	}
+	v, err := row.version()
+	if err != nil {
+		return nil, nil // a definition that does not decode fails the run when it starts
+	}
+	seen := map[string]bool{}
+	for _, a := range v.Workflow.Actions {
+		if !seen[a.Kind] {
+			seen[a.Kind] = true
+			needs = append(needs, kindNeed(a.Kind))
+		}
+	}
+	n.mu.Lock()
+	if n.by == nil || len(n.by) >= maxCachedVersions {
+		n.by = map[[2]int64][]string{}
+	}
+	n.by[key] = needs
+	n.mu.Unlock()
+	return needs, nil
 }
 
 // The Fanout's lookups: the enabled workflows with a trigger of the event's name (saying that

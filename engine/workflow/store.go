@@ -152,6 +152,9 @@ func (s *Store) Create(ctx context.Context, d Draft) (*Record, error) {
 	if err := checkConcurrencyKey(&row, cfg); err != nil {
 		return nil, err
 	}
+	if err := CheckEventsRefs(wf, cfg); err != nil {
+		return nil, err
+	}
 	if err := checkRunnable(&row, wf); err != nil {
 		return nil, err
 	}
@@ -245,6 +248,11 @@ func (s *Store) Update(ctx context.Context, id int64, d Draft) (*Record, error) 
 				return err
 			}
 			wf = v.Workflow
+		}
+		if cfg, err := decodeConfig(cfgText); err != nil {
+			return err
+		} else if err := CheckEventsRefs(wf, cfg); err != nil {
+			return err
 		}
 		if err := checkRunnable(row, wf); err != nil {
 			return err
@@ -573,6 +581,18 @@ func applyFields(row *workflowRow, d Draft) error {
 func checkConcurrencyKey(row *workflowRow, cfg Config) error {
 	if row.ConcurrencyKey != "" && len(cfg.Concurrency) > 0 {
 		return engine.FieldError("concurrency_key", "cannot be set with config.concurrency: write it there as {\"limit\": 1, \"key\": %q}", row.ConcurrencyKey)
+	}
+	return nil
+}
+
+// CheckEventsRefs refuses $.events on a workflow without config.batchEvents: only a batched
+// run has several events (DESIGN.md). Saving checks it, and so does the dry run.
+func CheckEventsRefs(wf *Workflow, cfg Config) error {
+	if cfg.BatchEvents != nil {
+		return nil
+	}
+	if where, text := EventsRef(wf); where != "" {
+		return engine.FieldError(where, "%s: $.events is defined only on a workflow with config.batchEvents", text)
 	}
 	return nil
 }

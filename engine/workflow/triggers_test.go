@@ -317,3 +317,49 @@ func TestWorkflowConfigRetries(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedWorkflowSeesEvents: a workflow with config.batchEvents runs once for a full
+// batch, and !ref($.events) is every event, in order; without batchEvents the ref is refused
+// naming the action's input.
+func TestBatchedWorkflowSeesEvents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		sys := startSystem(t, db)
+		graph := `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.events)"}}],"edges":[{"from":"$source","to":"a"}]}`
+		_, err := sys.store.Create(sys.ctx, Draft{Trigger: ptr("row.added"), Workflow: json.RawMessage(graph)})
+		if fieldsOf(err)["actions.a.inputs.value"] == "" {
+			t.Fatalf("$.events without batchEvents: %v", err)
+		}
+		rec, err := sys.store.Create(sys.ctx, Draft{Trigger: ptr("row.added"), Enabled: ptr(true), Workflow: json.RawMessage(graph),
+			Config: json.RawMessage(`{"batchEvents": {"maxSize": 3, "timeout": "1h"}}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			sys.send("row.added", map[string]any{"n": i})
+		}
+		var runs []engine.Run
+		enginetest.Eventually(t, "the batch's run", func() bool {
+			runs, _, err = sys.eng.ListRuns(sys.ctx, engine.RunFilter{WorkflowID: rec.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(runs) > 0
+		})
+		if len(runs) != 1 {
+			t.Fatalf("a batch of 3 started %d runs, want one (the third event fills the batch)", len(runs))
+		}
+		run := sys.await(runs[0].ID, engine.StatusCompleted)
+		var out struct {
+			State map[string][]struct {
+				Data map[string]any `json:"data"`
+			} `json:"state"`
+		}
+		if err := json.Unmarshal(run.Output, &out); err != nil {
+			t.Fatalf("output %s: %v", run.Output, err)
+		}
+		got := out.State["a"]
+		if len(got) != 3 || got[0].Data["n"] != 0.0 || got[2].Data["n"] != 2.0 {
+			t.Errorf("$.events = %s", run.Output)
+		}
+	})
+}

@@ -230,6 +230,37 @@ func (v *validator) conditions(g *graph) {
 	}
 }
 
+// EventsRef returns the first action (or "edges" for an edge condition) of wf that refers
+// to $.events, and the ref's text; "" when none does. Saving checks it against the config:
+// only a batched workflow has events.
+func EventsRef(wf *Workflow) (where, text string) {
+	for _, a := range wf.Actions {
+		for name, v := range a.Inputs {
+			if r := eventsRefIn(v); r != "" {
+				return "actions." + a.ID + ".inputs." + name, r
+			}
+		}
+	}
+	for i, e := range wf.Edges {
+		if e.Conditional != nil {
+			if r := eventsRefIn(e.Conditional.Ref); r != "" {
+				return fmt.Sprintf("edges[%d].conditional.ref", i), r
+			}
+		}
+	}
+	return "", ""
+}
+
+func eventsRefIn(v any) string {
+	refs, _ := refsIn(v)
+	for _, r := range refs {
+		if r.Root() == RootEvents {
+			return r.Text
+		}
+	}
+	return ""
+}
+
 // refsOK checks every ref in val: well formed, rooted at event or state (or output on edges),
 // and reading only actions in up. It returns a problem or "".
 func (v *validator) refsOK(val any, up map[string]bool, edge bool) string {
@@ -239,7 +270,7 @@ func (v *validator) refsOK(val any, up map[string]bool, edge bool) string {
 	}
 	for _, r := range refs {
 		switch r.Root() {
-		case RootEvent:
+		case RootEvent, RootEvents:
 		case RootOutput:
 			if !edge {
 				return fmt.Sprintf("%s: $.output is only defined on edge conditions; use $.state.<actionId>", r.Text)
@@ -255,7 +286,7 @@ func (v *validator) refsOK(val any, up map[string]bool, edge bool) string {
 				return fmt.Sprintf("%s refers to action %q, which is not upstream, so its output is not ready", r.Text, id)
 			}
 		default:
-			return fmt.Sprintf("%s: a ref starts with $.event or $.state", r.Text)
+			return fmt.Sprintf("%s: a ref starts with $.event, $.events or $.state", r.Text)
 		}
 	}
 	return ""

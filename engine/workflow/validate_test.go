@@ -36,7 +36,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"bad ref in undeclared input", `{"actions":[{"id":"a","kind":"test","inputs":{"x":"!ref($.state.zz)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.x", `unknown action "zz"`},
 		{"ref not upstream", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"echo","inputs":{"value":"!ref($.state.b)"}}],"edges":[` + entry + `,{"from":"a","to":"b"}]}`, "actions.b.inputs.value", `not upstream`},
 		{"ref to unknown action", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.state.zz.x)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `unknown action "zz"`},
-		{"ref bad root", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.steps.x)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `starts with $.event or $.state`},
+		{"ref bad root", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.steps.x)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `starts with $.event, $.events or $.state`},
 		{"malformed ref", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":{"deep":["!ref(event.data)"]}}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `bad ref`},
 		{"output in input", `{"actions":[{"id":"a","kind":"echo","inputs":{"value":"!ref($.output)"}}],"edges":[` + entry + `]}`, "actions.a.inputs.value", `only defined on edge`},
 		{"bad cel edge", `{"actions":[{"id":"a","kind":"test"},{"id":"b","kind":"test"}],"edges":[` + entry + `,{"from":"a","to":"b","conditional":{"type":"if","ref":"cel: output.x +"}}]}`, "edges[1].conditional.ref", `edge 1 ("a" -> "b"): CEL`},

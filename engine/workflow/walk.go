@@ -44,6 +44,8 @@ func (wk *Walker) RunRetrying(ctx context.Context, in *engine.Input, wf *Workflo
 
 // executor runs actions for the walk: on the engine's step tool, or in memory in tests.
 type executor interface {
+	// batch is a batched run's events (nil for a run of one event).
+	batch() []engine.Event
 	run(ctx context.Context, a *Action, state map[string]any) (any, error)
 	parallel(ctx context.Context, fns ...func(ctx context.Context) error) error
 }
@@ -54,6 +56,8 @@ type engineExecutor struct {
 	wf      *Workflow
 	retries *int
 }
+
+func (x engineExecutor) batch() []engine.Event { return x.in.Events }
 
 func (x engineExecutor) run(ctx context.Context, a *Action, state map[string]any) (any, error) {
 	return x.wk.runAction(ctx, x.in, x.wf, a, state, x.retries)
@@ -73,10 +77,11 @@ const (
 // walker holds one walk's progress. Its decisions depend only on the event and the actions'
 // outputs (memoized by the engine), never on timing, so a replay makes the same ones.
 type walker struct {
-	g     *graph
-	wf    *Workflow
-	event map[string]any
-	ex    executor
+	g      *graph
+	wf     *Workflow
+	event  map[string]any
+	events []any // $.events: the batch, or the one event
+	ex     executor
 	// trace, when set, is told each group of actions started together (tests).
 	trace func(ids []string)
 
@@ -86,7 +91,7 @@ type walker struct {
 }
 
 func walk(ctx context.Context, wf *Workflow, ev engine.Event, ex executor, trace func([]string)) (*Result, error) {
-	w := &walker{g: newGraph(wf), wf: wf, event: eventValue(ev), ex: ex, trace: trace,
+	w := &walker{g: newGraph(wf), wf: wf, event: eventValue(ev), events: eventsValue(ev, ex.batch()), ex: ex, trace: trace,
 		status: map[string]int{}, state: map[string]any{}}
 	if err := w.advance(ctx); err != nil {
 		return nil, err
@@ -153,7 +158,7 @@ func (w *walker) decide() ([]*Action, error) {
 			if w.status[id] != pending || !w.g.resolved(id, w.status) {
 				continue
 			}
-			ok, err := w.g.anyHolds(id, w.status, scope{RootEvent: w.event, RootState: w.state})
+			ok, err := w.g.anyHolds(id, w.status, scope{RootEvent: w.event, RootEvents: w.events, RootState: w.state})
 			if err != nil {
 				return nil, err
 			}
@@ -186,7 +191,7 @@ func (g *graph) anyHolds(id string, status map[string]int, sc scope) (bool, erro
 		if e.From != Source && status[e.From] != done {
 			continue
 		}
-		edgeScope := scope{RootEvent: sc[RootEvent], RootState: sc[RootState], RootOutput: nil}
+		edgeScope := scope{RootEvent: sc[RootEvent], RootEvents: sc[RootEvents], RootState: sc[RootState], RootOutput: nil}
 		if e.From != Source {
 			edgeScope[RootOutput] = sc[RootState].(map[string]any)[e.From]
 		}
@@ -204,7 +209,7 @@ func (g *graph) anyHolds(id string, status map[string]int, sc scope) (bool, erro
 // runAction runs one action as a durable step (or, for Steps kinds, lets the handler drive
 // the step tool) and returns its output as JSON values, the same on first run and on replay.
 func (wk *Walker) runAction(ctx context.Context, in *engine.Input, wf *Workflow, a *Action, state map[string]any, retries *int) (any, error) {
-	k, ai, err := prepare(wk.Registry, a, in.Event, state)
+	k, ai, err := prepare(wk.Registry, a, in.Event, in.Events, state)
 	if err != nil {
 		return nil, err
 	}
@@ -249,12 +254,12 @@ func stepOptions(a *Action, inputs map[string]any, retries *int) []engine.StepOp
 }
 
 // prepare finds a's kind and resolves its inputs against the event and state.
-func prepare(reg *Registry, a *Action, ev engine.Event, state map[string]any) (*Kind, ActionInput, error) {
+func prepare(reg *Registry, a *Action, ev engine.Event, batch []engine.Event, state map[string]any) (*Kind, ActionInput, error) {
 	k, ok := reg.Kind(a.Kind)
 	if !ok {
 		return nil, ActionInput{}, engine.NonRetriable(engine.Errorf(engine.EInvalid, "action %q: kind %q is not registered in this process", a.ID, a.Kind))
 	}
-	inputs, err := resolveInputs(a, k, scope{RootEvent: eventValue(ev), RootState: state})
+	inputs, err := resolveInputs(a, k, scope{RootEvent: eventValue(ev), RootEvents: eventsValue(ev, batch), RootState: state})
 	if err != nil {
 		return nil, ActionInput{}, engine.NonRetriable(err)
 	}
@@ -351,6 +356,18 @@ func coerce(spec InputSpec, v any) (any, error) {
 }
 
 // eventValue is the event as refs and CEL see it: {"id","name","data","user","ts"}.
+// eventsValue is $.events: a batched run's events as JSON values, or a list of ev alone.
+func eventsValue(ev engine.Event, batch []engine.Event) []any {
+	if len(batch) == 0 {
+		return []any{eventValue(ev)}
+	}
+	out := make([]any, len(batch))
+	for i, e := range batch {
+		out[i] = eventValue(e)
+	}
+	return out
+}
+
 func eventValue(ev engine.Event) map[string]any {
 	m, _ := jsonValue(ev).(map[string]any)
 	if m == nil {

@@ -344,7 +344,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
         key={selAction.id}
         action={selAction}
         kind={kindMap.get(selAction.kind)}
-        refs={R.forAction(draft.workflow, selAction.id, kindMap, eventKeys)}
+        refs={R.forAction(draft.workflow, selAction.id, kindMap, eventKeys, draft.config.batchEvents !== undefined)}
         events={events}
         problems={problems.actions[selAction.id] ?? []}
         change={change}
@@ -358,7 +358,7 @@ export function Editor({ client, id, record, kinds, events, runsURL }: EditorPro
       <EdgePanel
         key={edges[selEdgeIndex].id}
         edge={e}
-        refs={R.forEdge(draft.workflow, e.from, kindMap, eventKeys)}
+        refs={R.forEdge(draft.workflow, e.from, kindMap, eventKeys, draft.config.batchEvents !== undefined)}
         problems={problems.edges[selEdgeIndex] ?? []}
         update={(fn, merge) => change((w) => M.updateEdge(w, selEdgeIndex, fn), merge ? `${merge}:${selEdgeIndex}` : undefined)}
       />

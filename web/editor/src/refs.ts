@@ -25,9 +25,14 @@ function outputRefs(prefix: string, labelPrefix: string, group: string, kind: Ac
   return out;
 }
 
+/** batchRefs offers $.events, the events of a batched run (config.batchEvents only). */
+function batchRefs(batched: boolean): RefOption[] {
+  return batched ? [{ ref: ref('$.events'), label: 'events (the batch)', group: 'Trigger event' }] : [];
+}
+
 /** forAction lists the refs an input of action id may use. */
-export function forAction(w: Workflow, id: string, kinds: Map<string, ActionKind>, eventKeys: string[]): RefOption[] {
-  const out = eventRefs(eventKeys);
+export function forAction(w: Workflow, id: string, kinds: Map<string, ActionKind>, eventKeys: string[], batched = false): RefOption[] {
+  const out = [...eventRefs(eventKeys), ...batchRefs(batched)];
   for (const up of upstream(w, id)) {
     const a = w.actions.find((x) => x.id === up);
     if (!a) continue;
@@ -38,13 +43,13 @@ export function forAction(w: Workflow, id: string, kinds: Map<string, ActionKind
 }
 
 /** forEdge lists the refs an edge condition may test. */
-export function forEdge(w: Workflow, from: string, kinds: Map<string, ActionKind>, eventKeys: string[]): RefOption[] {
+export function forEdge(w: Workflow, from: string, kinds: Map<string, ActionKind>, eventKeys: string[], batched = false): RefOption[] {
   const out: RefOption[] = [];
   if (from !== SOURCE) {
     const a = w.actions.find((x) => x.id === from);
     out.push(...outputRefs('$.output', 'output', `Output of ${from}`, a ? kinds.get(a.kind) : undefined));
   }
-  out.push(...eventRefs(eventKeys));
+  out.push(...eventRefs(eventKeys), ...batchRefs(batched));
   if (from !== SOURCE) {
     for (const up of [from, ...upstream(w, from)]) {
       const a = w.actions.find((x) => x.id === up);
