@@ -9,7 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"gorm.io/gorm"
+
 	"github.com/inkflow/inkflow/bench"
+	"github.com/inkflow/inkflow/engine"
 	"github.com/inkflow/inkflow/internal/database"
 )
 
@@ -99,6 +102,9 @@ func benchOn(ctx context.Context, url, listenURL string, sizes bench.Sizes, sdkA
 	if err := bench.Run(ctx, db, listenURL, sizes, emit); err != nil {
 		return err
 	}
+	if err := bench.RunFlow(ctx, db, listenURL, sizes, emit); err != nil {
+		return err
+	}
 	if sdkApp == "" {
 		return nil
 	}
@@ -132,13 +138,14 @@ func sdkAppBinary(flag, dir string) (string, string) {
 }
 
 // cmdBenchProcess is `inkflow worker` or `inkflow serve` with the benchmark's probe functions
-// (bench-*) registered beside the product's: the only processes besides `inkflow bench` that
-// run them, for the crash, shutdown and restart tests and benchmarks across processes. Every
-// process sharing the database must be one of them, or the others fail the probe runs they
-// claim as functions they do not know.
+// (bench-*, the flow-control ones too) registered beside the product's: the only processes
+// besides `inkflow bench` that run them, for the crash, shutdown and restart tests and
+// benchmarks across processes. Other processes sharing the database leave the probe runs to
+// them. With INKFLOW_BENCH_EXTRA=1 the process also has bench-extra, as a newer deploy would.
 func cmdBenchProcess(ctx context.Context, kind string, args []string, out io.Writer) error {
+	fns := func(db *gorm.DB) []*engine.Function { return append(bench.Functions(db), bench.FlowFunctions()...) }
 	if kind == "serve" {
-		return runServe(ctx, "bench serve", args, out, bench.Functions)
+		return runServe(ctx, "bench serve", args, out, fns)
 	}
-	return runWorker(ctx, "bench worker", args, out, bench.Functions)
+	return runWorker(ctx, "bench worker", args, out, fns)
 }

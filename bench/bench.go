@@ -39,12 +39,17 @@ type Sizes struct {
 	LatencyFor  time.Duration
 	FanOut      int // runs started by one event
 	Waits       int // waiting runs resumed
+	// FlowRuns and ThrottleRuns size the flow-control scenarios (flow.go).
+	FlowRuns     int
+	ThrottleRuns int
 }
 
 // Full are the sizes the README's figures come from; Quick finishes in seconds.
 var (
-	Full  = Sizes{OneStep: 5000, TenStep: 1000, LatencyRate: 200, LatencyFor: 10 * time.Second, FanOut: 1000, Waits: 10000}
-	Quick = Sizes{OneStep: 300, TenStep: 50, LatencyRate: 100, LatencyFor: 2 * time.Second, FanOut: 100, Waits: 300}
+	Full = Sizes{OneStep: 5000, TenStep: 1000, LatencyRate: 200, LatencyFor: 10 * time.Second, FanOut: 1000, Waits: 10000,
+		FlowRuns: 3000, ThrottleRuns: 1000}
+	Quick = Sizes{OneStep: 300, TenStep: 50, LatencyRate: 100, LatencyFor: 2 * time.Second, FanOut: 100, Waits: 300,
+		FlowRuns: 200, ThrottleRuns: 300}
 )
 
 // Scenarios in the order they run.

@@ -84,6 +84,41 @@ func BenchmarkEventToStartLatency(b *testing.B) {
 	})
 }
 
+// The flow scenarios run and their limits hold: never more than the limit of a key's runs
+// at once, nor more than limit+burst of its starts in one period.
+func TestFlowScenarios(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		var got []Result
+		since := time.Now().Add(-time.Second)
+		if err := RunFlow(context.Background(), db.DB, db.URL, Sizes{FlowRuns: 400, ThrottleRuns: 250}, func(r Result) { got = append(got, r) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(FlowScenarios) {
+			t.Fatalf("%d results for %d scenarios", len(got), len(FlowScenarios))
+		}
+		for i, r := range got {
+			if r.Scenario != FlowScenarios[i] || r.Runs == 0 || r.RunsPerS <= 0 {
+				t.Errorf("result %d: %+v", i, r)
+			}
+			t.Logf("%s: %.0f runs/s; %s", r.Scenario, r.RunsPerS, r.Note)
+		}
+		keyed, err := MeasurePeaks(context.Background(), db.DB, KeyedFunction, since, ThrottlePeriod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := Max(keyed.Running); n > KeyedLimit || n == 0 {
+			t.Errorf("peak %d runs of a key at once, limit %d: %v", n, KeyedLimit, keyed.Running)
+		}
+		throttled, err := MeasurePeaks(context.Background(), db.DB, ThrottledFunction, since, ThrottlePeriod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := Max(throttled.Starts); n > ThrottleLimit+ThrottleBurst || n == 0 {
+			t.Errorf("peak %d starts of a key in %s, limit %d: %v", n, ThrottlePeriod, ThrottleLimit+ThrottleBurst, throttled.Starts)
+		}
+	})
+}
+
 // TestQuickScenarios runs every scenario once at small sizes, so the benchmark code itself
 // is exercised by the test suite (the figures are not asserted: speed lives in benchmarks).
 func TestQuickScenarios(t *testing.T) {

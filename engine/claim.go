@@ -29,6 +29,15 @@ const (
 // maxKeyBytes bounds a stored key value; longer values are stored as their SHA-256.
 const maxKeyBytes = 256
 
+// limitedBatch bounds the candidates one round of a limited claim reads: saturated keys are
+// left out already, so the first few are the ones that can start.
+const limitedBatch = 100
+
+// slotCoalesce is how long the claim loop lets runs end, once one has, before it claims for
+// runs waiting on concurrency slots: each claim then fills several freed slots at once
+// instead of one (a claim of limited runs costs a handful of statements).
+const slotCoalesce = 10 * time.Millisecond
+
 // deadlineBatch bounds how many timed-out runs one sweep cancels.
 const deadlineBatch = 100
 
@@ -61,8 +70,9 @@ func (r *registered) mayLimit() bool {
 // claim leases up to n due runs to this worker: queued ones, sleeping or waiting ones whose
 // time has come, and running ones whose worker stopped heartbeating; only runs of functions
 // this process has, and within their limits. It also returns when a throttled key admits
-// its next start (Unix ms, 0 when none waits), for the claim loop to look again then.
-func (e *Engine) claim(ctx context.Context, n int) ([]runRow, int64, error) {
+// its next start (Unix ms, 0 when none waits), for the claim loop to look again then, and
+// whether due runs were left waiting for a concurrency slot.
+func (e *Engine) claim(ctx context.Context, n int) ([]runRow, int64, bool, error) {
 	now := ms(e.now())
 	lease := now + e.opts.Lease.Milliseconds()
 	fns := e.all()
@@ -75,8 +85,9 @@ func (e *Engine) claim(ctx context.Context, n int) ([]runRow, int64, error) {
 	}
 	var runs []runRow
 	var wake int64
+	var held bool
 	err := e.st.Tx(ctx, func(q *store.Q) error {
-		runs, wake = nil, 0
+		runs, wake, held = nil, 0, false
 		var err error
 		if runs, err = q.ClaimDue(n, now, lease, e.opts.WorkerID, c); err != nil {
 			return err
@@ -85,16 +96,16 @@ func (e *Engine) claim(ctx context.Context, n int) ([]runRow, int64, error) {
 			if len(runs) >= n {
 				break
 			}
-			more, at, err := e.claimLimited(q, id, c, n-len(runs), now, lease)
+			more, at, full, err := e.claimLimited(q, id, c, n-len(runs), now, lease)
 			if err != nil {
 				return err
 			}
-			wake = earliest(wake, at)
+			wake, held = earliest(wake, at), held || full
 			runs = append(runs, more...)
 		}
 		return nil
 	})
-	return runs, wake, err
+	return runs, wake, held, err
 }
 
 func earliest(a, b int64) int64 {
@@ -107,17 +118,17 @@ func earliest(a, b int64) int64 {
 // claimLimited claims due runs of function fn that are under flow control, within their
 // concurrency limits (each key of each limit must have room) and throttles (a throttled
 // key's runs start in order, at most limit+burst per period). It returns when a throttled
-// key admits its next start.
-func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, now, lease int64) ([]runRow, int64, error) {
+// key admits its next start, and whether runs were left waiting for a concurrency slot.
+func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, now, lease int64) ([]runRow, int64, bool, error) {
 	if ok, err := q.HasLimitedDue(fn, now, c); err != nil || !ok {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if err := q.LockFunction(fn); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	busy, err := q.BusyKeys(fn, now)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	used1, used2 := map[string]int{}, map[string]int{}
 	lim1, lim2 := map[string]int{}, map[string]int{}
@@ -153,15 +164,18 @@ func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, n
 	chosen := map[string]bool{}
 	var ids []string
 	var wake int64
+	// held: runs were left for want of a slot (keys found full before the candidates were
+	// read count too, when such runs are due).
+	held := len(full.Concurrency)+len(full.Concurrency2) > 0
 	// A batch of candidates all of saturated keys would hide the idle keys behind them: look
 	// again, leaving out the keys found full, a few times at most.
 	for round := 0; round < 3 && len(ids) < n; round++ {
-		cands, err := q.DueLimited(fn, now, c, full, claimBatch)
+		cands, err := q.DueLimited(fn, now, c, full, limitedBatch)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		if err := countStarts(q, fn, cands, starts, now); err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		skipped := false
 		for _, cd := range cands {
@@ -173,12 +187,12 @@ func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, n
 			}
 			if cd.ConcurrencyLimit > 0 && used1[cd.ConcurrencyKey] >= cd.ConcurrencyLimit {
 				addFull(&full.Concurrency, "c1", cd.ConcurrencyKey)
-				skipped = true
+				skipped, held = true, true
 				continue
 			}
 			if cd.ConcurrencyLimit2 > 0 && used2[cd.ConcurrencyKey2] >= cd.ConcurrencyLimit2 {
 				addFull(&full.Concurrency2, "c2", cd.ConcurrencyKey2)
-				skipped = true
+				skipped, held = true, true
 				continue
 			}
 			if cd.ThrottleLimit > 0 && cd.StartedAt == nil {
@@ -204,15 +218,15 @@ func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, n
 			chosen[cd.ID] = true
 			ids = append(ids, cd.ID)
 		}
-		if !skipped || len(cands) < claimBatch {
+		if !skipped || len(cands) < limitedBatch {
 			break
 		}
 	}
 	if len(ids) == 0 {
-		return nil, wake, nil
+		return nil, wake, held, nil
 	}
 	runs, err := q.LeaseRuns(ids, now, lease, e.opts.WorkerID)
-	return runs, wake, err
+	return runs, wake, held, err
 }
 
 // countStarts fills starts with the throttle windows of the candidates' keys not counted yet:

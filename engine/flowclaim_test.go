@@ -335,3 +335,40 @@ func mustSend(t *testing.T, e *engine.Engine, name string) engine.SendResult {
 	}
 	return res
 }
+
+// A rerun is held to the claim-time flow of the run it repeats: its concurrency keys and
+// limits, throttle, finish timeout and needs, which a Fanout gave the first run.
+func TestRerunKeepsTheRunsFlow(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		fn := &engine.Function{ID: "fanned", Triggers: []engine.Trigger{{Event: "work/fanned"}},
+			Fanout: func(ctx context.Context, tx engine.Tx, ev engine.Event) ([]engine.RunMeta, error) {
+				return []engine.RunMeta{{WorkflowID: 7, WorkflowVersion: 1, Flow: &engine.Flow{
+					Concurrency: []engine.Concurrency{{Limit: 3, Key: "event.data.k"}},
+					Throttle:    &engine.Throttle{Limit: 5, Period: time.Minute}, Timeouts: &engine.Timeouts{Finish: time.Hour}}}}, nil
+			},
+			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }}
+		h := start(t, db, []*engine.Function{fn})
+		first := oneRun(t, h.send("work/fanned", map[string]any{"k": "a"}))
+		h.await(first, engine.StatusCompleted)
+		again, err := h.e.Rerun(h.ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.await(again, engine.StatusCompleted)
+		type flowCols struct {
+			ConcurrencyKey                  string
+			ConcurrencyLimit, ThrottleLimit int
+			ThrottleKey                     string
+			TimeoutFinish                   int64
+		}
+		var rows []flowCols
+		if err := db.DB.Raw(`SELECT concurrency_key, concurrency_limit, throttle_limit, throttle_key, timeout_finish FROM runs WHERE id IN (?, ?)`,
+			first, again).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := flowCols{ConcurrencyKey: "wf7:a", ConcurrencyLimit: 3, ThrottleLimit: 5, ThrottleKey: "wf7:", TimeoutFinish: time.Hour.Milliseconds()}
+		if len(rows) != 2 || rows[0] != want || rows[1] != want {
+			t.Errorf("flow of the run and its rerun: %+v, want both %+v", rows, want)
+		}
+	})
+}

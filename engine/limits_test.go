@@ -130,7 +130,7 @@ func TestFastClockCannotStealALiveRun(t *testing.T) {
 		if err := b.Register(fn); err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := b.claim(context.Background(), 10)
+		got, _, _, err := b.claim(context.Background(), 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,7 +76,19 @@ func (e *Engine) queueRerun(b *batch, old *store.Run) (string, error) {
 	p.payload = old.Event
 	_ = json.Unmarshal([]byte(old.Event), &p.m)
 	meta := RunMeta{WorkflowID: deref64(old.WorkflowID), WorkflowVersion: derefInt(old.WorkflowVersion)}
-	return e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", ""), nil
+	id := e.queueRun(b, r, p, old.EventID, meta, ms(e.now()), "", "")
+	// The new run is held to the old one's claim-time flow (a workflow's config, its version's
+	// needs), which a Fanout gave it and the function alone does not know.
+	i := len(b.runs) - 1
+	for i > 0 && b.runs[i].ID != id {
+		i--
+	}
+	row := &b.runs[i]
+	row.ConcurrencyKey, row.ConcurrencyLimit, row.ConcurrencyKey2, row.ConcurrencyLimit2 =
+		old.ConcurrencyKey, old.ConcurrencyLimit, old.ConcurrencyKey2, old.ConcurrencyLimit2
+	row.ThrottleKey, row.ThrottleLimit, row.ThrottlePeriod = old.ThrottleKey, old.ThrottleLimit, old.ThrottlePeriod
+	row.Limited, row.TimeoutFinish, row.Needs = old.Limited, old.TimeoutFinish, old.Needs
+	return id, nil
 }
 
 // Retry resumes a failed run at the step that failed: its completed steps keep their stored

@@ -25,9 +25,11 @@ func ReservedPrefix(name string) string {
 	return ""
 }
 
-// HasPrefixFold reports whether s starts with prefix, ignoring case.
+// HasPrefixFold reports whether s starts with prefix (lower case), ignoring case: s is
+// lowered whole, so a letter whose lower case is ASCII ("\u212A", the Kelvin sign, is "k")
+// counts as that letter.
 func HasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+	return strings.HasPrefix(strings.ToLower(s), prefix)
 }
 
 // checkEventName refuses names that read as another name: space at either end (" inkflow/x"

@@ -56,14 +56,15 @@ func (e *Engine) Start(ctx context.Context) error {
 		free := cap(slots) - len(slots)
 		claimed := 0
 		var wake int64 // when a throttled key admits its next start
+		held := false  // due runs wait for concurrency slots
 		// Under load, slots free up one by one; claiming each alone would cost a statement per
 		// run. Wait until a quarter of the slots are free unless something new arrived.
 		if skipSmall && free < max(cap(slots)/4, 1) {
 			free = 0
 		}
 		if free > 0 {
-			runs, at, err := e.claim(ctx, min(free, claimBatch))
-			wake = at
+			runs, at, full, err := e.claim(ctx, min(free, claimBatch))
+			wake, held = at, full
 			if err != nil && ctx.Err() == nil {
 				e.log.Warn("claim runs", "err", err)
 			}
@@ -118,6 +119,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		case <-e.wake:
 		case <-freed:
 			skipSmall = len(slots) > 0
+			if held {
+				coalesce := time.NewTimer(slotCoalesce)
+				select {
+				case <-ctx.Done():
+				case <-coalesce.C:
+				}
+				coalesce.Stop()
+			}
 		case <-timer.C:
 		}
 		timer.Stop()

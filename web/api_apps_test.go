@@ -38,7 +38,7 @@ func newOOBApp(t *testing.T) *oobApp {
 		}
 		reg := map[string]any{"url": a.url(), "appName": "blog-app", "sdk": "js:v3.54.2", "framework": "nextjs", "deployType": "ping",
 			"functions": []any{map[string]any{"id": "blog-app-hello", "name": "Hello", "triggers": []any{map[string]any{"event": "app/hello"}},
-				"debounce": map[string]any{"period": "5s"},
+				"batchEvents": map[string]any{"maxSize": 10, "timeout": "5s", "if": "event.data.x == 1"},
 				"steps": map[string]any{"step": map[string]any{"id": "step", "name": "step",
 					"runtime": map[string]any{"type": "http", "url": a.url() + "?fnId=blog-app-hello&stepId=step"}}}}}}
 		b, _ := json.Marshal(reg)
@@ -95,7 +95,7 @@ func TestAppsSyncOutOfBandAndPages(t *testing.T) {
 		}
 		var got sdk.App
 		_ = json.Unmarshal([]byte(res.Body), &got)
-		if got.Name != "blog-app" || got.SDK != "js:v3.54.2" || len(got.Functions) != 1 || strings.Join(got.Functions[0].NotApplied, ",") != "debounce" {
+		if got.Name != "blog-app" || got.SDK != "js:v3.54.2" || len(got.Functions) != 1 || strings.Join(got.Functions[0].NotApplied, ",") != "batchEvents.if" {
 			t.Fatalf("synced app = %+v", got)
 		}
 		// The function is live: an event through the dev event key starts its run.
@@ -129,7 +129,7 @@ func TestAppsSyncOutOfBandAndPages(t *testing.T) {
 		if len(card) != 1 || attr(card[0], "data-url") != app.url() {
 			t.Fatalf("app cards: %d", len(card))
 		}
-		if na := text(findTestID(t, page.Body, "not-applied")[0]); !strings.Contains(na, "not applied") || !strings.Contains(na, "debounce") {
+		if na := text(findTestID(t, page.Body, "not-applied")[0]); !strings.Contains(na, "not applied") || !strings.Contains(na, "batchEvents.if") {
 			t.Errorf("not applied cell = %q", na)
 		}
 		if len(findTestID(t, page.Body, "sync-now")) != 1 {

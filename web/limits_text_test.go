@@ -119,7 +119,7 @@ func TestReservedNameVariantsAreRefused(t *testing.T) {
 		page.login(rs.editor.Email)
 		variants := []string{"Blog-Post.approve-ai-suggestions", "BLOG-POST.updated", "INKFLOW/run.failed",
 			"Inngest/function.finished", " inkflow/run.failed", "inkflow/run.failed ", "\u200binkflow/run.failed",
-			"inkflow/run\nfailed"}
+			"inkflow/run\nfailed", "in\u212Aflow/run.failed"}
 		for _, name := range variants {
 			body := fmt.Sprintf(`{"name":%q,"data":{"id":1}}`, name)
 			for who, tok := range map[string]string{"editor": editor, "admin": admin} {

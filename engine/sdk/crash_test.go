@@ -145,7 +145,7 @@ func TestSDKRunSurvivesAKilledProcessBetweenPlanAndCalls(t *testing.T) {
 		var held atomic.Bool
 		var mu sync.Mutex
 		ran := map[string]int{} // targeted calls that reached the function, by step
-		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+		app.setAnswer(func(c fakeCall) (int, string, http.Header, bool) {
 			if c.StepID == HashStepID("c") {
 				if held.CompareAndSwap(false, true) {
 					block.hold()
@@ -161,7 +161,7 @@ func TestSDKRunSurvivesAKilledProcessBetweenPlanAndCalls(t *testing.T) {
 			}
 			mu.Unlock()
 			return 0, "", nil, false
-		}
+		})
 		e := newEnv(t, db, nil, app.srv.URL, true)
 		e.register(app.register(fn("fake-kill-plan", "kill/plan")))
 		kill := startChild(t, db, app)

@@ -398,9 +398,16 @@ func (d *driver) request(in *engine.Input, st *callState, attempt int) CallReque
 	if retries < 0 {
 		retries = engine.DefaultRetries
 	}
+	events := []CallEvent{ev}
+	if len(in.Events) > 1 { // a batched run (batchEvents): every event, in order
+		events = make([]CallEvent, len(in.Events))
+		for i, e := range in.Events {
+			events[i] = present(e)
+		}
+	}
 	return CallRequest{
 		Event:   ev,
-		Events:  []CallEvent{ev},
+		Events:  events,
 		Steps:   steps,
 		Version: st.version,
 		Ctx: CallCtx{RunID: in.Run.ID, Attempt: attempt, MaxAttempts: retries + 1,

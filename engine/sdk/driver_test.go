@@ -275,7 +275,7 @@ func TestDriverAnswers(t *testing.T) {
 			return "fine", nil
 		})
 		// Non-SDK answers and 5xx with Retry-After come first, then the app answers properly.
-		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+		app.setAnswer(func(c fakeCall) (int, string, http.Header, bool) {
 			kase, _ := c.Req.Event.Data["case"].(string)
 			n := calls.Add(1)
 			switch {
@@ -287,7 +287,7 @@ func TestDriverAnswers(t *testing.T) {
 				return 401, `{"message":"Invalid signature"}`, nil, true
 			}
 			return 0, "", nil, false
-		}
+		})
 		e := newEnv(t, db, nil, app.srv.URL, true)
 		e.registerRetries(app, fn("fake-answers", "answers/try"), 1)
 		e.start()
@@ -333,12 +333,12 @@ func TestDriverSurvivesARestartAndAnAppCrash(t *testing.T) {
 			return "done", nil
 		})
 		// The app dies in the middle of the call after the sleep, once: the connection drops.
-		app.answer = func(c fakeCall) (int, string, http.Header, bool) {
+		app.setAnswer(func(c fakeCall) (int, string, http.Header, bool) {
 			if _, slept := c.Req.Steps[HashStepID("pause")]; slept && dropped.CompareAndSwap(false, true) {
 				panic(http.ErrAbortHandler)
 			}
 			return 0, "", nil, false
-		}
+		})
 		clk := &clock{}
 		a := newEnv(t, db, clk, app.srv.URL, true)
 		a.register(app.register(fn("fake-crash", "crash/start")))
@@ -459,9 +459,9 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app.key = key
+		app.setKey(key)
 		var forged atomic.Int32
-		app.forge = func(h http.Header, body []byte) []byte {
+		app.setForge(func(h http.Header, body []byte) []byte {
 			if !strings.Contains(string(body), "genuine") {
 				return body
 			}
@@ -473,7 +473,7 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 				return []byte(strings.ReplaceAll(string(body), "genuine", "forged!"))
 			}
 			return body
-		}
+		})
 		if _, err := e.reg.Register(e.ctx, app.register(fn("fake-signed", "signed/pay")), RegisterAuth{Authorization: "Bearer " + HashedKey(key)}); err != nil {
 			t.Fatal(err)
 		}
@@ -488,9 +488,9 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 
 		// The in-band sync answer, changed after signing, is refused: the functions stay.
 		app.add("fake-extra", func(s *fakeStep) (any, error) { return nil, nil })
-		app.forge = func(h http.Header, body []byte) []byte {
+		app.setForge(func(h http.Header, body []byte) []byte {
 			return []byte(strings.ReplaceAll(string(body), `"name":"fake-signed"`, `"name":"evil"`))
-		}
+		})
 		if _, err := e.reg.Sync(e.ctx, app.url()); err == nil || !strings.Contains(err.Error(), "signing key") {
 			t.Fatalf("sync with a forged answer: %v", err)
 		}
@@ -501,7 +501,7 @@ func TestDriverRefusesForgedAnswers(t *testing.T) {
 		if len(a.Functions) != 1 || a.Functions[0].Name != "fake-signed" {
 			t.Errorf("after a forged sync answer the functions are %+v", a.Functions)
 		}
-		app.forge = nil
+		app.setForge(nil)
 		if a, err := e.reg.Sync(e.ctx, app.url()); err != nil || len(a.Functions) != 2 {
 			t.Errorf("a genuine in-band sync: %+v, %v", a, err)
 		}

@@ -57,6 +57,25 @@ func newFakeApp(t *testing.T) *fakeApp {
 
 func (a *fakeApp) url() string { return a.srv.URL + "/api/inngest" }
 
+// The settings below are read by the app's handlers, which the calls of other processes
+// reach with no happens-before edge to the test's goroutine: set them under the lock.
+
+func (a *fakeApp) setKey(key string) { a.mu.Lock(); a.key = key; a.mu.Unlock() }
+
+func (a *fakeApp) signingKey() string { a.mu.Lock(); defer a.mu.Unlock(); return a.key }
+
+func (a *fakeApp) setAnswer(fn func(c fakeCall) (int, string, http.Header, bool)) {
+	a.mu.Lock()
+	a.answer = fn
+	a.mu.Unlock()
+}
+
+func (a *fakeApp) setForge(fn func(header http.Header, body []byte) []byte) {
+	a.mu.Lock()
+	a.forge = fn
+	a.mu.Unlock()
+}
+
 func (a *fakeApp) add(id string, fn fakeFn) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -102,10 +121,10 @@ func (a *fakeApp) serve(w http.ResponseWriter, r *http.Request) {
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
-	if a.key != "" && rec.Code != http.StatusUnauthorized && w.Header().Get(HeaderSignature) == "" {
+	if key := a.signingKey(); key != "" && rec.Code != http.StatusUnauthorized && w.Header().Get(HeaderSignature) == "" {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
 		// inngestgo signs before its JSON encoder's newline; inngest-js has none.
-		w.Header().Set(HeaderSignature, "t="+ts+"&s="+mac(bytes.TrimSuffix(body, []byte("\n")), a.key, ts))
+		w.Header().Set(HeaderSignature, "t="+ts+"&s="+mac(bytes.TrimSuffix(body, []byte("\n")), key, ts))
 	}
 	a.mu.Lock()
 	forge := a.forge
@@ -119,8 +138,8 @@ func (a *fakeApp) serve(w http.ResponseWriter, r *http.Request) {
 
 func (a *fakeApp) handle(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if a.key != "" && r.Method == http.MethodPost {
-		if err := Verify(body, r.Header.Get(HeaderSignature), time.Now(), a.key); err != nil {
+	if key := a.signingKey(); key != "" && r.Method == http.MethodPost {
+		if err := Verify(body, r.Header.Get(HeaderSignature), time.Now(), key); err != nil {
 			w.Header().Set(HeaderSDK, "js:v3.54.2")
 			w.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprintf(w, `{"message":%q}`, err.Error())
@@ -173,12 +192,13 @@ func (a *fakeApp) handle(w http.ResponseWriter, r *http.Request) {
 // sync answers an in-band sync (signed mode) with the function list.
 func (a *fakeApp) sync(w http.ResponseWriter, r *http.Request, body []byte) {
 	w.Header().Set(HeaderSDK, "js:v3.54.2")
-	if r.Header.Get(HeaderSyncKind) != SyncInBand || a.key == "" {
+	key := a.signingKey()
+	if r.Header.Get(HeaderSyncKind) != SyncInBand || key == "" {
 		w.WriteHeader(http.StatusInternalServerError)
 		io.WriteString(w, `{"message":"this fake syncs in-band only"}`)
 		return
 	}
-	if err := Verify(body, r.Header.Get(HeaderSignature), time.Now(), a.key); err != nil {
+	if err := Verify(body, r.Header.Get(HeaderSignature), time.Now(), key); err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
 		fmt.Fprintf(w, `{"message":%q}`, err.Error())
 		return

@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -201,28 +200,10 @@ func (row appRow) app() App {
 
 // NotApplied lists the options of fc that inkflow does not apply, by their Inngest names.
 func NotApplied(fc FunctionConfig) []string {
-	out := []string{}
-	for k := range fc.Other {
-		out = append(out, k)
+	_, out := functionFlow(fc)
+	if out == nil {
+		out = []string{}
 	}
-	for i, c := range fc.Concurrency {
-		if i > 0 {
-			out = append(out, fmt.Sprintf("concurrency[%d]", i))
-		} else if c.Scope != "" && c.Scope != "fn" {
-			out = append(out, "concurrency.scope")
-		}
-	}
-	for i, c := range fc.Cancel {
-		if c.Timeout != "" {
-			out = append(out, fmt.Sprintf("cancel[%d].timeout", i))
-		}
-	}
-	for i, t := range fc.Triggers {
-		if strings.Contains(t.Event, "*") {
-			out = append(out, fmt.Sprintf("triggers[%d] (wildcard event)", i))
-		}
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -655,9 +636,7 @@ func (r *Registry) Remove(ctx context.Context, url string) (int, error) {
 func (r *Registry) engineFunction(appURL, sdkName string, fc FunctionConfig, archived bool) *engine.Function {
 	d := &driver{reg: r, app: appURL, sdk: sdkName, fn: fc}
 	f := &engine.Function{ID: fc.ID, Name: fc.Name, Handler: d.handle}
-	if n := fc.Retries(); n >= 0 {
-		f.Retries = engine.Retries(n)
-	}
+	f.Flow, _ = functionFlow(fc)
 	if !archived {
 		for _, t := range fc.Triggers {
 			ev := t.Event
@@ -666,12 +645,6 @@ func (r *Registry) engineFunction(appURL, sdkName string, fc FunctionConfig, arc
 			}
 			f.Triggers = append(f.Triggers, engine.Trigger{Event: ev, If: t.Expression, Cron: t.Cron})
 		}
-	}
-	if len(fc.Concurrency) > 0 && fc.Concurrency[0].Limit > 0 {
-		f.Concurrency = []engine.Concurrency{{Limit: fc.Concurrency[0].Limit, Key: fc.Concurrency[0].Key}}
-	}
-	for _, c := range fc.Cancel {
-		f.CancelOn = append(f.CancelOn, engine.CancelOn{Event: c.Event, If: c.If})
 	}
 	return f
 }

@@ -54,7 +54,7 @@ func TestRegistrySignedModeAndReplacement(t *testing.T) {
 		if again, _ := e.reg.SigningKey(e.ctx); again != key {
 			t.Fatal("a second SigningKey made a new key")
 		}
-		app.key = key
+		app.setKey(key)
 		e.start()
 
 		// Register in signed mode: only with the hashed key as bearer.
@@ -90,7 +90,7 @@ func TestRegistrySignedModeAndReplacement(t *testing.T) {
 		}
 
 		// A sync that fails is recorded on the app; a URL that is not allowed is refused.
-		app.key = "signkey-prod-00"
+		app.setKey("signkey-prod-00")
 		if _, err := e.reg.Sync(e.ctx, app.url()); engine.ErrorCode(err) != engine.EUnavailable {
 			t.Fatalf("sync with a mismatched key: %v", err)
 		}

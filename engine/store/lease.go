@@ -114,8 +114,10 @@ type Full struct {
 }
 
 // DueLimited returns up to limit due runs of function fn under flow control that c covers
-// (their limits and keys only), earliest due first, leaving out the keys in full and locking
-// the rows (runs another worker holds are skipped).
+// (their limits and keys only), earliest due first, leaving out the keys in full. It locks no
+// row: the caller holds the function's lock (LockFunction), which every claimer of these runs
+// takes, and LeaseRuns leases only runs still due (locking hundreds of candidates to lease a
+// few cost PostgreSQL a heap write each).
 func (q *Q) DueLimited(fn string, now int64, c Claimable, full Full, limit int) ([]Run, error) {
 	sel := c.where(q.g.Select(`id, concurrency_key, concurrency_limit, concurrency_key2, concurrency_limit2,
 		throttle_key, throttle_limit, throttle_period, started_at, due_at`).Where("function_id = ? AND limited = 1", fn), now)
@@ -129,7 +131,7 @@ func (q *Q) DueLimited(fn string, now int64, c Claimable, full Full, limit int) 
 		sel = sel.Where("NOT (throttle_limit > 0 AND started_at IS NULL AND throttle_key IN ?)", full.Throttle)
 	}
 	var cands []Run
-	if err := q.d.skipLocked(sel).Order("due_at").Limit(limit).Find(&cands).Error; err != nil {
+	if err := sel.Order("due_at").Limit(limit).Find(&cands).Error; err != nil {
 		return nil, fmt.Errorf("find due runs of %s: %w", fn, err)
 	}
 	return cands, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ type Runner struct {
 	store  *Store
 	walker *Walker
 	flows  flowCache
-	needs  needsCache
+	needs  versionNeeds
 }
 
 // NewRunner returns the runner for the workflows in store.
@@ -50,8 +49,8 @@ func (r *Runner) Functions() []*engine.Function {
 			Triggers: []engine.Trigger{{Event: "*"}},
 			Fanout:   r.Fanout,
 			Handler:  r.Handle,
-			// A run needs its version's action kinds (RunMeta.Needs): during a rolling deploy a
-			// process without one leaves the run to a process that has it.
+			// A run needs the action kinds of its version: during a rolling deploy only a
+			// process that has them all claims it (the others leave it waiting, labelled).
 			Provides: r.provides,
 			// A workflow's concurrency key (a CEL expression over the event) lets one run per
 			// key value execute at a time; workflows without one are not limited.
@@ -121,7 +120,7 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 			continue
 		}
 		meta := engine.RunMeta{WorkflowID: row.ID, WorkflowVersion: row.Version}
-		needs, err := r.needs.get(ctx, tx, r.store.postgres, row.ID, row.Version)
+		needs, err := r.needs.of(r.store.inTx(ctx, tx), row.ID, row.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -152,6 +151,64 @@ func (r *Runner) Fanout(ctx context.Context, tx engine.Tx, ev engine.Event) ([]e
 		metas = append(metas, meta)
 	}
 	return metas, nil
+}
+
+// kindNeed is how a run's need of an action kind is named (engine.RunMeta.Needs).
+func kindNeed(kind string) string { return "kind:" + kind }
+
+// provides lists the kinds registered in this process, as needs.
+func (r *Runner) provides() []string {
+	kinds := r.store.reg.Kinds()
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = kindNeed(k.Name)
+	}
+	return out
+}
+
+// versionNeeds caches the needs of workflow versions (a saved version never changes).
+type versionNeeds struct {
+	mu sync.Mutex
+	by map[[2]int64][]string
+}
+
+// maxCachedVersions bounds versionNeeds; past it the cache starts again.
+const maxCachedVersions = 4096
+
+// of returns the needs of workflow id's version, reading it through db when not cached.
+func (n *versionNeeds) of(db *gorm.DB, id int64, version int) ([]string, error) {
+	key := [2]int64{id, int64(version)}
+	n.mu.Lock()
+	needs, ok := n.by[key]
+	n.mu.Unlock()
+	if ok {
+		return needs, nil
+	}
+	var row versionRow
+	if err := db.Where("workflow_id = ? AND version = ?", id, version).Take(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil // the run fails on its own, saying the version is gone
+		}
+		return nil, fmt.Errorf("load workflow %d version %d: %w", id, version, err)
+	}
+	v, err := row.version()
+	if err != nil {
+		return nil, nil // a definition that does not decode fails the run when it starts
+	}
+	seen := map[string]bool{}
+	for _, a := range v.Workflow.Actions {
+		if !seen[a.Kind] {
+			seen[a.Kind] = true
+			needs = append(needs, kindNeed(a.Kind))
+		}
+	}
+	n.mu.Lock()
+	if n.by == nil || len(n.by) >= maxCachedVersions {
+		n.by = map[[2]int64][]string{}
+	}
+	n.by[key] = needs
+	n.mu.Unlock()
+	return needs, nil
 }
 
 // The Fanout's lookups: the enabled workflows with a trigger of the event's name (saying that
@@ -221,65 +278,6 @@ func celEvent(ev engine.Event) map[string]any {
 		_ = json.Unmarshal(b, &m)
 	}
 	return m
-}
-
-// KindNeed is what a run of a workflow version needs of a process for each action kind it
-// uses, and what the runner provides for each kind registered here.
-func KindNeed(kind string) string { return "kind:" + kind }
-
-// provides lists the action kinds this process has, as needs.
-func (r *Runner) provides() []string {
-	kinds := r.store.reg.Kinds()
-	out := make([]string, 0, len(kinds))
-	for _, k := range kinds {
-		out = append(out, KindNeed(k.Name))
-	}
-	return out
-}
-
-// needsCache keeps the needs (action kinds) of workflow versions, which never change; it is
-// bounded and restarts when full.
-type needsCache struct {
-	mu    sync.Mutex
-	needs map[[2]int64][]string
-}
-
-// get returns the needs of a version, reading its definition through tx on a miss.
-func (c *needsCache) get(ctx context.Context, tx engine.Tx, postgres bool, id int64, version int) ([]string, error) {
-	key := [2]int64{id, int64(version)}
-	c.mu.Lock()
-	n, ok := c.needs[key]
-	c.mu.Unlock()
-	if ok {
-		return n, nil
-	}
-	query := "SELECT definition FROM workflow_versions WHERE workflow_id = ? AND version = ?"
-	if postgres {
-		query = "SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2"
-	}
-	var def string
-	if err := tx.QueryRowContext(ctx, query, id, version).Scan(&def); err != nil {
-		return nil, fmt.Errorf("workflow %d version %d: %w", id, version, err)
-	}
-	wf, err := decodeWorkflow([]byte(def))
-	if err != nil {
-		return nil, fmt.Errorf("workflow %d version %d: %w", id, version, err)
-	}
-	seen := map[string]bool{}
-	for _, a := range wf.Actions {
-		if !seen[a.Kind] {
-			seen[a.Kind] = true
-			n = append(n, KindNeed(a.Kind))
-		}
-	}
-	sort.Strings(n)
-	c.mu.Lock()
-	if c.needs == nil || len(c.needs) >= maxCachedFlows {
-		c.needs = map[[2]int64][]string{}
-	}
-	c.needs[key] = n
-	c.mu.Unlock()
-	return n, nil
 }
 
 // flowCache keeps the engine.Flow of saved configs by workflow version (versions are

@@ -280,10 +280,11 @@ func TestCronSchedules(t *testing.T) {
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
-// A run of a version whose action kind this server no longer has waits for a process that
-// has it (RunMeta.Needs) instead of failing, as DESIGN's rolling deploys say; it can be
-// cancelled like any other.
-func TestRunWaitsForMissingKind(t *testing.T) {
+// A run whose pinned version uses a kind this process no longer has is not claimed: it waits
+// for a process that has the kind (a rolling deploy's newer or older one), says so, and is
+// never failed for it; an admin can cancel it. (It used to fail at once; DESIGN.md's rolling
+// deploys say such runs wait.)
+func TestRunOfAMissingKindWaits(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
 		old := NewRegistry()
 		old.MustRegister(Kind{Name: "retired", Handler: func(ctx context.Context, in ActionInput) (any, error) { return nil, nil }})
@@ -293,16 +294,21 @@ func TestRunWaitsForMissingKind(t *testing.T) {
 			t.Fatal(err)
 		}
 		sys := startSystem(t, db)
-		sys.create("still.here", echoJSON)
-		waiting := sys.send(trig, nil)[0]
-		sys.await(sys.send("still.here", nil)[0], engine.StatusCompleted) // the workers claimed since
-		if run, err := sys.eng.GetRun(sys.ctx, waiting); err != nil || run.Status != engine.StatusQueued {
-			t.Fatalf("run of a missing kind: %+v %v, want queued", run, err)
+		id := sys.send(trig, nil)[0]
+		want := "waiting for a worker that has function " + RunnerFunctionID + " with action kinds retired"
+		run := enginetest.AwaitRun(t, sys.eng, id, "say what it waits for", func(r *engine.Run) bool {
+			if r.Status.Finished() {
+				t.Fatalf("run finished %s: %s", r.Status, r.Error)
+			}
+			return r.WaitingForWorker == want
+		})
+		if run.Status != engine.StatusQueued || len(run.Steps) != 0 {
+			t.Errorf("waiting run: %s, steps %v", run.Status, stepIDs(run))
 		}
-		if err := sys.eng.Cancel(sys.ctx, waiting); err != nil {
+		if err := sys.eng.Cancel(sys.ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		sys.await(waiting, engine.StatusCancelled)
+		sys.await(id, engine.StatusCancelled)
 	})
 }
 

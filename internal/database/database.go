@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/crc64"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -121,10 +122,9 @@ func Pending(ctx context.Context, db *gorm.DB) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// No session lock: reading the status needs none, and goose's locker retries every
-	// five seconds, so a readiness probe would wait out a migration of another instance
-	// (or of another test database user) and report the server as down.
-	p, err := provider(sqlDB, DialectOf(db), false)
+	// No session lock: reading the status needs none, and a readiness probe must not wait
+	// out another instance's migration and report this one as down.
+	p, err := provider(sqlDB, DialectOf(db))
 	if err != nil {
 		return 0, err
 	}
@@ -142,7 +142,26 @@ func Pending(ctx context.Context, db *gorm.DB) (int, error) {
 }
 
 func migrate(ctx context.Context, sqlDB *sql.DB, d Dialect) error {
-	p, err := provider(sqlDB, d, true)
+	var opts []goose.ProviderOption
+	if d == Postgres {
+		// Several instances may start together: one migrates, the others wait for it. The
+		// lock is the schema's (the advisory lock space is the whole database): installs in
+		// other schemas of one database, and tests each in a schema of their own, do not
+		// queue behind each other; and a waiting instance looks again every second, not
+		// every five (goose's default).
+		var schema string
+		if err := sqlDB.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return fmt.Errorf("migrate: read the current schema: %w", err)
+		}
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(int64(crc64.Checksum([]byte("inkflow migrations "+schema), crc64.MakeTable(crc64.ECMA))>>1)),
+			lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := provider(sqlDB, d, opts...)
 	if err != nil {
 		return err
 	}
@@ -152,25 +171,15 @@ func migrate(ctx context.Context, sqlDB *sql.DB, d Dialect) error {
 	return nil
 }
 
-// provider builds the goose provider for d. With locked, PostgreSQL runs take a session
-// advisory lock, so that several instances starting together migrate one at a time.
-func provider(sqlDB *sql.DB, d Dialect, locked bool) (*goose.Provider, error) {
+// provider builds the goose provider for d's embedded migrations.
+func provider(sqlDB *sql.DB, d Dialect, opts ...goose.ProviderOption) (*goose.Provider, error) {
 	fsys, err := migrations.FS(string(d))
 	if err != nil {
 		return nil, err
 	}
 	gd := goose.DialectSQLite3
-	var opts []goose.ProviderOption
 	if d == Postgres {
 		gd = goose.DialectPostgres
-	}
-	if d == Postgres && locked {
-		// Several instances may start together: one migrates, the others wait for it.
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	p, err := goose.NewProvider(gd, sqlDB, fsys, opts...)
 	if err != nil {

@@ -2,10 +2,13 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
 	"github.com/inkflow/inkflow/engine/store"
+	"github.com/inkflow/inkflow/internal/testdb"
+	"github.com/inkflow/inkflow/internal/testwait"
 )
 
 // The keyed limits decide the same on both databases, and on PostgreSQL concurrent
@@ -173,4 +176,54 @@ func TestPruneFlowHoldersKeepsWhatHoldsARun(t *testing.T) {
 			t.Fatalf("the live singleton key was pruned (holder %q)", holder)
 		}
 	})
+}
+
+// The interleaving that matters, made certain (PostgreSQL): a second sender's claim starts
+// while the first sender holds the key and has not yet committed its run, waits for it, and
+// must then see that run in progress.
+func TestClaimSingletonWaitsAndSeesTheFirstSendersRun(t *testing.T) {
+	db := testdb.Postgres(t)
+	st := store.New(db.DB)
+	ctx := context.Background()
+	k := store.FlowKey{Kind: "singleton", FunctionID: "f", Hash: "wait"}
+	holding, commit, firstDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		firstDone <- st.Tx(ctx, func(q *store.Q) error {
+			if holder, err := q.ClaimSingleton(k, "first"); err != nil || holder != "" {
+				return fmt.Errorf("first claim: %q %v", holder, err)
+			}
+			if err := q.InsertRuns([]store.Run{run("first", "f", "queued", now)}); err != nil {
+				return err
+			}
+			close(holding)
+			<-commit
+			return nil
+		})
+	}()
+	<-holding
+	second := make(chan string, 1)
+	go func() {
+		var holder string
+		err := st.Tx(ctx, func(q *store.Q) error {
+			var err error
+			holder, err = q.ClaimSingleton(k, "second")
+			return err
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		second <- holder
+	}()
+	testwait.For(t, "the second claim to wait on the key's row lock", func() bool {
+		var n int64
+		db.DB.Raw(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		return n > 0
+	})
+	close(commit)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	if holder := <-second; holder != "first" {
+		t.Fatalf("the second claim got holder %q, want the first sender's run in progress", holder)
+	}
 }
