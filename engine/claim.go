@@ -164,6 +164,7 @@ func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, n
 	chosen := map[string]bool{}
 	var ids []string
 	var wake int64
+	var throttled []runRow // held back by their throttle: noted on their events
 	// held: runs were left for want of a slot (keys found full before the candidates were
 	// read count too, when such runs are due).
 	held := len(full.Concurrency)+len(full.Concurrency2) > 0
@@ -202,6 +203,9 @@ func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, n
 					wake = earliest(wake, s.First+cd.ThrottlePeriod)
 					addFull(&full.Throttle, "t", cd.ThrottleKey)
 					skipped = true
+					if len(throttled) < maxThrottleNotes {
+						throttled = append(throttled, cd)
+					}
 					continue
 				}
 				if s.N == 0 {
@@ -222,11 +226,49 @@ func (e *Engine) claimLimited(q *store.Q, fn string, c store.Claimable, n int, n
 			break
 		}
 	}
+	if err := e.noteThrottled(q, throttled, now); err != nil {
+		return nil, 0, false, err
+	}
 	if len(ids) == 0 {
 		return nil, wake, held, nil
 	}
 	runs, err := q.LeaseRuns(ids, now, lease, e.opts.WorkerID)
 	return runs, wake, held, err
+}
+
+// maxThrottleNotes bounds how many held-back runs one claim pass notes on their events.
+const maxThrottleNotes = 64
+
+// noteThrottled records on each run's event that its start was delayed by its throttle
+// (DESIGN: every delayed start is shown on the event). A run is held back by many claim
+// passes, of many processes: the decision's id is the run's, so it is stored once, and the
+// engine remembers the last runs it noted to spare the statement.
+func (e *Engine) noteThrottled(q *store.Q, runs []runRow, now int64) error {
+	var rows []store.Decision
+	e.throttleMu.Lock()
+	for _, r := range runs {
+		if _, done := e.throttleNoted[r.ID]; done {
+			continue
+		}
+		rows = append(rows, store.Decision{ID: "throttle:" + r.ID, EventID: r.EventID, FunctionID: r.FunctionID,
+			WorkflowID: r.WorkflowID, Action: ActionDelayed, Reason: ReasonThrottle, KeyValue: r.ThrottleKey, RunID: r.ID, CreatedAt: now})
+	}
+	e.throttleMu.Unlock()
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := q.NoteDecisions(rows); err != nil {
+		return err
+	}
+	e.throttleMu.Lock()
+	if len(e.throttleNoted) > 10_000 {
+		e.throttleNoted = map[string]struct{}{} // a bound, not a cache to keep: forgetting costs one no-op insert
+	}
+	for _, d := range rows {
+		e.throttleNoted[d.RunID] = struct{}{}
+	}
+	e.throttleMu.Unlock()
+	return nil
 }
 
 // countStarts fills starts with the throttle windows of the candidates' keys not counted yet:

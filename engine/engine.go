@@ -53,6 +53,10 @@ type Engine struct {
 
 	// storedNeeds holds the needs sets seen stored (claim.go), so a send stores each once.
 	storedNeeds sync.Map
+	// throttleNoted holds the runs whose throttle delay this process has recorded on their
+	// events (claim.go), so a claim pass does not record one again; bounded there.
+	throttleMu    sync.Mutex
+	throttleNoted map[string]struct{}
 	// peers is this process's view of what the other live processes register (registry.go).
 	peers peers
 
@@ -160,6 +164,8 @@ func New(opts Options) (*Engine, error) {
 		exprs: x,
 		funcs: map[string]*registered{},
 		wake:  make(chan struct{}, 1),
+
+		throttleNoted: map[string]struct{}{},
 
 		checkWake: make(chan struct{}, 1),
 	}

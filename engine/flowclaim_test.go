@@ -77,9 +77,10 @@ func TestThrottleDelaysStartsInOrder(t *testing.T) {
 			Flow:    engine.Flow{Throttle: &engine.Throttle{Limit: 2, Burst: 1, Period: time.Second, Key: "event.data.k"}},
 			Handler: func(ctx context.Context, in *engine.Input) (any, error) { return nil, nil }}
 		h := start(t, db, []*engine.Function{fn}, func(o *engine.Options) { o.Now = clock.Now; o.Poll = 50 * time.Millisecond })
-		var ids []string
+		var ids, events []string
 		for i := range 8 {
-			ids = append(ids, oneRun(t, h.send("work/throttled", map[string]any{"k": "a", "n": i})))
+			res := h.send("work/throttled", map[string]any{"k": "a", "n": i})
+			ids, events = append(ids, oneRun(t, res)), append(events, res.IDs[0])
 		}
 		other := oneRun(t, h.send("work/throttled", map[string]any{"k": "b", "n": 0}))
 		h.await(other, engine.StatusCompleted) // another key is not held back by a's
@@ -104,6 +105,21 @@ func TestThrottleDelaysStartsInOrder(t *testing.T) {
 				}
 			}
 			clock.Add(time.Second)
+		}
+		// Each event says what happened to its start: the first three started, the others
+		// were delayed by the throttle (once each, however many claim passes held them).
+		for i, ev := range events {
+			ds, err := h.e.Decisions(h.ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := engine.Decision{Function: "throttled", Action: engine.ActionStarted, RunID: ids[i]}
+			if i >= 3 {
+				want.Action, want.Reason, want.Key = engine.ActionDelayed, engine.ReasonThrottle, "a"
+			}
+			if len(ds) != 1 || ds[0] != want {
+				t.Errorf("decisions on event %d: %+v, want [%+v]", i, ds, want)
+			}
 		}
 	})
 }

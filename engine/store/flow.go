@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -38,6 +39,20 @@ func (q *Q) InsertDecisions(rows []Decision) error {
 	})
 	if err != nil {
 		return fmt.Errorf("record flow decisions: %w", err)
+	}
+	return nil
+}
+
+// NoteDecisions stores decisions whose ids name what they decide (a throttled run's
+// "delayed" is noted by every claim pass that holds it back): one already stored is kept.
+func (q *Q) NoteDecisions(rows []Decision) error {
+	for i := range rows {
+		d := &rows[i]
+		err := q.g.Exec(`INSERT INTO flow_decisions (`+strings.Join(decisionCols, ", ")+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, d.ID, d.EventID, d.FunctionID, d.WorkflowID, d.Action, d.Reason, d.KeyValue, d.RunID, d.CreatedAt).Error
+		if err != nil {
+			return fmt.Errorf("note flow decision on event %s: %w", d.EventID, err)
+		}
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ type Full struct {
 // takes, and LeaseRuns leases only runs still due (locking hundreds of candidates to lease a
 // few cost PostgreSQL a heap write each).
 func (q *Q) DueLimited(fn string, now int64, c Claimable, full Full, limit int) ([]Run, error) {
-	sel := c.where(q.g.Select(`id, concurrency_key, concurrency_limit, concurrency_key2, concurrency_limit2,
+	sel := c.where(q.g.Select(`id, function_id, event_id, workflow_id, concurrency_key, concurrency_limit, concurrency_key2, concurrency_limit2,
 		throttle_key, throttle_limit, throttle_period, started_at, due_at`).Where("function_id = ? AND limited = 1", fn), now)
 	if len(full.Concurrency) > 0 {
 		sel = sel.Where("NOT (concurrency_limit > 0 AND concurrency_key IN ?)", full.Concurrency)
