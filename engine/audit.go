@@ -88,6 +88,11 @@ func (e *Engine) CountWaits(ctx context.Context) (int, error) {
 	return e.st.Q(ctx).CountWaits()
 }
 
+// CountCancelRegistrations counts the runs' registered cancel events (CancelOn).
+func (e *Engine) CountCancelRegistrations(ctx context.Context) (int, error) {
+	return e.st.Q(ctx).CountCancelRegistrations()
+}
+
 // CountCronTicks counts the ticks of function fnID's schedules that started runs.
 func (e *Engine) CountCronTicks(ctx context.Context, fnID string) (int, error) {
 	return e.st.Q(ctx).CountCronTicksWithRuns(fnID + "#")

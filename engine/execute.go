@@ -342,9 +342,10 @@ func (x *execution) commitStepAfter(row *stepRow, pre, hook func(q *store.Q) err
 }
 
 // mayHaveWaits reports whether rows in waits may belong to the run: CancelOn registrations
+// (the function's, or the run's own flow that a Fanout gave it: a workflow's config.cancel)
 // or a wait or invoke step.
 func (x *execution) mayHaveWaits() bool {
-	if len(x.reg.fn.CancelOn) > 0 {
+	if len(x.reg.fn.CancelOn) > 0 || x.reg.fn.Fanout != nil {
 		return true
 	}
 	x.step.mu.Lock()

@@ -107,6 +107,15 @@ func (q *Q) CountEventsNamed(name string) (int, error) {
 	return int(n), nil
 }
 
+// CountCancelRegistrations counts the rows of waits that cancel a run on an event.
+func (q *Q) CountCancelRegistrations() (int, error) {
+	var n int64
+	if err := q.g.Raw(`SELECT COUNT(*) FROM waits WHERE kind = 'cancel'`).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("count cancel registrations: %w", err)
+	}
+	return int(n), nil
+}
+
 // CountWaits counts the registered waits for events (not sleeps or invokes).
 func (q *Q) CountWaits() (int, error) {
 	var n int64

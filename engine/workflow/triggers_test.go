@@ -363,3 +363,25 @@ func TestBatchedWorkflowSeesEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestWorkflowCancelRegistrationsEndWithTheRun: a workflow's config.cancel registers its
+// cancel events per run; a run that ends without ever waiting leaves none of them behind (they
+// would pile up in the waits table, and each later matching event would look at them).
+func TestWorkflowCancelRegistrationsEndWithTheRun(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *testdb.DB) {
+		sys := startSystem(t, db)
+		if _, err := sys.store.Create(sys.ctx, Draft{Trigger: ptr("doc.filed"), Enabled: ptr(true),
+			Workflow: json.RawMessage(`{"actions":[{"id":"a","kind":"echo","inputs":{"value":"x"}}],"edges":[{"from":"$source","to":"a"}]}`),
+			Config:   json.RawMessage(`{"cancel": [{"event": "doc.withdrawn", "if": "event.data.id == async.data.id"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		runs := sys.send("doc.filed", map[string]any{"id": 7})
+		if len(runs) != 1 {
+			t.Fatalf("runs %v", runs)
+		}
+		sys.await(runs[0], engine.StatusCompleted)
+		if n, err := sys.eng.CountCancelRegistrations(sys.ctx); err != nil || n != 0 {
+			t.Errorf("after the run completed, %d cancel registrations are left (%v), want 0", n, err)
+		}
+	})
+}
