@@ -100,10 +100,13 @@ func (p *proc) logText() string {
 }
 
 // startWorker runs `inkflow bench worker` (the product's functions and the probes) with a short
-// lease so killed workers' runs are taken over quickly.
+// lease so killed workers' runs are taken over quickly. Not shorter than 2 s: on a loaded
+// 2-core CI machine a live worker can be starved for a second, lose its lease, and send a
+// step's model request after the worker that took the run over committed that step (seen
+// once in TestWorkersKilledUnderMixedLoad with 1 s: a lease is not a fence on side effects).
 func startWorker(t *testing.T, bin, dbURL string, env ...string) *proc {
 	t.Helper()
-	return start(t, bin, env, "bench", "worker", "--database-url", dbURL, "--lease", "1s", "--concurrency", "32")
+	return start(t, bin, env, "bench", "worker", "--database-url", dbURL, "--lease", "2s", "--concurrency", "32")
 }
 
 // server is a running `inkflow serve` with an admin's API token.
